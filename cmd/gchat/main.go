@@ -1,0 +1,128 @@
+// Command gchat sends messages to Google Chat incoming webhooks.
+//
+// Usage:
+//
+//	gchat send [flags] [TEXT...]
+//	gchat version
+//
+// Run "gchat help" or "gchat COMMAND --help" for details.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// Exit codes, shared by every subcommand.
+const (
+	exitOK       = 0
+	exitUsage    = 1 // bad usage or invalid input: nothing was sent
+	exitRejected = 2 // Google refused the message with a final 4xx
+	exitGaveUp   = 3 // retries ran out (429, 5xx, network) or interrupted
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
+	os.Exit(exitCode(err, os.Stderr))
+}
+
+// exitError carries an exit code through run.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+// usageError is a mistake on the command line: exit 1.
+func usageError(format string, args ...any) error {
+	return &exitError{code: exitUsage, err: fmt.Errorf(format, args...)}
+}
+
+// exitCode reports err on stderr and maps it to the process's exit code.
+func exitCode(err error, stderr io.Writer) int {
+	if err == nil {
+		return exitOK
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	fmt.Fprintln(stderr, "gchat:", err)
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	return exitUsage
+}
+
+// command is one subcommand.
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, args []string, env environment) error
+}
+
+// environment is what a subcommand may touch of the process.
+type environment struct {
+	getenv func(string) string
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+}
+
+func commands() []command {
+	return []command{
+		{"send", "send one message to a webhook", runSend},
+		{"version", "print the version", runVersion},
+	}
+}
+
+// run is the whole program: it never touches os.Args, os.Getenv, the
+// standard streams or os.Exit, so that tests run it in-process.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	env := environment{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr}
+	if len(args) == 0 {
+		printUsage(stderr)
+		return &exitError{code: exitUsage, err: errors.New("no command given")}
+	}
+	switch name := args[0]; name {
+	case "help", "-h", "-help", "--help":
+		if len(args) > 1 {
+			return run(ctx, []string{args[1], "--help"}, getenv, stdin, stdout, stderr)
+		}
+		printUsage(stdout)
+		return nil
+	}
+	for _, c := range commands() {
+		if c.name == args[0] {
+			return c.run(ctx, args[1:], env)
+		}
+	}
+	printUsage(stderr)
+	return usageError("unknown command %q", args[0])
+}
+
+func printUsage(w io.Writer) {
+	fmt.Fprint(w, `gchat works with Google Chat incoming webhooks.
+
+Usage:
+  gchat COMMAND [flags]
+
+Commands:
+`)
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
+	}
+	fmt.Fprint(w, `
+Run "gchat COMMAND --help" for a command's flags.
+`)
+}

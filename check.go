@@ -16,23 +16,28 @@ const maxThreadKey = 4000
 // fits a message that is too large (see Fit).
 func (m *Message) Check() card.Problems {
 	var ps card.Problems
-	add := func(path, msg string) { ps = append(ps, card.Problem{Path: path, Severity: card.Error, Message: msg}) }
 	if strings.TrimSpace(m.Text) == "" && len(m.CardsV2) == 0 && !hasRawCards(m.Cards) {
-		add("", "message is empty: set text, cardsV2 or cards")
+		ps = append(ps, problem("", "message is empty: set text, cardsV2 or cards"))
 	}
 	if !utf8.ValidString(m.Text) {
-		add("text", "not valid UTF-8")
+		ps = append(ps, problem("text", "not valid UTF-8"))
 	}
 	if t := m.Thread; t != nil {
 		if t.Name != "" && !validThreadName(t.Name) {
-			add("thread.name", "want spaces/SPACE/threads/THREAD")
+			ps = append(ps, problem("thread.name", "want spaces/SPACE/threads/THREAD"))
 		}
 		if utf8.RuneCountInString(t.ThreadKey) > maxThreadKey {
-			add("thread.threadKey", "longer than 4000 characters")
+			ps = append(ps, problem("thread.threadKey", "longer than 4000 characters"))
 		}
 	}
-	ps = append(ps, card.Check(m.CardsV2, "cardsV2")...)
+	if len(m.CardsV2) > 0 {
+		ps = append(ps, card.Check(m.CardsV2, "cardsV2")...)
+	}
 	return ps
+}
+
+func problem(path, msg string) card.Problem {
+	return card.Problem{Path: path, Severity: card.Error, Message: msg}
 }
 
 func hasRawCards(raw []byte) bool {
@@ -43,11 +48,12 @@ func hasRawCards(raw []byte) bool {
 // validThreadName reports whether s has the form spaces/{space}/threads/{thread}
 // (spec §7: anything else is a 400).
 func validThreadName(s string) bool {
-	parts := strings.Split(s, "/")
-	return len(parts) == 4 && parts[0] == "spaces" && parts[1] != "" && parts[2] == "threads" && parts[3] != ""
+	space, thread, ok := strings.Cut(strings.TrimPrefix(s, "spaces/"), "/threads/")
+	return ok && strings.HasPrefix(s, "spaces/") && space != "" && thread != "" &&
+		!strings.Contains(space, "/") && !strings.Contains(thread, "/")
 }
 
 // problemOf turns a single error into problems.
 func problemOf(path string, err error) card.Problems {
-	return card.Problems{{Path: path, Severity: card.Error, Message: err.Error()}}
+	return card.Problems{problem(path, err.Error())}
 }

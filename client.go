@@ -144,19 +144,9 @@ func (c *Client) Send(ctx context.Context, hook *Webhook, msg *Message, opts ...
 
 // send delivers one encoded request, with retries.
 func (c *Client) send(ctx context.Context, hook *Webhook, body []byte, reply ReplyOption, o Options) (*Response, error) {
-	q := url.Values{}
-	if reply != ReplyUnset {
-		q.Set("messageReplyOption", reply.String())
-	}
-	if o.MessageID != "" {
-		q.Set("messageId", o.MessageID)
-	}
-	q.Set("requestId", o.RequestID)
-	target := hook.requestURL(q)
-
+	target := hook.requestURL(reply, o.MessageID, o.RequestID)
 	policy := c.Retry.withDefaults()
 	start := time.Now()
-	log := c.logger()
 	for attempt := 1; ; attempt++ {
 		if c.wait(ctx, hook.Space()) != nil {
 			return nil, fmt.Errorf("send message: %w", interrupted(ctx))
@@ -173,7 +163,7 @@ func (c *Client) send(ctx context.Context, hook *Webhook, body []byte, reply Rep
 			retryAfter = ae.RetryAfter
 		}
 		delay, ok := policy.next(attempt, retryAfter, time.Since(start))
-		log.LogAttrs(ctx, slog.LevelWarn, "send attempt failed",
+		c.logger().LogAttrs(ctx, slog.LevelWarn, "send attempt failed",
 			slog.String("space", hook.Space()), slog.Int("attempt", attempt),
 			slog.Any("err", err), slog.Duration("retry_in", delay), slog.Bool("giving_up", !ok))
 		if !ok {

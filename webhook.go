@@ -125,17 +125,24 @@ func (w Webhook) MarshalJSON() ([]byte, error) { return json.Marshal(w.String())
 // something that must call it; never log it.
 func (w *Webhook) Reveal() string { return w.raw }
 
-// requestURL appends delivery parameters to the URL as given, without
-// decoding or re-encoding what is already there.
-func (w *Webhook) requestURL(extra url.Values) string {
-	if len(extra) == 0 {
-		return w.raw
+// requestURL appends the delivery parameters to the URL as given, without
+// decoding or re-encoding what is already there. Empty values are left out.
+func (w *Webhook) requestURL(reply ReplyOption, messageID, requestID string) string {
+	var b strings.Builder
+	b.Grow(len(w.raw) + 64 + len(messageID) + len(requestID))
+	b.WriteString(w.raw)
+	param := func(name, value string) {
+		if value != "" {
+			b.WriteByte('&')
+			b.WriteString(name)
+			b.WriteByte('=')
+			b.WriteString(url.QueryEscape(value))
+		}
 	}
-	sep := "&"
-	if !strings.Contains(w.raw, "?") {
-		sep = "?"
-	}
-	return w.raw + sep + extra.Encode()
+	param("messageReplyOption", reply.String())
+	param("messageId", messageID)
+	param("requestId", requestID)
+	return b.String()
 }
 
 // RedactURL masks the values of key and token (and of any parameter whose

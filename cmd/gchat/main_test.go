@@ -290,3 +290,64 @@ func TestDryRun(t *testing.T) {
 	assertNoCanary(t, r)
 	golden(t, "send-dry-run.golden", r.stdout)
 }
+
+// TestReadmeDryRun runs the README's first command and checks that the README
+// shows its real output.
+func TestReadmeDryRun(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const prompt = "$ go run ./cmd/gchat "
+	_, block, ok := strings.Cut(string(readme), prompt)
+	if !ok {
+		t.Fatalf("README.md has no %q block", prompt)
+	}
+	block, _, _ = strings.Cut(block, "```")
+	var command strings.Builder
+	lines := strings.SplitAfter(block, "\n")
+	for len(lines) > 0 {
+		line := lines[0]
+		lines = lines[1:]
+		if cont, ok := strings.CutSuffix(line, "\\\n"); ok {
+			command.WriteString(cont)
+			continue
+		}
+		command.WriteString(line)
+		break
+	}
+	args := shellWords(command.String())
+	r := runCLI(t, t.Context(), nil, "", args...)
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	if diff := cmp.Diff(strings.Join(lines, ""), r.stdout); diff != "" {
+		t.Errorf("README.md shows other output than gchat %q gives (-readme +real):\n%s", args, diff)
+	}
+}
+
+// shellWords splits a command line as sh does for words and single quotes.
+func shellWords(s string) []string {
+	var words []string
+	var w strings.Builder
+	inWord, quoted := false, false
+	for _, c := range s {
+		switch {
+		case c == '\'':
+			quoted, inWord = !quoted, true
+		case !quoted && (c == ' ' || c == '\n' || c == '\t'):
+			if inWord {
+				words = append(words, w.String())
+				w.Reset()
+				inWord = false
+			}
+		default:
+			w.WriteRune(c)
+			inWord = true
+		}
+	}
+	if inWord {
+		words = append(words, w.String())
+	}
+	return words
+}

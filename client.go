@@ -15,6 +15,8 @@ import (
 	"net/url"
 	"sync"
 	"time"
+
+	"github.com/gchatkit/gchat/card"
 )
 
 // Defaults of the Client's zero value.
@@ -79,8 +81,9 @@ func Send(ctx context.Context, webhookURL string, msg *Message, opts ...Option) 
 }
 
 // Send checks msg, fits it to the limits and sends it, retrying per the
-// policy. A message with errors (see Message.Check) is refused before
-// anything is sent, with a *ValidationError. A message over the limits goes
+// policy. A message with errors (see Message.Check; for a message too large to
+// go in one request, the errors of its parts) is refused before anything is
+// sent, with a *ValidationError. A message over the limits goes
 // out as a head message and continuations in its thread; when a later part
 // fails, the error is a *PartError saying which parts were sent. Google's
 // refusals are *APIError.
@@ -95,9 +98,6 @@ func (c *Client) Send(ctx context.Context, hook *Webhook, msg *Message, opts ...
 		return nil, errors.New("send message: nil message")
 	}
 	o := collect(opts)
-	if problems := msg.Check(); len(problems.Errors()) > 0 {
-		return nil, &ValidationError{Problems: problems}
-	}
 	if o.MessageID != "" {
 		if err := CheckMessageID(o.MessageID); err != nil {
 			return nil, &ValidationError{Problems: problemOf("messageId", err)}
@@ -111,12 +111,28 @@ func (c *Client) Send(ctx context.Context, hook *Webhook, msg *Message, opts ...
 		return nil, fmt.Errorf("send message: encode: %w", err)
 	}
 	lim := c.Limits.withDefaults()
-	if len(body) <= lim.MaxBytes && utf16Len(msg.Text) <= lim.MaxText {
+	if len(body) <= lim.MaxBytes && utf16Len(msg.Text) <= lim.MaxText && utf16Len(msg.FallbackText) <= lim.MaxText {
+		if problems := msg.Check(); len(problems.Errors()) > 0 {
+			return nil, &ValidationError{Problems: problems}
+		}
 		return c.send(ctx, hook, body, o.Reply.effective(msg), o)
 	}
+	// Too large: what goes on the wire are the parts, so they are what is
+	// checked (a card over the size limit is an error on its own, and Fit
+	// trims it).
 	parts, err := Fit(*msg, o, c.Limits)
 	if err != nil {
 		return nil, fmt.Errorf("send message: %w", err)
+	}
+	var problems card.Problems
+	for i, p := range parts {
+		for _, pr := range p.Message.Check().Errors() {
+			pr.Path = fmt.Sprintf("part %d: %s", i+1, pr.Path)
+			problems = append(problems, pr)
+		}
+	}
+	if len(problems) > 0 {
+		return nil, &ValidationError{Problems: problems}
 	}
 	var head *Response
 	var sent []*Response

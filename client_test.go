@@ -14,6 +14,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/gchatkit/gchat/card"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -445,4 +446,66 @@ func TestPacingPerSpace(t *testing.T) {
 			t.Errorf("space BBBB start times (-want +got):\n%s", diff)
 		}
 	})
+}
+
+func TestSendSplitsLongTextIntoOneThread(t *testing.T) {
+	ft := &fakeTransport{}
+	c := testClient(ft, RetryPolicy{MaxAttempts: 1})
+	c.Limits = Limits{MaxText: 100}
+	text := strings.Repeat("All work and no play makes Jack a dull boy. ", 6) // 264 characters
+	resp, err := c.Send(t.Context(), mustHook(t, testHookURL), &Message{Text: text}, WithRequestID("r"), WithMessageID("client-long"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := ft.seen()
+	if len(calls) != 3 || len(resp.Continuations) != 2 {
+		t.Fatalf("got %d requests and %d continuations, want 3 and 2", len(calls), len(resp.Continuations))
+	}
+	var joined strings.Builder
+	for i, call := range calls {
+		wantID := "r"
+		if i > 0 {
+			wantID = fmt.Sprintf("r-%d", i+1)
+		}
+		if got := call.query.Get("requestId"); got != wantID {
+			t.Errorf("part %d: requestId %q, want %q", i+1, got, wantID)
+		}
+		if got, want := call.query.Get("messageId"), map[bool]string{true: "client-long"}[i == 0]; got != want {
+			t.Errorf("part %d: messageId %q, want %q", i+1, got, want)
+		}
+		if got := call.query.Get("messageReplyOption"); got != "REPLY_MESSAGE_FALLBACK_TO_NEW_THREAD" {
+			t.Errorf("part %d: messageReplyOption %q", i+1, got)
+		}
+		thread, _ := call.body["thread"].(map[string]any)
+		if thread["threadKey"] != calls[0].body["thread"].(map[string]any)["threadKey"] || thread["threadKey"] == "" {
+			t.Errorf("part %d: thread %v, want the head's derived key", i+1, thread)
+		}
+		joined.WriteString(call.body["text"].(string))
+	}
+	if got := strings.Join(strings.Fields(joined.String()), " "); got != strings.TrimSpace(text) {
+		t.Errorf("parts joined = %q, want the original text", got)
+	}
+}
+
+func TestSendTrimsCardTooLargeInsteadOfRefusing(t *testing.T) {
+	ft := &fakeTransport{}
+	var widgets []*card.Widget
+	for i := range 400 {
+		widgets = append(widgets, card.Text(fmt.Sprintf("line %d %s", i, strings.Repeat("x", 100))))
+	}
+	msg := &Message{CardsV2: []card.CardWithID{{CardID: "big", Card: card.New("Big", card.NewSection("", widgets...))}}}
+	if errs := msg.Check().Errors(); len(errs) == 0 {
+		t.Fatal("the card is not too large: the test proves nothing")
+	}
+	if _, err := testClient(ft, RetryPolicy{MaxAttempts: 1}).Send(t.Context(), mustHook(t, testHookURL), msg); err != nil {
+		t.Fatal(err)
+	}
+	calls := ft.seen()
+	if len(calls) != 1 {
+		t.Fatalf("got %d requests, want 1", len(calls))
+	}
+	data, _ := json.Marshal(calls[0].body)
+	if len(data) > DefaultMaxBytes || !strings.Contains(string(data), "not shown") {
+		t.Errorf("sent %d bytes, want at most %d with an \"N more\" line: %.300s…", len(data), DefaultMaxBytes, data)
+	}
 }

@@ -84,13 +84,10 @@ func runSend(ctx context.Context, args []string, env environment) error {
 	if err != nil {
 		return err
 	}
-	if problems := msg.Check(); len(problems) > 0 {
-		for _, p := range problems.Warnings() {
-			fmt.Fprintln(env.stderr, "gchat: warning:", p)
-		}
-		if len(problems.Errors()) > 0 {
-			return &exitError{code: exitUsage, err: &gchat.ValidationError{Problems: problems}}
-		}
+	// Warnings only: errors are Send's to judge, after it has fitted the
+	// message (a card too large alone is trimmed, not refused).
+	for _, p := range msg.Check().Warnings() {
+		fmt.Fprintln(env.stderr, "gchat: warning:", p)
 	}
 
 	client := &gchat.Client{

@@ -3,6 +3,7 @@
 // Usage:
 //
 //	gchat send [flags] [TEXT...]
+//	gchat emulator [flags]
 //	gchat version
 //
 // Run "gchat help" or "gchat COMMAND --help" for details.
@@ -82,6 +83,7 @@ type environment struct {
 func commands() []command {
 	return []command{
 		{"send", "send one message to a webhook", runSend},
+		{"emulator", "run a local Google Chat for webhooks, with a page and a test API", runEmulator},
 		{"version", "print the version", runVersion},
 	}
 }

@@ -137,6 +137,7 @@ func TestHelp(t *testing.T) {
 		{"send-help.golden", []string{"send", "--help"}},
 		{"send-help.golden", []string{"help", "send"}},
 		{"version-help.golden", []string{"version", "-h"}},
+		{"emulator-help.golden", []string{"emulator", "--help"}},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			r := runCLI(t, t.Context(), nil, "", tc.args...)

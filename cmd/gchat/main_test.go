@@ -299,7 +299,7 @@ func TestReadmeDryRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const prompt = "$ go run ./cmd/gchat "
+	const prompt = "$ go run ./cmd/gchat send --dry-run "
 	_, block, ok := strings.Cut(string(readme), prompt)
 	if !ok {
 		t.Fatalf("README.md has no %q block", prompt)
@@ -317,7 +317,7 @@ func TestReadmeDryRun(t *testing.T) {
 		command.WriteString(line)
 		break
 	}
-	args := shellWords(command.String())
+	args := append([]string{"send", "--dry-run"}, shellWords(command.String())...)
 	r := runCLI(t, t.Context(), nil, "", args...)
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)

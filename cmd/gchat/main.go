@@ -4,6 +4,7 @@
 //
 //	gchat send [flags] [TEXT...]
 //	gchat emulator [flags]
+//	gchat config check FILE
 //	gchat version
 //
 // Run "gchat help" or "gchat COMMAND --help" for details.
@@ -84,6 +85,7 @@ func commands() []command {
 	return []command{
 		{"send", "send one message to a webhook", runSend},
 		{"emulator", "run a local Google Chat for webhooks, with a page and a test API", runEmulator},
+		{"config", "check a relay configuration file (config check FILE)", runConfig},
 		{"version", "print the version", runVersion},
 	}
 }

@@ -352,3 +352,29 @@ func shellWords(s string) []string {
 	}
 	return words
 }
+
+func TestConfigCheck(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.yaml")
+	os.WriteFile(good, []byte("spaces:\n  alerts:\n    webhook_url: ${HOOK}\n    ingest_token: 0123456789abcdef0123\n"), 0o644)
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte("spaces:\n  alerts:\n    webhook_url: ${HOOK}\n    pase: 2s\n"), 0o644)
+	env := map[string]string{"HOOK": "https://chat.googleapis.com/v1/spaces/AAAAtest123/messages?key=AIzaSyTESTKEY&token=" + canary}
+
+	r := runCLI(t, t.Context(), env, "", "config", "check", good)
+	if r.code != 0 || !strings.Contains(r.stdout, "OK") {
+		t.Errorf("valid file: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	assertNoCanary(t, r)
+
+	r = runCLI(t, t.Context(), env, "", "config", "check", bad)
+	if want := bad + `:4:5: spaces.alerts: unknown key "pase" (did you mean "pace"?)`; r.code != exitUsage || !strings.Contains(r.stderr, want) {
+		t.Errorf("invalid file: exit %d, stderr %q; want 1 and %q", r.code, r.stderr, want)
+	}
+	assertNoCanary(t, r)
+
+	r = runCLI(t, t.Context(), env, "", "config", "check", filepath.Join(dir, "missing.yaml"))
+	if r.code != exitUsage || !strings.Contains(r.stderr, "no such file") {
+		t.Errorf("missing file: exit %d, stderr %q", r.code, r.stderr)
+	}
+}

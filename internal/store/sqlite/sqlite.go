@@ -1,0 +1,526 @@
+// Package sqlite is the store.Store backend on an SQLite file, through
+// modernc.org/sqlite (pure Go, no cgo). It is the relay's embedded default: one
+// process owns the file, on a local disk (WAL needs shared memory; network file
+// systems are not supported).
+//
+// All writes go through one goroutine that owns the only writer connection and
+// commits them in groups (see Options.MaxBatch): concurrent callers share one
+// COMMIT, and so one fsync, and each is answered after it. Reads use a pool of
+// read-only connections and see every write whose call has returned.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gchatkit/gchat/internal/store"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Options configure a Store. The zero value is the durable default.
+type Options struct {
+	// Synchronous is SQLite's synchronous setting: "FULL" (the default) or
+	// "NORMAL". In WAL mode, FULL syncs the log at every commit, so a commit
+	// that returned survives a power loss or kernel crash; NORMAL syncs only
+	// at checkpoints, so a commit survives a crash of the process but the
+	// last commits before a power loss may be lost: a relay that answered
+	// 2xx could lose those deliveries. Keep FULL unless losing them is
+	// acceptable.
+	Synchronous string
+	// BusyTimeout is how long a connection waits on a lock held by another
+	// process (a backup, the sqlite3 shell) before failing; default 5 s.
+	BusyTimeout time.Duration
+	// Readers is the number of read-only connections; default
+	// max(4, GOMAXPROCS).
+	Readers int
+	// MaxBatch is the most write calls committed together; default 256.
+	MaxBatch int
+	// MaxWait is how long the writer, holding the first write of a group,
+	// waits for more before committing; default 200µs. Writes arriving
+	// while a commit is in progress join the next group without waiting.
+	// Negative means never wait.
+	MaxWait time.Duration
+	// Now is the store's clock; nil means time.Now. Times are stored with
+	// nanosecond precision in UTC.
+	Now func() time.Time
+}
+
+// Store is a store.Store on an SQLite file.
+type Store struct {
+	wdb  *sql.DB // the single writer connection, owned by the writer goroutine
+	rdb  *sql.DB // read-only pool
+	now  func() time.Time
+	opts Options
+
+	jobs      chan *job
+	closing   chan struct{}
+	stopped   chan struct{}
+	closeOnce sync.Once
+	closeErr  error
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open opens, creating if needed, the database at path, applies the
+// migrations it lacks and starts the writer.
+func Open(ctx context.Context, path string, opts Options) (*Store, error) {
+	if opts.Synchronous == "" {
+		opts.Synchronous = "FULL"
+	}
+	opts.Synchronous = strings.ToUpper(opts.Synchronous)
+	if opts.Synchronous != "FULL" && opts.Synchronous != "NORMAL" {
+		return nil, fmt.Errorf("open store: synchronous %q: want FULL or NORMAL", opts.Synchronous)
+	}
+	if opts.BusyTimeout <= 0 {
+		opts.BusyTimeout = 5 * time.Second
+	}
+	if opts.Readers <= 0 {
+		opts.Readers = max(4, runtime.GOMAXPROCS(0))
+	}
+	if opts.MaxBatch <= 0 {
+		opts.MaxBatch = 256
+	}
+	if opts.MaxWait == 0 {
+		opts.MaxWait = 200 * time.Microsecond
+	}
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+
+	// Pragmas, set on every connection by the driver (each _pragma runs as
+	// "PRAGMA x" when the connection opens):
+	common := url.Values{}
+	// Wait for a lock held by another process instead of failing at once.
+	common.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", opts.BusyTimeout.Milliseconds()))
+	// Enforce REFERENCES (batch members cascade with their batch).
+	common.Add("_pragma", "foreign_keys(1)")
+
+	w := cloneValues(common)
+	// WAL: readers never block the writer nor the writer them, and a commit
+	// appends to the log instead of rewriting pages. Persistent in the file.
+	w.Add("_pragma", "journal_mode(WAL)")
+	// FULL: fsync the WAL at each commit (see Options.Synchronous).
+	w.Add("_pragma", "synchronous("+opts.Synchronous+")")
+	wdb, err := sql.Open("sqlite", "file:"+path+"?"+w.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	// One writer: SQLite serialises writers anyway; one connection makes the
+	// order ours rather than lock retries.
+	wdb.SetMaxOpenConns(1)
+	wdb.SetMaxIdleConns(1)
+	wdb.SetConnMaxLifetime(0)
+	wdb.SetConnMaxIdleTime(0)
+
+	if err := migrate(ctx, wdb, now); err != nil {
+		wdb.Close()
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+
+	r := cloneValues(common)
+	// Read-only connections: a bug cannot write through them.
+	r.Add("_pragma", "query_only(1)")
+	rdb, err := sql.Open("sqlite", "file:"+path+"?"+r.Encode())
+	if err != nil {
+		wdb.Close()
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	rdb.SetMaxOpenConns(opts.Readers)
+	rdb.SetMaxIdleConns(opts.Readers)
+	rdb.SetConnMaxIdleTime(0)
+	rdb.SetConnMaxLifetime(0)
+	if err := rdb.PingContext(ctx); err != nil {
+		wdb.Close()
+		rdb.Close()
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+
+	s := &Store{
+		wdb:     wdb,
+		rdb:     rdb,
+		now:     now,
+		opts:    opts,
+		jobs:    make(chan *job),
+		closing: make(chan struct{}),
+		stopped: make(chan struct{}),
+	}
+	conn, err := wdb.Conn(ctx)
+	if err != nil {
+		wdb.Close()
+		rdb.Close()
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	wt := &wtx{conn: conn, stmts: map[string]*sql.Stmt{}}
+	if err := conn.QueryRowContext(ctx, `SELECT value FROM counters WHERE name = 'delivery'`).Scan(&wt.lastID); err != nil {
+		conn.Close()
+		wdb.Close()
+		rdb.Close()
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	wt.savedID = wt.lastID
+	go s.writer(wt)
+	return s, nil
+}
+
+func cloneValues(v url.Values) url.Values {
+	c := url.Values{}
+	for k, vs := range v {
+		c[k] = append([]string(nil), vs...)
+	}
+	return c
+}
+
+// Close stops accepting calls, lets the writer finish the group it holds,
+// and closes the database.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		close(s.closing)
+		<-s.stopped
+		s.closeErr = errors.Join(s.rdb.Close(), s.wdb.Close())
+	})
+	return s.closeErr
+}
+
+// readable returns ErrClosed once Close has begun; reads check it so that a
+// closed store answers ErrClosed rather than database/sql's own error.
+func (s *Store) readable() error {
+	select {
+	case <-s.closing:
+		return store.ErrClosed
+	default:
+		return nil
+	}
+}
+
+// migrate applies, each in its own transaction, the embedded migrations
+// whose number is above the recorded schema version.
+func migrate(ctx context.Context, db *sql.DB, now func() time.Time) error {
+	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (
+		version    INTEGER PRIMARY KEY,
+		applied_at INTEGER NOT NULL
+	) STRICT`); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	var current int
+	if err := db.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM schema_version`).Scan(&current); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	type migration struct {
+		version int
+		name    string
+	}
+	var todo []migration
+	for _, name := range names {
+		base := strings.TrimPrefix(name, "migrations/")
+		num, _, ok := strings.Cut(base, "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil {
+			return fmt.Errorf("migrate: %s: name must be NNNN_description.sql", base)
+		}
+		if v > current {
+			todo = append(todo, migration{v, name})
+		}
+	}
+	sort.Slice(todo, func(i, j int) bool { return todo[i].version < todo[j].version })
+	for _, m := range todo {
+		body, err := migrations.ReadFile(m.name)
+		if err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("migrate %s: %w", m.name, err)
+		}
+		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migrate %s: %w", m.name, err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_version (version, applied_at) VALUES (?, ?)`,
+			m.version, now().UnixNano()); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migrate %s: %w", m.name, err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("migrate %s: %w", m.name, err)
+		}
+	}
+	return nil
+}
+
+// A job is one write call: fn runs inside the group's transaction, under its
+// own savepoint. err is sent on done after the group commits (or fails).
+type job struct {
+	ctx  context.Context
+	fn   func(ctx context.Context, tx *wtx, now int64) error
+	done chan error
+}
+
+// write runs fn in a write transaction shared with concurrent writes and
+// returns once that transaction has committed. now is the store's clock, read
+// once per call. fn's results are valid only when write returns nil. fn must
+// use the context it is given, which is never cancelled: an interrupted
+// statement can roll back the whole transaction, the other callers' writes
+// with it.
+func (s *Store) write(ctx context.Context, fn func(ctx context.Context, tx *wtx, now int64) error) error {
+	j := &job{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	select {
+	case s.jobs <- j:
+	case <-s.closing:
+		return store.ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	// Once taken, a job is always answered, within one commit: waiting for
+	// it keeps the answer exact (a caller never sees a context error for a
+	// write that committed).
+	return <-j.done
+}
+
+// wtx is the writer's transaction: the writer connection, its cache of
+// prepared statements, and the id counter. Only the writer goroutine uses it.
+type wtx struct {
+	conn  *sql.Conn
+	stmts map[string]*sql.Stmt
+	// lastID is the last id handed out; savedID the last one committed to
+	// the counters table. Ids lost to a rollback are skipped, never reused.
+	lastID, savedID int64
+}
+
+// stmt returns q prepared on the writer connection, preparing it once.
+// Queries are constants, so the cache stays small; queries built at run time
+// use execOnce.
+func (w *wtx) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
+	if st, ok := w.stmts[q]; ok {
+		return st, nil
+	}
+	st, err := w.conn.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	w.stmts[q] = st
+	return st, nil
+}
+
+func (w *wtx) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	st, err := w.stmt(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(ctx, args...)
+}
+
+func (w *wtx) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	st, err := w.stmt(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+// row is a *sql.Row that may carry the error of preparing its statement.
+type row struct {
+	r   *sql.Row
+	err error
+}
+
+func (r row) Scan(dest ...any) error {
+	if r.err != nil {
+		return r.err
+	}
+	return r.r.Scan(dest...)
+}
+
+func (w *wtx) QueryRowContext(ctx context.Context, q string, args ...any) row {
+	st, err := w.stmt(ctx, q)
+	if err != nil {
+		return row{err: err}
+	}
+	return row{r: st.QueryRowContext(ctx, args...)}
+}
+
+// execOnce runs a query built at run time, without caching it.
+func (w *wtx) execOnce(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return w.conn.ExecContext(ctx, q, args...)
+}
+
+// nextIDs reserves n consecutive ids and returns the first.
+func (w *wtx) nextIDs(n int) int64 {
+	first := w.lastID + 1
+	w.lastID += int64(n)
+	return first
+}
+
+// writer owns the writer connection: it takes a job, gathers more for up to
+// MaxWait or MaxBatch jobs, runs them in one transaction and commits once.
+func (s *Store) writer(w *wtx) {
+	defer close(s.stopped)
+	defer w.conn.Close()
+	defer func() {
+		for _, st := range w.stmts {
+			st.Close()
+		}
+	}()
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	batch := make([]*job, 0, s.opts.MaxBatch)
+	for {
+		batch = batch[:0]
+		select {
+		case j := <-s.jobs:
+			batch = append(batch, j)
+		case <-s.closing:
+			return
+		}
+		waiting := false
+	gather:
+		for len(batch) < s.opts.MaxBatch {
+			select {
+			case j := <-s.jobs:
+				batch = append(batch, j)
+				continue
+			default:
+			}
+			if s.opts.MaxWait < 0 {
+				break
+			}
+			if !waiting {
+				timer.Reset(s.opts.MaxWait)
+				waiting = true
+			}
+			select {
+			case j := <-s.jobs:
+				batch = append(batch, j)
+			case <-timer.C:
+				waiting = false
+				break gather
+			case <-s.closing:
+				break gather
+			}
+		}
+		if waiting {
+			timer.Stop()
+		}
+		s.commit(w, batch)
+	}
+}
+
+// commit runs batch in one transaction. A job that fails is rolled back to
+// its savepoint alone; if the commit fails, every job fails.
+func (s *Store) commit(w *wtx, batch []*job) {
+	errs := make([]error, len(batch))
+	ctx := context.Background() // one caller's cancellation must not abort the others'
+	fail := func(err error) {
+		w.conn.ExecContext(ctx, `ROLLBACK`) // may fail if SQLite already rolled back; nothing to add then
+		for i, j := range batch {
+			if errs[i] == nil {
+				errs[i] = err
+			}
+			j.done <- errs[i]
+		}
+	}
+	// BEGIN IMMEDIATE: take the write lock now rather than upgrade a read
+	// transaction later, which could fail with SQLITE_BUSY midway.
+	if _, err := w.ExecContext(ctx, `BEGIN IMMEDIATE`); err != nil {
+		for _, j := range batch {
+			j.done <- fmt.Errorf("begin: %w", err)
+		}
+		return
+	}
+	ran := 0
+	for i, j := range batch {
+		if err := j.ctx.Err(); err != nil {
+			errs[i] = err
+			continue
+		}
+		if _, err := w.ExecContext(ctx, `SAVEPOINT job`); err != nil {
+			fail(fmt.Errorf("savepoint: %w", err))
+			return
+		}
+		err := j.fn(ctx, w, s.now().UnixNano())
+		errs[i] = err
+		if err != nil {
+			if _, rerr := w.ExecContext(ctx, `ROLLBACK TO job`); rerr != nil {
+				fail(fmt.Errorf("rollback to savepoint: %w", rerr))
+				return
+			}
+		} else {
+			ran++
+		}
+		if _, err := w.ExecContext(ctx, `RELEASE job`); err != nil {
+			fail(fmt.Errorf("release savepoint: %w", err))
+			return
+		}
+	}
+	if w.lastID != w.savedID {
+		if _, err := w.ExecContext(ctx, `UPDATE counters SET value = ? WHERE name = 'delivery'`, w.lastID); err != nil {
+			fail(fmt.Errorf("save id counter: %w", err))
+			return
+		}
+	}
+	if ran == 0 {
+		// Nothing to make durable: skip the fsync.
+		if _, err := w.ExecContext(ctx, `ROLLBACK`); err != nil {
+			fail(fmt.Errorf("rollback: %w", err))
+			return
+		}
+		w.lastID = w.savedID
+	} else if _, err := w.ExecContext(ctx, `COMMIT`); err != nil {
+		fail(fmt.Errorf("commit: %w", err))
+		return
+	} else {
+		w.savedID = w.lastID
+	}
+	for i, j := range batch {
+		j.done <- errs[i]
+	}
+}
+
+// Times are stored as Unix nanoseconds, 0 for the zero time.
+
+func toNanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func fromNanos(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}
+
+// IDs are INTEGER in the database and "d" + 16 digits outside, so that they
+// sort as strings in creation order.
+
+func formatID(n int64) string { return fmt.Sprintf("d%016d", n) }
+
+func parseID(id string) (int64, bool) {
+	rest, ok := strings.CutPrefix(id, "d")
+	if !ok || len(rest) != 16 {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(rest, 10, 64)
+	return n, err == nil && n > 0
+}

@@ -1,0 +1,82 @@
+package sqlite_test
+
+import (
+	"database/sql"
+	"encoding/json"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/gchatkit/gchat/internal/store"
+	"github.com/gchatkit/gchat/internal/store/sqlite"
+	"github.com/gchatkit/gchat/internal/store/storetest"
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, now func() time.Time) store.Store {
+		s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "relay.db"), sqlite.Options{Now: now})
+		if err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		return s
+	})
+}
+
+func TestOpenRejectsSynchronousOff(t *testing.T) {
+	_, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "db"), sqlite.Options{Synchronous: "OFF"})
+	if err == nil {
+		t.Fatal("Open with synchronous OFF: no error")
+	}
+}
+
+// TestReopen checks that data survives Close and that migrations are applied
+// once: a second Open finds the schema current.
+func TestReopen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "relay.db")
+	s, err := sqlite.Open(t.Context(), path, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.Enqueue(t.Context(), store.EnqueueRequest{Space: "ops", Lane: "L", CallerRequestID: "r1",
+		Deliveries: []store.NewDelivery{{Message: json.RawMessage(`{"text":"hi"}`)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err = sqlite.Open(t.Context(), path, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	got, err := s.Get(t.Context(), res.Deliveries[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(res.Deliveries[0], got); diff != "" {
+		t.Errorf("after reopen (-before +after):\n%s", diff)
+	}
+	// Ids continue after the last one.
+	res2, err := s.Enqueue(t.Context(), store.EnqueueRequest{Space: "ops", Lane: "L",
+		Deliveries: []store.NewDelivery{{Message: json.RawMessage(`{"text":"again"}`)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !(res2.Deliveries[0].ID > got.ID) {
+		t.Errorf("id after reopen %s, want after %s", res2.Deliveries[0].ID, got.ID)
+	}
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var versions int
+	if err := db.QueryRow(`SELECT count(*) FROM schema_version`).Scan(&versions); err != nil {
+		t.Fatal(err)
+	}
+	if versions != 1 {
+		t.Errorf("schema_version rows: %d, want 1", versions)
+	}
+}

@@ -1,0 +1,439 @@
+// Package store is the relay's storage contract: deliveries waiting to go to
+// Google Chat, their outcomes, and what the dispatchers of one or several relay
+// replicas coordinate through (leases, pauses, the last send time per lane).
+//
+// The contract is the Store interface and the types below; each backend
+// (store/sqlite, later store/postgres) implements it with its own SQL, and
+// storetest.Run checks every backend against the same suite. The package
+// imports only the standard library, so a backend depends on nothing but it.
+//
+// # Vocabulary
+//
+// A delivery is one request to Google: a message and its delivery options. Its
+// relay space is the configured name callers post to; its lane is the Google
+// space id taken from the webhook URL, the unit of pacing and leasing (two relay
+// spaces may share a lane). Within a lane, deliveries form thread groups keyed
+// by the relay ("" is the lane's unthreaded group); a group is sent first in
+// first out, one request in flight at a time.
+//
+// # Time
+//
+// A store reads time from one clock: its Now option when set (tests), else
+// the database's clock. Every time written by the store (due checks, lease
+// expiry, done times, retention) comes from that clock, never from the
+// caller's, so several replicas agree on lease expiry.
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"time"
+)
+
+// Errors that callers branch on. Backends return them wrapped or bare;
+// compare with errors.Is.
+var (
+	// ErrNotFound: no delivery, thread or lease with that key.
+	ErrNotFound = errors.New("not found")
+	// ErrConflict: the delivery is not in a state that allows the operation
+	// (finishing one that is not sending, replaying one that is not dead,
+	// freezing deliveries that are not the queued heads of one group…).
+	ErrConflict = errors.New("conflict")
+	// ErrFull: accepting the deliveries would take their lane past the
+	// caller's bound on pending deliveries. Nothing was stored.
+	ErrFull = errors.New("queue full")
+	// ErrLeaseHeld: another owner holds a live lease on the lane.
+	ErrLeaseHeld = errors.New("lease held by another owner")
+	// ErrLeaseLost: the caller's lease is no longer the lane's current one
+	// (taken over or released), or has expired where the operation needs a
+	// live lease. The caller must stop sending on that lane.
+	ErrLeaseLost = errors.New("lease lost")
+	// ErrClosed: the store has been closed.
+	ErrClosed = errors.New("store closed")
+)
+
+// State is where a delivery is in its life.
+type State string
+
+const (
+	// StateQueued: waiting to be claimed, at or after NextAttemptAt.
+	StateQueued State = "queued"
+	// StateSending: claimed by the lease holder of its lane; at most one per
+	// thread group.
+	StateSending State = "sending"
+	// StateBatched: merged into the frozen batch named by BatchID; it is sent
+	// as part of that batch and takes the batch's final state with it.
+	StateBatched State = "batched"
+	// StateDone: Google accepted it (GoogleMessage, GoogleThread are set).
+	StateDone State = "done"
+	// StateDead: given up on; LastError holds the reason. Replay requeues it.
+	StateDead State = "dead"
+	// StateDropped: given up on by the route's choice (not worth retrying);
+	// LastError holds the reason. Not replayable.
+	StateDropped State = "dropped"
+)
+
+// Pending reports whether s counts against a lane's queue bound and blocks
+// its thread group: queued or sending.
+func (s State) Pending() bool { return s == StateQueued || s == StateSending }
+
+// Delivery is one request to Google Chat and its history.
+type Delivery struct {
+	// ID identifies the delivery. IDs are opaque strings that sort, byte-wise,
+	// in the order the deliveries were created; they are never reused.
+	ID string
+	// Space is the relay space the caller posted to.
+	Space string
+	// Lane is the Google space id: the unit of pacing and leasing.
+	Lane string
+	// Group is the thread group within the lane; "" is the unthreaded group.
+	Group string
+	// Seq orders the deliveries of a group: lower goes first. It is assigned
+	// at enqueue, at replay (the back of the group), and a frozen batch takes
+	// the lowest Seq of its members.
+	Seq int64
+	// Message is the message JSON as it will be sent.
+	Message json.RawMessage
+	// Reply is Google's messageReplyOption name ("" when unset), as
+	// gchat.ReplyOption.String returns it.
+	Reply string
+	// MessageID is the caller's custom message id, "" for none.
+	MessageID string
+	// RequestID is the stable requestId sent with every attempt. The store
+	// assigns it at enqueue (and for a batch at freeze); it never changes.
+	RequestID string
+	// CallerRequestID and DedupKey are the ingest deduplication keys of the
+	// request that created the delivery ("" for none).
+	CallerRequestID string
+	DedupKey        string
+	// RelayThread is the thread name the relay handed out for this message's
+	// thread, "" for none; see Queue.Thread.
+	RelayThread string
+
+	State State
+	// Attempts counts claims: an attempt is counted when it starts.
+	Attempts int
+	// NextAttemptAt is when a queued delivery becomes due.
+	NextAttemptAt time.Time
+	// LastStatus is the HTTP status of the last attempt (0: none, or no
+	// answer); LastError is its error text, or the reason it is dead or
+	// dropped.
+	LastStatus int
+	LastError  string
+
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	// QueuedAt is when the delivery last entered the queue: at enqueue or at
+	// replay. "Too old" is measured from it. A batch takes its oldest
+	// member's.
+	QueuedAt time.Time
+	// DoneAt is when it reached done, dead or dropped; zero before.
+	DoneAt time.Time
+
+	// GoogleMessage and GoogleThread are Google's resource names, once done.
+	GoogleMessage string
+	GoogleThread  string
+	// Batch reports that the delivery is a frozen batch (FreezeBatch).
+	Batch bool
+	// BatchID is the frozen batch this delivery was merged into, "" if none.
+	BatchID string
+}
+
+// NewDelivery is one message of an EnqueueRequest.
+type NewDelivery struct {
+	Group       string
+	Message     json.RawMessage
+	Reply       string
+	MessageID   string
+	RelayThread string
+}
+
+// EnqueueRequest is what one accepted ingest request adds: one or more
+// deliveries (a message fitted into several parts, or one per alert) of one
+// relay space and lane.
+type EnqueueRequest struct {
+	Space string
+	Lane  string
+	// CallerRequestID, when set, deduplicates the whole request within Space:
+	// a later request with the same id stores nothing and returns the
+	// deliveries of the first.
+	CallerRequestID string
+	// DedupKey, when set, deduplicates within Space in the same way (the
+	// route's dedup key).
+	DedupKey string
+	// Limit bounds the lane's pending deliveries (queued or sending; a frozen
+	// batch counts once): when the lane already holds p pending and p+len
+	// (Deliveries) > Limit, Enqueue stores nothing and returns ErrFull. Zero
+	// means no bound.
+	Limit int
+	// Deliveries are stored in this order, with increasing Seq.
+	Deliveries []NewDelivery
+}
+
+// EnqueueResult is the answer to an EnqueueRequest.
+type EnqueueResult struct {
+	// Deliveries are the stored deliveries, in request order; for a
+	// duplicate, those of the first request, in ID order.
+	Deliveries []Delivery
+	// Duplicate reports that the request matched an earlier one by
+	// CallerRequestID or DedupKey and nothing was stored.
+	Duplicate bool
+}
+
+// Outcome is the result of one attempt, given to Finish.
+type Outcome struct {
+	// State is StateDone, StateQueued (retry), StateDead or StateDropped.
+	State State
+	// RetryAt is when a retried delivery becomes due again; zero means now.
+	RetryAt time.Time
+	// Status is the attempt's HTTP status, 0 when there was no answer.
+	Status int
+	// Error is the attempt's error (retry) or the reason (dead, dropped).
+	Error string
+	// GoogleMessage and GoogleThread are Google's names (done).
+	GoogleMessage string
+	GoogleThread  string
+}
+
+// Thread maps a thread name the relay handed out to Google's.
+type Thread struct {
+	// RelayName is the name the relay handed out; unique across the store.
+	RelayName string
+	Lane      string
+	// GoogleName is Google's "spaces/S/threads/T", "" until the first
+	// delivery of the thread is done.
+	GoogleName string
+	CreatedAt  time.Time
+	// UpdatedAt is the last time the thread was used by Enqueue or Finish;
+	// retention is measured from it.
+	UpdatedAt time.Time
+}
+
+// LeaseRequest asks for a lane's lease.
+type LeaseRequest struct {
+	Lane string
+	// Owner names the replica (its process identity); not empty.
+	Owner string
+	// TTL is how long the lease lasts from the store's clock; positive.
+	TTL time.Duration
+	// Send records, with the grant, that the owner is about to send a
+	// request on the lane now: the lane's LastSend becomes the store's now.
+	Send bool
+}
+
+// Lease is a lane's lease as granted, with the lane's state read in the same
+// transaction.
+type Lease struct {
+	Lane  string
+	Owner string
+	// Token is the fencing token: it increases each time the lease passes to
+	// an owner that did not hold it (a takeover, or acquiring after a release)
+	// and stays the same on renewal.
+	Token int64
+	// Granted is the store's clock at the grant and Until the expiry. The
+	// holder may start a send only while Until-Granted, minus the time
+	// elapsed since the grant on its own monotonic clock, outlives its request
+	// timeout.
+	Granted time.Time
+	Until   time.Time
+	// LastSend is when a send on the lane last started (by any owner), zero if
+	// never: pacing continues from it across replicas.
+	LastSend time.Time
+	// Pause is the lane's pause state.
+	Pause Pause
+}
+
+// Pause is a lane's pause state; the zero value is "not paused".
+type Pause struct {
+	// Until ends the pause; zero with a Reason means until resumed.
+	Until time.Time
+	// Reason says why ("429 Too Many Requests", "404 webhook deleted"…).
+	Reason string
+}
+
+// Active reports whether the pause holds at now.
+func (p Pause) Active(now time.Time) bool {
+	return p.Reason != "" && (p.Until.IsZero() || now.Before(p.Until))
+}
+
+// LaneState is what the store knows about a lane.
+type LaneState struct {
+	Lane string
+	// Owner, Token and LeaseUntil describe the lease; Owner is "" when
+	// released or never leased.
+	Owner      string
+	Token      int64
+	LeaseUntil time.Time
+	LastSend   time.Time
+	Pause      Pause
+	// Pending counts queued and sending deliveries.
+	Pending int
+}
+
+// Filter selects deliveries for List. Zero fields select everything.
+type Filter struct {
+	Space   string
+	Lane    string
+	Group   string
+	States  []State
+	BatchID string
+	// After is a cursor: only deliveries with an ID greater than it.
+	After string
+	// Limit caps the answer; zero means 100, and at most 1,000 are returned.
+	Limit int
+}
+
+// Retention is how long finished deliveries and threads are kept; zero fields
+// take the defaults.
+type Retention struct {
+	// Done applies to done and dropped deliveries, from DoneAt; default 7 days.
+	Done time.Duration
+	// Dead applies to dead letters, from DoneAt; default 30 days.
+	Dead time.Duration
+	// Threads applies to thread mappings not used for this long and no longer
+	// referenced by any delivery; default 30 days.
+	Threads time.Duration
+}
+
+// Default retention periods.
+const (
+	DefaultRetainDone    = 7 * 24 * time.Hour
+	DefaultRetainDead    = 30 * 24 * time.Hour
+	DefaultRetainThreads = 30 * 24 * time.Hour
+)
+
+// WithDefaults returns r with zero fields replaced by the defaults.
+func (r Retention) WithDefaults() Retention {
+	if r.Done == 0 {
+		r.Done = DefaultRetainDone
+	}
+	if r.Dead == 0 {
+		r.Dead = DefaultRetainDead
+	}
+	if r.Threads == 0 {
+		r.Threads = DefaultRetainThreads
+	}
+	return r
+}
+
+// Store is the relay's storage. It is safe for concurrent use. Every method
+// is atomic: it happens entirely or not at all, and an error other than
+// ErrClosed or a context error means nothing changed. When a method returns
+// nil its effect is durable (committed to the backend's durability setting)
+// and visible to every later call.
+type Store interface {
+	Queue
+	Lanes
+	Admin
+	// Close lets the write in progress finish, then releases the store's
+	// resources. Later calls return ErrClosed; Close itself is idempotent.
+	Close() error
+}
+
+// Queue is the ingest and dispatch side.
+type Queue interface {
+	// Enqueue stores the deliveries of one ingest request atomically, all or
+	// none, with State queued, NextAttemptAt now, a fresh RequestID each, and
+	// Seq increasing in request order (so a group's deliveries from one
+	// request keep their order; deliveries of concurrent requests are ordered
+	// by commit). Deduplication (CallerRequestID, DedupKey) is checked in the
+	// same transaction, so of concurrent duplicates exactly one is stored.
+	// It registers each non-empty RelayThread as a known thread of the lane.
+	// ErrFull when the lane's bound would be exceeded.
+	Enqueue(ctx context.Context, req EnqueueRequest) (EnqueueResult, error)
+	// Claim marks sending, and returns, the due head of each thread group of
+	// the lease's lane: for each group, its pending delivery of lowest Seq,
+	// if that one is queued (not sending) with NextAttemptAt at or before
+	// now. Attempts is incremented. At most max are claimed, oldest Seq
+	// first. A paused lane yields none. ErrLeaseLost unless the lease is the
+	// lane's current one and has not expired.
+	Claim(ctx context.Context, lease Lease, max int) ([]Delivery, error)
+	// Finish records the outcome of a claimed delivery of the lease's lane
+	// and returns it updated. Done sets DoneAt and Google's names and maps
+	// the delivery's RelayThread to GoogleThread if not yet mapped; queued
+	// (retry) sets NextAttemptAt to RetryAt; dead and dropped set DoneAt and
+	// LastError. A batch's members take its final state (and Google names).
+	// ErrLeaseLost unless the lease is the lane's current one (an expired
+	// lease that nobody took over may still finish); ErrConflict unless the
+	// delivery is sending in that lane.
+	Finish(ctx context.Context, lease Lease, id string, out Outcome) (Delivery, error)
+	// FreezeBatch replaces queued deliveries of one thread group by one new
+	// delivery holding msg, atomically, and returns it. ids must name, in Seq
+	// order, deliveries of the lease's lane that are queued, never attempted,
+	// not batches, of one group, relay space and reply option, without
+	// MessageID, with no other pending delivery of the group between the
+	// first and the last; else ErrConflict. The batch gets the first
+	// member's Seq (its place in the group), a new ID and RequestID, and is
+	// never changed afterwards except by Finish and Replay; the members
+	// become batched. ErrLeaseLost as for Claim.
+	FreezeBatch(ctx context.Context, lease Lease, ids []string, msg json.RawMessage) (Delivery, error)
+	// Thread returns the mapping of a relay thread name; ErrNotFound if the
+	// store never saw it (or pruned it).
+	Thread(ctx context.Context, relayName string) (Thread, error)
+}
+
+// Lanes coordinates dispatchers: leases with fencing, pacing, pauses.
+type Lanes interface {
+	// AcquireLease grants or renews the lease on a lane, by the store's
+	// clock. The lease is granted when the lane has no owner, its lease has
+	// expired, or Owner already holds it (even expired, if no one took it
+	// over: then the token is kept). When it passes to a new owner the token
+	// increases and the lane's sending deliveries return to queued (their
+	// previous owner's sends are presumed lost; they are retried with the
+	// same RequestID). ErrLeaseHeld when another owner's lease is live.
+	AcquireLease(ctx context.Context, req LeaseRequest) (Lease, error)
+	// ReleaseLease gives the lease up: the lane's sending deliveries return
+	// to queued and any owner may acquire it at once. ErrLeaseLost if the
+	// lease is not the lane's current one.
+	ReleaseLease(ctx context.Context, lease Lease) error
+	// PauseLane sets the lane's pause state; the zero Pause resumes it. It
+	// needs no lease: operators resume lanes.
+	PauseLane(ctx context.Context, lane string, p Pause) error
+	// LaneStates returns every lane the store knows, by lane id.
+	LaneStates(ctx context.Context) ([]LaneState, error)
+}
+
+// Admin is the operator's side.
+type Admin interface {
+	// Get returns a delivery; ErrNotFound if there is none.
+	Get(ctx context.Context, id string) (Delivery, error)
+	// List returns deliveries matching f, in ID order.
+	List(ctx context.Context, f Filter) ([]Delivery, error)
+	// Replay moves a dead delivery back to queued, at the back of its thread
+	// group (a new Seq), due now, with Attempts zero, QueuedAt now and the
+	// same RequestID. A dead batch member replays its batch, and a batch's
+	// members become batched again. ErrConflict unless it is dead.
+	Replay(ctx context.Context, id string) (Delivery, error)
+	// Delete removes a delivery that is not sending; deleting a batch
+	// deletes its members. ErrConflict for a sending delivery or a batch
+	// member; ErrNotFound if there is none.
+	Delete(ctx context.Context, id string) error
+	// Prune deletes done and dropped deliveries older than r.Done, dead
+	// letters older than r.Dead (both from DoneAt), and threads unused for
+	// r.Threads that no delivery refers to. Pending deliveries are never
+	// pruned. It returns how many deliveries it deleted.
+	Prune(ctx context.Context, r Retention) (int, error)
+}
+
+// NewRequestID returns a random requestId in UUID version 4 form, the form
+// Google's documentation uses.
+func NewRequestID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // never fails (crypto/rand documents it)
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	var s [36]byte
+	hex.Encode(s[0:8], b[0:4])
+	s[8] = '-'
+	hex.Encode(s[9:13], b[4:6])
+	s[13] = '-'
+	hex.Encode(s[14:18], b[6:8])
+	s[18] = '-'
+	hex.Encode(s[19:23], b[8:10])
+	s[23] = '-'
+	hex.Encode(s[24:], b[10:])
+	return string(s[:])
+}

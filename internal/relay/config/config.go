@@ -123,11 +123,13 @@ type Retention struct {
 type OnFailure string
 
 const (
-	// OnFailureRetry keeps trying until max_age, then dead-letters.
+	// OnFailureRetry retries 429, 5xx and network failures until max_age,
+	// then dead-letters; a final refusal (other 4xx) dead-letters at once.
 	OnFailureRetry OnFailure = "retry"
-	// OnFailureDeadLetter dead-letters at the first permanent failure.
+	// OnFailureDeadLetter dead-letters at the first failed attempt of any
+	// kind, without retrying (a 429 or a paused space is not a failure).
 	OnFailureDeadLetter OnFailure = "dead_letter"
-	// OnFailureDrop logs the failure and forgets the message.
+	// OnFailureDrop logs the first failure and forgets the message.
 	OnFailureDrop OnFailure = "drop"
 )
 

@@ -85,6 +85,7 @@ func commands() []command {
 	return []command{
 		{"send", "send one message to a webhook", runSend},
 		{"emulator", "run a local Google Chat for webhooks, with a page and a test API", runEmulator},
+		{"relay", "receive webhook messages and deliver them durably, paced and in order", runRelay},
 		{"config", "check a relay configuration file (config check FILE)", runConfig},
 		{"version", "print the version", runVersion},
 	}

@@ -1,0 +1,247 @@
+package relay
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gchatkit/gchat/internal/store"
+	"github.com/gchatkit/gchat/internal/webhookapi"
+)
+
+// checkAdmin guards the admin API: an allowed Host header (DNS rebinding),
+// an admin token configured, and that token as a bearer token.
+func (s *Server) checkAdmin(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.hostAllowed(r.Host) {
+			webhookapi.WriteError(w, nil, webhookapi.PermissionDenied(fmt.Sprintf("Host %q is not allowed", r.Host)))
+			return
+		}
+		if s.cfg.AdminToken == "" {
+			webhookapi.WriteError(w, nil, webhookapi.PermissionDenied("admin API disabled: set admin_token"))
+			return
+		}
+		auth := r.Header.Get("Authorization")
+		scheme, token, _ := strings.Cut(auth, " ")
+		if !strings.EqualFold(scheme, "Bearer") || !s.cfg.AdminToken.Equal(strings.TrimSpace(token)) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="gchat relay"`)
+			webhookapi.WriteError(w, nil, &webhookapi.Error{Code: http.StatusUnauthorized, Status: "UNAUTHENTICATED",
+				Message: "want Authorization: Bearer ADMIN_TOKEN"})
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// deliveryJSON is a delivery as the admin API shows it.
+type deliveryJSON struct {
+	ID              string          `json:"id"`
+	Space           string          `json:"space"`
+	Lane            string          `json:"lane"`
+	Group           string          `json:"group,omitempty"`
+	Seq             int64           `json:"seq"`
+	State           store.State     `json:"state"`
+	Attempts        int             `json:"attempts"`
+	NextAttemptTime *time.Time      `json:"nextAttemptTime,omitempty"`
+	LastStatus      int             `json:"lastStatus,omitempty"`
+	LastError       string          `json:"lastError,omitempty"`
+	CreateTime      time.Time       `json:"createTime"`
+	UpdateTime      time.Time       `json:"updateTime"`
+	QueueTime       time.Time       `json:"queueTime"`
+	DoneTime        *time.Time      `json:"doneTime,omitempty"`
+	RequestID       string          `json:"requestId"`
+	CallerRequestID string          `json:"callerRequestId,omitempty"`
+	MessageID       string          `json:"messageId,omitempty"`
+	Reply           string          `json:"messageReplyOption,omitempty"`
+	RelayThread     string          `json:"relayThread,omitempty"`
+	GoogleMessage   string          `json:"googleMessage,omitempty"`
+	GoogleThread    string          `json:"googleThread,omitempty"`
+	Batch           bool            `json:"batch,omitempty"`
+	BatchID         string          `json:"batchId,omitempty"`
+	Message         json.RawMessage `json:"message"`
+}
+
+func toJSON(d store.Delivery) deliveryJSON {
+	j := deliveryJSON{
+		ID: d.ID, Space: d.Space, Lane: d.Lane, Group: d.Group, Seq: d.Seq, State: d.State,
+		Attempts: d.Attempts, LastStatus: d.LastStatus, LastError: d.LastError,
+		CreateTime: d.CreatedAt, UpdateTime: d.UpdatedAt, QueueTime: d.QueuedAt,
+		RequestID: d.RequestID, CallerRequestID: d.CallerRequestID, MessageID: d.MessageID, Reply: d.Reply,
+		RelayThread: d.RelayThread, GoogleMessage: d.GoogleMessage, GoogleThread: d.GoogleThread,
+		Batch: d.Batch, BatchID: d.BatchID, Message: d.Message,
+	}
+	if d.State == store.StateQueued {
+		j.NextAttemptTime = &d.NextAttemptAt
+	}
+	if !d.DoneAt.IsZero() {
+		j.DoneTime = &d.DoneAt
+	}
+	return j
+}
+
+// deliveryList is the answer of the list routes; next is the after= of the
+// following page, "" on the last.
+type deliveryList struct {
+	Deliveries []deliveryJSON `json:"deliveries"`
+	Next       string         `json:"next,omitempty"`
+}
+
+// handleDeliveryGet: GET /api/v1/deliveries/{id}.
+func (s *Server) handleDeliveryGet(w http.ResponseWriter, r *http.Request) {
+	d, err := s.store.Get(r.Context(), r.PathValue("id"))
+	if err != nil {
+		s.writeStoreErr(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, toJSON(d))
+}
+
+// handleDeliveryList: GET /api/v1/deliveries?space=&state=&after=&limit=;
+// state may list several, comma-separated.
+func (s *Server) handleDeliveryList(w http.ResponseWriter, r *http.Request) {
+	f, e := filterOf(r)
+	if e != nil {
+		webhookapi.WriteError(w, nil, e)
+		return
+	}
+	if v := r.URL.Query().Get("state"); v != "" {
+		for st := range strings.SplitSeq(v, ",") {
+			switch st := store.State(strings.TrimSpace(st)); st {
+			case store.StateQueued, store.StateSending, store.StateBatched, store.StateDone, store.StateDead, store.StateDropped:
+				f.States = append(f.States, st)
+			default:
+				webhookapi.WriteError(w, nil, webhookapi.InvalidArgument(fmt.Sprintf("state %q: want queued, sending, batched, done, dead or dropped", st)))
+				return
+			}
+		}
+	}
+	s.list(w, r, f)
+}
+
+// handleDeadList: GET /api/v1/dead?space=&after=&limit=.
+func (s *Server) handleDeadList(w http.ResponseWriter, r *http.Request) {
+	f, e := filterOf(r)
+	if e != nil {
+		webhookapi.WriteError(w, nil, e)
+		return
+	}
+	f.States = []store.State{store.StateDead}
+	s.list(w, r, f)
+}
+
+func filterOf(r *http.Request) (store.Filter, *webhookapi.Error) {
+	q := r.URL.Query()
+	f := store.Filter{Space: q.Get("space"), After: q.Get("after")}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			return f, webhookapi.InvalidArgument(fmt.Sprintf("limit %q: want 1 to 1000", v))
+		}
+		f.Limit = n
+	}
+	return f, nil
+}
+
+func (s *Server) list(w http.ResponseWriter, r *http.Request, f store.Filter) {
+	ds, err := s.store.List(r.Context(), f)
+	if err != nil {
+		s.writeStoreErr(w, err)
+		return
+	}
+	out := deliveryList{Deliveries: make([]deliveryJSON, len(ds))}
+	for i, d := range ds {
+		out.Deliveries[i] = toJSON(d)
+	}
+	if limit := orDefault(f.Limit, 100); len(ds) == limit {
+		out.Next = ds[len(ds)-1].ID
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// orDefault returns v, or def when v is zero.
+func orDefault(v, def int) int {
+	if v == 0 {
+		return def
+	}
+	return v
+}
+
+// handleDeadReplay: POST /api/v1/dead/{id}/replay.
+func (s *Server) handleDeadReplay(w http.ResponseWriter, r *http.Request) {
+	d, err := s.store.Replay(r.Context(), r.PathValue("id"))
+	if err != nil {
+		s.writeStoreErr(w, err)
+		return
+	}
+	s.log.Info("replayed", slog.String("space", d.Space), slog.String("delivery_id", d.ID))
+	s.wake(d.Lane)
+	writeJSON(w, http.StatusOK, toJSON(d))
+}
+
+// handleDeadDelete: DELETE /api/v1/dead/{id}; only dead letters.
+func (s *Server) handleDeadDelete(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	d, err := s.store.Get(r.Context(), id)
+	if err == nil && d.State != store.StateDead {
+		err = fmt.Errorf("delivery %s is %s, not dead: %w", id, d.State, store.ErrConflict)
+	}
+	if err == nil {
+		err = s.store.Delete(r.Context(), id)
+	}
+	if err != nil {
+		s.writeStoreErr(w, err)
+		return
+	}
+	s.log.Info("dead_deleted", slog.String("space", d.Space), slog.String("delivery_id", id))
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// handleSpaceResume: POST /api/v1/spaces/{space}/resume lifts the pause of
+// the space's lane (a 403 or 404 from Google, a long 429).
+func (s *Server) handleSpaceResume(w http.ResponseWriter, r *http.Request) {
+	sp := s.cfg.Space(r.PathValue("space"))
+	if sp == nil {
+		webhookapi.WriteError(w, nil, webhookapi.NotFound(fmt.Sprintf("space %q is not configured", r.PathValue("space"))))
+		return
+	}
+	lane := sp.Webhook.Space()
+	if err := s.store.PauseLane(r.Context(), lane, store.Pause{}); err != nil {
+		s.writeStoreErr(w, err)
+		return
+	}
+	s.log.Info("resumed", slog.String("space", sp.Name))
+	s.wake(lane)
+	writeJSON(w, http.StatusOK, map[string]string{"space": sp.Name, "state": "resumed"})
+}
+
+// writeStoreErr maps a store error to an answer.
+func (s *Server) writeStoreErr(w http.ResponseWriter, err error) {
+	var e *webhookapi.Error
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		e = webhookapi.NotFound(err.Error())
+	case errors.Is(err, store.ErrConflict):
+		e = &webhookapi.Error{Code: http.StatusConflict, Status: "ABORTED", Message: err.Error()}
+	default:
+		s.log.Error("store_failed", slog.Any("err", err))
+		w.Header().Set("Retry-After", retryAfterSeconds)
+		e = webhookapi.Unavailable("")
+	}
+	webhookapi.WriteError(w, nil, e)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		webhookapi.WriteError(w, nil, webhookapi.Internal(err.Error()))
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	w.Write(append(data, '\n'))
+}

@@ -1,0 +1,34 @@
+package relay
+
+import (
+	"net/http"
+
+	"github.com/gchatkit/gchat/internal/webhookapi"
+)
+
+// routes lists every route of the relay. Ingest speaks Google's dialect and
+// checks no Host header (callers post from anywhere, as to Google); the
+// admin API checks the Host header and a bearer token.
+func (s *Server) routes() *http.ServeMux {
+	mux := http.NewServeMux()
+
+	mux.HandleFunc("POST /v1/spaces/{space}/messages", s.handleMessageCreate)
+	mux.HandleFunc("/v1/spaces/{space}/messages", func(w http.ResponseWriter, r *http.Request) {
+		webhookapi.WriteError(w, nil, webhookapi.MethodNotAllowed())
+	})
+
+	mux.HandleFunc("GET /healthz", handleHealth)
+	mux.HandleFunc("GET /readyz", s.handleReady)
+
+	admin := func(pattern string, h http.HandlerFunc) { mux.Handle(pattern, s.checkAdmin(h)) }
+	admin("GET /api/v1/deliveries", s.handleDeliveryList)
+	admin("GET /api/v1/deliveries/{id}", s.handleDeliveryGet)
+	admin("GET /api/v1/dead", s.handleDeadList)
+	admin("POST /api/v1/dead/{id}/replay", s.handleDeadReplay)
+	admin("DELETE /api/v1/dead/{id}", s.handleDeadDelete)
+	admin("POST /api/v1/spaces/{space}/resume", s.handleSpaceResume)
+	admin("/api/", func(w http.ResponseWriter, r *http.Request) {
+		webhookapi.WriteError(w, nil, webhookapi.NotFound("no such API route: "+r.Method+" "+r.URL.Path))
+	})
+	return mux
+}

@@ -1,0 +1,133 @@
+// Package relay is the relay's HTTP face: the ingest endpoint, which speaks
+// Google's webhook dialect and answers "queued" once a message is committed
+// to the store, and the operator's admin API. Delivery to Google is the
+// dispatcher's job (relay/dispatch); the server only wakes it.
+package relay
+
+import (
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync/atomic"
+
+	"github.com/gchatkit/gchat/internal/relay/config"
+	"github.com/gchatkit/gchat/internal/store"
+)
+
+// Defaults of Options.
+const (
+	// DefaultMaxBytes is the largest message ingest accepts, as encoded
+	// JSON. It is much larger than Google's 32,000 bytes: the relay fits a
+	// larger message into several deliveries of one thread.
+	DefaultMaxBytes = 1 << 20
+	// DefaultMaxPending bounds the pending deliveries of one lane; beyond
+	// it ingest answers 503 with Retry-After.
+	DefaultMaxPending = 10_000
+	// retryAfterSeconds is the Retry-After of a 503: a full queue drains at
+	// about one message per second, and a store error is usually brief.
+	retryAfterSeconds = "5"
+)
+
+// Notifier wakes the delivery of a lane (a Google space id) after new
+// deliveries were committed; a *dispatch.Dispatcher is one.
+type Notifier interface {
+	Notify(lane string)
+}
+
+// Options are the server's settings beyond the configuration file.
+type Options struct {
+	// Listen is the address the server listens on (host:port); its host is
+	// an allowed Host header for the admin API besides the loopback names.
+	Listen string
+	// Demo makes /readyz say "demo".
+	Demo bool
+	// MaxBytes caps an ingested message; zero means DefaultMaxBytes.
+	MaxBytes int
+	// MaxPending bounds each lane's pending deliveries; zero means
+	// DefaultMaxPending, negative no bound.
+	MaxPending int
+}
+
+// Server is the relay's http.Handler. It is safe for concurrent use.
+type Server struct {
+	cfg      *config.Config
+	store    store.Store
+	notify   Notifier
+	log      *slog.Logger
+	opts     Options
+	allowed  map[string]bool // Host header names of the admin API
+	anyIP    bool            // listening on every interface: IP literals are allowed hosts too
+	stopping atomic.Bool
+	mux      *http.ServeMux
+}
+
+// NewServer returns the relay server for cfg, storing into st and waking n
+// (nil: nobody) after each commit. A nil logger discards.
+func NewServer(cfg *config.Config, st store.Store, n Notifier, logger *slog.Logger, opts Options) *Server {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.MaxBytes == 0 {
+		opts.MaxBytes = DefaultMaxBytes
+	}
+	if opts.MaxPending == 0 {
+		opts.MaxPending = DefaultMaxPending
+	}
+	s := &Server{cfg: cfg, store: st, notify: n, log: logger, opts: opts,
+		allowed: map[string]bool{"localhost": true, "127.0.0.1": true, "::1": true}}
+	if host, _, err := net.SplitHostPort(opts.Listen); err == nil {
+		if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+			s.anyIP = true
+		} else {
+			s.allowed[strings.ToLower(strings.Trim(host, "[]"))] = true
+		}
+	}
+	s.mux = s.routes()
+	return s
+}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// StopIngest makes ingest answer 503 from now on, so that no message is
+// accepted while the relay shuts down. The admin API keeps answering.
+func (s *Server) StopIngest() { s.stopping.Store(true) }
+
+// hostAllowed reports whether a Host header names this relay: a loopback
+// name, the listen host, or any IP literal when listening on every
+// interface. A DNS-rebinding page always sends a host name.
+func (s *Server) hostAllowed(host string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.ToLower(strings.Trim(host, "[]"))
+	return s.allowed[host] || s.anyIP && net.ParseIP(host) != nil
+}
+
+func (s *Server) wake(lane string) {
+	if s.notify != nil {
+		s.notify.Notify(lane)
+	}
+}
+
+func handleHealth(w http.ResponseWriter, _ *http.Request) {
+	writeText(w, "ok")
+}
+
+func (s *Server) handleReady(w http.ResponseWriter, _ *http.Request) {
+	switch {
+	case s.stopping.Load():
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		w.Write([]byte("stopping\n"))
+	case s.opts.Demo:
+		writeText(w, "demo")
+	default:
+		writeText(w, "ok")
+	}
+}
+
+func writeText(w http.ResponseWriter, s string) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Write([]byte(s + "\n"))
+}

@@ -1,8 +1,10 @@
-// Command gchat sends messages to Google Chat incoming webhooks.
+// Command gchat sends messages to Google Chat incoming webhooks, relays them
+// durably, and emulates Google Chat locally.
 //
 // Usage:
 //
 //	gchat send [flags] [TEXT...]
+//	gchat relay [flags]
 //	gchat emulator [flags]
 //	gchat config check FILE
 //	gchat version

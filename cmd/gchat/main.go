@@ -7,6 +7,7 @@
 //	gchat relay [flags]
 //	gchat emulator [flags]
 //	gchat config check FILE
+//	gchat deliveries | dead list|replay|drop | resume SPACE   (a running relay's admin API)
 //	gchat version
 //
 // Run "gchat help" or "gchat COMMAND --help" for details.
@@ -34,8 +35,17 @@ const (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
+	env := environment{getenv: os.Getenv, stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, reload: notifyHangup}
+	err := runEnv(ctx, os.Args[1:], env)
 	os.Exit(exitCode(err, os.Stderr))
+}
+
+// notifyHangup subscribes to SIGHUP, the relay's reload signal. Only the
+// commands that reload subscribe, so that a hangup still ends the others.
+func notifyHangup() (<-chan os.Signal, func()) {
+	c := make(chan os.Signal, 1)
+	signal.Notify(c, syscall.SIGHUP)
+	return c, func() { signal.Stop(c) }
 }
 
 // exitError carries an exit code through run.
@@ -81,6 +91,9 @@ type environment struct {
 	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer
+	// reload subscribes to reload requests (SIGHUP) and returns them with a
+	// function that unsubscribes; nil means none arrive.
+	reload func() (<-chan os.Signal, func())
 }
 
 func commands() []command {
@@ -89,6 +102,9 @@ func commands() []command {
 		{"emulator", "run a local Google Chat for webhooks, with a page and a test API", runEmulator},
 		{"relay", "receive webhook messages and deliver them durably, paced and in order", runRelay},
 		{"config", "check a relay configuration file (config check FILE)", runConfig},
+		{"deliveries", "list a running relay's deliveries, or show one (deliveries get ID)", runDeliveries},
+		{"dead", "list, replay or drop a running relay's dead letters", runDead},
+		{"resume", "resume a relay space paused after Google refused its webhook", runResume},
 		{"version", "print the version", runVersion},
 	}
 }
@@ -96,7 +112,12 @@ func commands() []command {
 // run is the whole program: it never touches os.Args, os.Getenv, the
 // standard streams or os.Exit, so that tests run it in-process.
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
-	env := environment{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr}
+	return runEnv(ctx, args, environment{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr})
+}
+
+// runEnv is run with the whole environment, reload signals included.
+func runEnv(ctx context.Context, args []string, env environment) error {
+	stdout, stderr := env.stdout, env.stderr
 	if len(args) == 0 {
 		printUsage(stderr)
 		return &exitError{code: exitUsage, err: errors.New("no command given")}
@@ -104,7 +125,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	switch name := args[0]; name {
 	case "help", "-h", "-help", "--help":
 		if len(args) > 1 {
-			return run(ctx, []string{args[1], "--help"}, getenv, stdin, stdout, stderr)
+			return runEnv(ctx, []string{args[1], "--help"}, env)
 		}
 		printUsage(stdout)
 		return nil

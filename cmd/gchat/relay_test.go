@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -13,10 +14,15 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/gchatkit/gchat/internal/emulator"
+	"github.com/gchatkit/gchat/internal/relay/config"
+	"github.com/gchatkit/gchat/internal/store"
+	"github.com/gchatkit/gchat/internal/store/sqlite"
 )
 
 // startRelay runs "gchat relay args..." in-process with getenv, waits until
@@ -24,11 +30,22 @@ import (
 // and a function that cancels the run and returns its error.
 func startRelay(t *testing.T, env map[string]string, ready *regexp.Regexp, args ...string) ([]string, *lockedBuffer, *lockedBuffer, func() error) {
 	t.Helper()
+	return startRelayReload(t, env, nil, ready, args...)
+}
+
+// startRelayReload is startRelay with reload requests delivered on reloads
+// (nil: none), as main delivers SIGHUP.
+func startRelayReload(t *testing.T, env map[string]string, reloads chan os.Signal, ready *regexp.Regexp, args ...string) ([]string, *lockedBuffer, *lockedBuffer, func() error) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
 	var stdout, stderr lockedBuffer
+	e := environment{getenv: func(k string) string { return env[k] }, stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr}
+	if reloads != nil {
+		e.reload = func() (<-chan os.Signal, func()) { return reloads, func() {} }
+	}
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, append([]string{"relay"}, args...), func(k string) string { return env[k] }, strings.NewReader(""), &stdout, &stderr)
+		done <- runEnv(ctx, append([]string{"relay"}, args...), e)
 	}()
 	stopped := false
 	stop := func() error {
@@ -252,6 +269,47 @@ func TestRelayConfigEndToEnd(t *testing.T) {
 	if strings.Join(texts, ",") != "one,two,three" {
 		t.Errorf("emulator got %q, want one, two, three in order", texts)
 	}
+
+	// /metrics counts them, and names neither the webhook nor its space.
+	deadline := time.Now().Add(10 * time.Second)
+	for scrapeMetric(t, base, `gchat_relay_deliveries_finished_total{outcome="done",space="alerts"}`) != "3" {
+		if time.Now().After(deadline) {
+			t.Fatal("the metrics never counted 3 deliveries done")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for series, want := range map[string]string{
+		`gchat_relay_deliveries_enqueued_total{space="alerts"}`:      "3",
+		`gchat_relay_attempts_total{result="ok",space="alerts"}`:     "3",
+		`gchat_relay_delivery_latency_seconds_count{space="alerts"}`: "3",
+		`gchat_relay_queue_depth{space="alerts"}`:                    "0",
+	} {
+		if got := scrapeMetric(t, base, series); got != want {
+			t.Errorf("%s = %s, want %s", series, got, want)
+		}
+	}
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	exposition, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, secret := range []string{"emu-secret-token", "AAAAconfig1", "alerts-token-0123456789", emulator.FakeKey} {
+		if strings.Contains(string(exposition), secret) {
+			t.Errorf("/metrics contains %q", secret)
+		}
+	}
+	req, _ := http.NewRequest(http.MethodGet, base+"/metrics", nil)
+	req.Host = "rebind.example"
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("/metrics for Host rebind.example: got %d, want 403", resp.StatusCode)
+	}
+
 	if err := stop(); err != nil {
 		t.Fatalf("run returned %v, want nil\nstderr:\n%s", err, stderr.String())
 	}
@@ -311,5 +369,314 @@ func TestRelayStartErrors(t *testing.T) {
 				t.Errorf("started the demo:\n%s", r.stderr)
 			}
 		})
+	}
+}
+
+// waitLog waits until out holds want.
+func waitLog(t *testing.T, out *lockedBuffer, want string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(out.String(), want) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %q in the log:\n%s", want, out.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// reloadEmulator is an emulator with two spaces for the relay to deliver
+// to; it returns its base URL and the webhook URL of each space.
+func reloadEmulator(t *testing.T) (string, map[string]string) {
+	t.Helper()
+	set := emulator.DefaultSettings()
+	set.QuotaPerSecond = 0 // off: the relay paces at 50 ms
+	emu := emulator.NewServer(emulator.Config{
+		Spaces: []emulator.SpaceSpec{
+			{ID: "AAAAreload1", DisplayName: "alerts", Webhooks: []emulator.WebhookSpec{{Name: "relay", Token: "emu-secret-token-1"}}},
+			{ID: "AAAAreload2", DisplayName: "ops", Webhooks: []emulator.WebhookSpec{{Name: "relay", Token: "emu-secret-token-2"}}},
+		},
+		Settings: &set,
+	}, slog.New(slog.DiscardHandler))
+	ts := httptest.NewServer(emu)
+	t.Cleanup(ts.Close)
+	t.Cleanup(func() { emu.Close() })
+	hook := func(id, token string) string {
+		return ts.URL + "/v1/spaces/" + id + "/messages?key=" + emulator.FakeKey + "&token=" + token
+	}
+	return ts.URL, map[string]string{"alerts": hook("AAAAreload1", "emu-secret-token-1"), "ops": hook("AAAAreload2", "emu-secret-token-2")}
+}
+
+// TestRelayReload changes the configuration file of a running relay and
+// sends the reload signal: a valid file replaces the spaces and tokens at
+// once and the dispatcher serves the new spaces; an invalid one is refused
+// with every problem logged and the running configuration keeps working.
+func TestRelayReload(t *testing.T) {
+	emu, hooks := reloadEmulator(t)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "relay.yaml")
+	head := "listen: 127.0.0.1:0\n" +
+		"store: sqlite:" + filepath.Join(dir, "relay.db") + "\n" +
+		"allowed_hosts: [" + strings.TrimPrefix(emu, "http://") + "]\n" +
+		"spaces:\n" +
+		"  alerts:\n" +
+		"    webhook_url: ${ALERTS_HOOK}\n" +
+		"    pace: 50ms\n"
+	write := func(content string) {
+		t.Helper()
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(head + "    ingest_token: alerts-token-old-0123\n")
+	reloads := make(chan os.Signal, 1)
+	env := map[string]string{"ALERTS_HOOK": hooks["alerts"], "OPS_HOOK": hooks["ops"]}
+	m, stdout, stderr, stop := startRelayReload(t, env, reloads, regexp.MustCompile(`gchat relay on (http://\S+) `), "--config", path)
+	base := m[1]
+	waitReady(t, base, "ok")
+	post := func(space, token, text string) int {
+		t.Helper()
+		resp, _ := postJSON(t, base+"/v1/spaces/"+space+"/messages?key=k&token="+token, `{"text":"`+text+`"}`)
+		return resp.StatusCode
+	}
+	reload := func(n int) {
+		t.Helper()
+		reloads <- syscall.SIGHUP
+		deadline := time.Now().Add(20 * time.Second)
+		for strings.Count(stderr.String(), "msg=reloaded")+strings.Count(stderr.String(), "msg=reload_refused") < n {
+			if time.Now().After(deadline) {
+				t.Fatalf("reload %d did not finish:\n%s", n, stderr.String())
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	if code := post("alerts", "alerts-token-old-0123", "one"); code != 200 {
+		t.Fatalf("before the reload: got %d", code)
+	}
+	waitMessages(t, emu+"/api/v1", "AAAAreload1", 1)
+
+	// A new token for alerts, and a new space whose token is in a file.
+	if err := os.WriteFile(filepath.Join(dir, "ops.token"), []byte("ops-token-from-file-0123\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	write(head + "    ingest_token: alerts-token-new-0123\n" +
+		"  ops:\n" +
+		"    webhook_url: ${OPS_HOOK}\n" +
+		"    ingest_token_file: ops.token\n" +
+		"    pace: 50ms\n")
+	reload(1)
+	if !strings.Contains(stderr.String(), "added=[ops]") {
+		t.Errorf("the reload does not name the added space:\n%s", stderr.String())
+	}
+	if code := post("alerts", "alerts-token-old-0123", "refused"); code != http.StatusForbidden {
+		t.Errorf("the old token after the reload: got %d, want 403", code)
+	}
+	if code := post("alerts", "alerts-token-new-0123", "two"); code != 200 {
+		t.Errorf("the new token after the reload: got %d, want 200", code)
+	}
+	if code := post("ops", "ops-token-from-file-0123", "to ops"); code != 200 {
+		t.Errorf("the added space: got %d, want 200", code)
+	}
+	if texts := waitMessages(t, emu+"/api/v1", "AAAAreload1", 2); strings.Join(texts, ",") != "one,two" {
+		t.Errorf("alerts got %q, want one, two", texts)
+	}
+	if texts := waitMessages(t, emu+"/api/v1", "AAAAreload2", 1); texts[0] != "to ops" {
+		t.Errorf("ops got %q: the dispatcher does not serve the added space", texts)
+	}
+
+	// An invalid file: every problem is logged, the running configuration
+	// stays.
+	write(head + "    ingest_token: alerts-token-newer-0123\n    on_failure: sometimes\n  Bad Name:\n    webhook_url: ${OPS_HOOK}\n")
+	reload(2)
+	log := stderr.String()
+	for _, want := range []string{"msg=reload_refused", "spaces.alerts.on_failure", "Bad Name", "problems=2"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("the refused reload's log has no %q:\n%s", want, log)
+		}
+	}
+	if code := post("alerts", "alerts-token-newer-0123", "refused"); code != http.StatusForbidden {
+		t.Errorf("a token of the refused file: got %d, want 403", code)
+	}
+	if code := post("alerts", "alerts-token-new-0123", "three"); code != 200 {
+		t.Errorf("after a refused reload: got %d, want 200", code)
+	}
+	if code := post("ops", "ops-token-from-file-0123", "to ops again"); code != 200 {
+		t.Errorf("ops after a refused reload: got %d, want 200", code)
+	}
+	waitMessages(t, emu+"/api/v1", "AAAAreload1", 3)
+	waitMessages(t, emu+"/api/v1", "AAAAreload2", 2)
+
+	// A missing file is refused too.
+	os.Remove(path)
+	reload(3)
+	if code := post("alerts", "alerts-token-new-0123", "four"); code != 200 {
+		t.Errorf("after a missing file: got %d, want 200", code)
+	}
+
+	// listen and store need a restart; ops is removed.
+	write(strings.Replace(head, "127.0.0.1:0", "127.0.0.1:1", 1) + "    ingest_token: alerts-token-new-0123\n")
+	reload(4)
+	if !strings.Contains(stderr.String(), "msg=reload_ignored setting=listen") {
+		t.Errorf("the listen change is not reported ignored:\n%s", stderr.String())
+	}
+	if code := post("alerts", "alerts-token-new-0123", "five"); code != 200 {
+		t.Errorf("after a listen change: got %d, want 200", code)
+	}
+	if code := post("ops", "ops-token-from-file-0123", "gone"); code != http.StatusNotFound {
+		t.Errorf("a removed space: got %d, want 404", code)
+	}
+	waitMessages(t, emu+"/api/v1", "AAAAreload1", 5)
+
+	if err := stop(); err != nil {
+		t.Fatalf("run returned %v, want nil\nstderr:\n%s", err, stderr.String())
+	}
+	for _, secret := range []string{"emu-secret-token-1", "emu-secret-token-2", "ops-token-from-file-0123", "alerts-token-new-0123", "alerts-token-newer-0123"} {
+		if out := stdout.String() + stderr.String(); strings.Contains(out, secret) {
+			t.Errorf("the output contains %q:\n%s", secret, out)
+		}
+	}
+}
+
+// TestRelayReloadResumes: a space paused until resumed (Google answered
+// 403 or 404) resumes on reload, and its queue goes out.
+func TestRelayReloadResumes(t *testing.T) {
+	emu, hooks := reloadEmulator(t)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "relay.yaml")
+	db := filepath.Join(dir, "relay.db")
+	cfg := "listen: 127.0.0.1:0\n" +
+		"store: sqlite:" + db + "\n" +
+		"allowed_hosts: [" + strings.TrimPrefix(emu, "http://") + "]\n" +
+		"spaces:\n" +
+		"  alerts:\n" +
+		"    webhook_url: ${ALERTS_HOOK}\n" +
+		"    ingest_token: alerts-token-0123456789\n" +
+		"    pace: 50ms\n"
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// The space was paused by an earlier run.
+	st, err := sqlite.Open(t.Context(), db, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.PauseLane(t.Context(), "AAAAreload1", store.Pause{Reason: "404 Not Found"}); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+
+	reloads := make(chan os.Signal, 1)
+	m, _, stderr, stop := startRelayReload(t, map[string]string{"ALERTS_HOOK": hooks["alerts"]}, reloads,
+		regexp.MustCompile(`gchat relay on (http://\S+) `), "--config", path)
+	base := m[1]
+	waitReady(t, base, "ok")
+	resp, body := postJSON(t, base+"/v1/spaces/alerts/messages?key=k&token=alerts-token-0123456789", `{"text":"held"}`)
+	if resp.StatusCode != 200 {
+		t.Fatalf("ingest: got %d:\n%s", resp.StatusCode, body)
+	}
+	waitLog(t, stderr, "msg=space_paused")
+	if got := scrapeMetric(t, base, `gchat_relay_space_paused{space="alerts"}`); got != "1" {
+		t.Errorf("paused gauge %s, want 1", got)
+	}
+	reloads <- syscall.SIGHUP
+	waitLog(t, stderr, "msg=resumed space=alerts")
+	if texts := waitMessages(t, emu+"/api/v1", "AAAAreload1", 1); texts[0] != "held" {
+		t.Errorf("got %q, want the held message", texts)
+	}
+	if got := scrapeMetric(t, base, `gchat_relay_space_paused{space="alerts"}`); got != "0" {
+		t.Errorf("paused gauge %s after the reload, want 0", got)
+	}
+	if err := stop(); err != nil {
+		t.Fatalf("run returned %v, want nil\nstderr:\n%s", err, stderr.String())
+	}
+}
+
+// scrapeMetric returns the value of one series of base/metrics.
+func scrapeMetric(t *testing.T, base, series string) string {
+	t.Helper()
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET /metrics: %d\n%s", resp.StatusCode, data)
+	}
+	for line := range strings.Lines(string(data)) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), series+" "); ok {
+			return v
+		}
+	}
+	t.Fatalf("no %s in:\n%s", series, data)
+	return ""
+}
+
+// TestPruneLoop applies retention at once and then at every interval, and
+// logs what it deleted.
+func TestPruneLoop(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	clock := func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		return now
+	}
+	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "relay.db"), sqlite.Options{Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := t.Context()
+	finish := func(state store.State) string {
+		t.Helper()
+		res, err := st.Enqueue(ctx, store.EnqueueRequest{Space: "alerts", Lane: "AAAA", Deliveries: []store.NewDelivery{{Message: []byte(`{"text":"x"}`)}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		lease, err := st.AcquireLease(ctx, store.LeaseRequest{Lane: "AAAA", Owner: "test", TTL: time.Minute})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.Claim(ctx, lease, 1); err != nil {
+			t.Fatal(err)
+		}
+		id := res.Deliveries[0].ID
+		if _, err := st.Finish(ctx, lease, id, store.Outcome{State: state, Error: "x"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.ReleaseLease(ctx, lease); err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	done, dead := finish(store.StateDone), finish(store.StateDead)
+
+	var logs lockedBuffer
+	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	retention := func() store.Retention {
+		return storeRetention(&config.Config{Retention: config.Retention{Delivered: 24 * time.Hour, Dead: 48 * time.Hour}})
+	}
+	lctx, cancel := context.WithCancel(ctx)
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		pruneLoop(lctx, st, retention, 20*time.Millisecond, logger)
+	}()
+	waitLog(t, &logs, "msg=pruned deliveries=0") // at start: nothing is old enough
+
+	mu.Lock()
+	now = now.Add(25 * time.Hour)
+	mu.Unlock()
+	waitLog(t, &logs, "msg=pruned deliveries=1")
+	if _, err := st.Get(ctx, done); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("done delivery past retention: %v, want ErrNotFound", err)
+	}
+	if _, err := st.Get(ctx, dead); err != nil {
+		t.Errorf("dead letter within its retention: %v", err)
+	}
+	cancel()
+	<-stopped
+	if strings.Contains(logs.String(), "prune_failed") {
+		t.Errorf("prune failed:\n%s", logs.String())
 	}
 }

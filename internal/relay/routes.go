@@ -8,7 +8,9 @@ import (
 
 // routes lists every route of the relay. Ingest speaks Google's dialect and
 // checks no Host header (callers post from anywhere, as to Google); the
-// admin API checks the Host header and a bearer token.
+// admin API checks the Host header and a bearer token; /metrics checks the
+// Host header only, since Prometheus scrapes without credentials and the
+// exposition holds no secret (labels are relay space names and fixed words).
 func (s *Server) routes() *http.ServeMux {
 	mux := http.NewServeMux()
 
@@ -19,6 +21,9 @@ func (s *Server) routes() *http.ServeMux {
 
 	mux.HandleFunc("GET /healthz", handleHealth)
 	mux.HandleFunc("GET /readyz", s.handleReady)
+	if s.opts.Metrics != nil {
+		mux.Handle("GET /metrics", s.checkHost(s.opts.Metrics))
+	}
 
 	admin := func(pattern string, h http.HandlerFunc) { mux.Handle(pattern, s.checkAdmin(h)) }
 	admin("GET /api/v1/deliveries", s.handleDeliveryList)

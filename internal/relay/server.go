@@ -47,6 +47,8 @@ type Options struct {
 	// MaxPending bounds each lane's pending deliveries; zero means
 	// DefaultMaxPending, negative no bound.
 	MaxPending int
+	// Metrics, when not nil, is served on GET /metrics.
+	Metrics *Metrics
 }
 
 // Server is the relay's http.Handler. It is safe for concurrent use.

@@ -37,6 +37,12 @@ const (
 	DefaultPollInterval   = 2 * time.Second
 	DefaultDrainTimeout   = 10 * time.Second
 	DefaultMaxAge         = 24 * time.Hour
+	// DefaultCoalesceBacklog is the least number of pending deliveries a
+	// thread group must hold before its queued ones are merged.
+	DefaultCoalesceBacklog = 3
+	// DefaultNoticeInterval is the least interval between two operator
+	// notices of one kind about one space.
+	DefaultNoticeInterval = time.Minute
 )
 
 // storeTimeout bounds the store writes made after the run context has ended
@@ -73,6 +79,11 @@ type Space struct {
 	// MaxAge is how long a message may wait, from store.Delivery.QueuedAt,
 	// before it fails as too old. Zero means DefaultMaxAge.
 	MaxAge time.Duration
+	// Coalesce lets a backlog of this space's messages of one thread go out
+	// as one request (DESIGN.md, "Fitted"; see coalesce.go for the rules).
+	// The relay configuration's coalesce defaults to on: its loader sets
+	// this to true unless told otherwise.
+	Coalesce bool
 }
 
 // Config configures a Dispatcher. Zero fields take the stated defaults.
@@ -102,6 +113,20 @@ type Config struct {
 	// DrainTimeout bounds how long Run waits for in-flight sends after its
 	// context ends. Default DefaultDrainTimeout.
 	DrainTimeout time.Duration
+	// CoalesceBacklog is how many pending deliveries a thread group must
+	// hold before its queued ones are merged, in spaces with Coalesce on: a
+	// thread that keeps up with the pace goes out message by message.
+	// Default DefaultCoalesceBacklog; at least 2.
+	CoalesceBacklog int
+	// Operator names the relay space (one of Spaces) that receives a short
+	// notice when a delivery becomes a dead letter or a space pauses on a
+	// 403 or 404; "" sends none. Events of the operator space itself are
+	// only logged, so a failing operator space cannot feed itself.
+	Operator string
+	// NoticeInterval is the least interval between two notices of one kind
+	// (dead letter, pause) about one relay space; the notices suppressed
+	// meanwhile are counted in the next one. Default DefaultNoticeInterval.
+	NoticeInterval time.Duration
 	// Now is the clock; nil means time.Now. Rand returns a number in [0, 1)
 	// for jitter; nil means math/rand/v2.
 	Now  func() time.Time
@@ -127,6 +152,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.DrainTimeout <= 0 {
 		c.DrainTimeout = DefaultDrainTimeout
+	}
+	if c.CoalesceBacklog == 0 {
+		c.CoalesceBacklog = DefaultCoalesceBacklog
+	}
+	if c.NoticeInterval <= 0 {
+		c.NoticeInterval = DefaultNoticeInterval
 	}
 	if c.Now == nil {
 		c.Now = time.Now
@@ -162,6 +193,9 @@ func (c Config) Validate() error {
 	if c.PollInterval >= c.LeaseTTL/2 {
 		return fmt.Errorf("dispatch config: poll_interval %s must be under half of lease_ttl %s", c.PollInterval, c.LeaseTTL)
 	}
+	if c.CoalesceBacklog < 2 {
+		return fmt.Errorf("dispatch config: coalesce_backlog %d must be at least 2", c.CoalesceBacklog)
+	}
 	seen := make(map[string]bool)
 	for i, s := range c.Spaces {
 		switch {
@@ -179,6 +213,9 @@ func (c Config) Validate() error {
 		}
 		seen[s.Name] = true
 	}
+	if c.Operator != "" && !seen[c.Operator] {
+		return fmt.Errorf("dispatch config: operator %q is not one of the spaces", c.Operator)
+	}
 	return nil
 }
 
@@ -189,6 +226,9 @@ type Dispatcher struct {
 	send   Sender
 	logger *slog.Logger
 	lanes  map[string]*lane // by Google space id; fixed at New
+
+	operator *Space // cfg.Operator's space; nil for none
+	notices  noticeLimiter
 }
 
 // New returns a Dispatcher for cfg. A nil logger discards. Run checks cfg.
@@ -217,6 +257,10 @@ func New(cfg Config, st store.Store, send Sender, logger *slog.Logger) *Dispatch
 		}
 		l.spaces[s.Name] = s
 		l.pace = max(l.pace, s.Pace)
+		l.coalescing = l.coalescing || s.Coalesce
+		if s.Name == cfg.Operator {
+			d.operator = s
+		}
 	}
 	return d
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gchatkit/gchat"
+	"github.com/gchatkit/gchat/card"
 	"github.com/gchatkit/gchat/internal/store"
 	"github.com/gchatkit/gchat/internal/store/sqlite"
 )
@@ -39,6 +40,8 @@ type call struct {
 	Reply     gchat.ReplyOption
 	MessageID string
 	Thread    string // thread.name as sent
+	Size      int    // bytes of the encoded message
+	Cards     int    // len(cardsV2)
 }
 
 // script answers the n-th attempt (from 1) of a message: after delay, with
@@ -59,7 +62,10 @@ func (f *fakeSender) Send(ctx context.Context, hook *gchat.Webhook, msg *gchat.M
 			o = v
 		}
 	}
-	c := call{At: time.Now(), Space: hook.Space(), Text: msg.Text, RequestID: o.RequestID, Reply: o.Reply, MessageID: o.MessageID}
+	c := call{At: time.Now(), Space: hook.Space(), Text: msg.Text, RequestID: o.RequestID, Reply: o.Reply, MessageID: o.MessageID, Cards: len(msg.CardsV2)}
+	if body, err := gchat.Encode(msg); err == nil {
+		c.Size = len(body)
+	}
 	thread := "spaces/" + c.Space + "/threads/" + msg.Text
 	if msg.Thread != nil {
 		c.Thread = msg.Thread.Name
@@ -247,6 +253,7 @@ type msg struct {
 	messageID   string
 	relayThread string
 	threadName  string
+	cards       []card.CardWithID
 }
 
 // enqueue stores msgs, in one request, for relay space name.
@@ -260,7 +267,7 @@ func (h *harness) enqueue(name string, msgs ...msg) []store.Delivery {
 	}
 	req := store.EnqueueRequest{Space: name, Lane: lane}
 	for _, m := range msgs {
-		gm := gchat.Message{Text: m.text}
+		gm := gchat.Message{Text: m.text, CardsV2: m.cards}
 		switch {
 		case m.threadName != "":
 			gm.Thread = &gchat.Thread{Name: m.threadName}
@@ -322,7 +329,8 @@ func (h *harness) settled(limit time.Duration, ds ...store.Delivery) {
 	h.t.Helper()
 	h.waitFor("deliveries to settle", limit, func() bool {
 		for _, d := range ds {
-			if h.get(d.ID).State.Pending() {
+			// A batch member waits for its batch's final state.
+			if st := h.get(d.ID).State; st.Pending() || st == store.StateBatched {
 				return false
 			}
 		}

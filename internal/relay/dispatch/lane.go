@@ -25,6 +25,8 @@ type lane struct {
 	spaces map[string]*Space // by relay space name
 	wake   chan struct{}
 	log    *slog.Logger
+	// coalescing: some relay space of the lane has Coalesce on.
+	coalescing bool
 
 	// Owned by the run goroutine.
 	lease     store.Lease
@@ -124,18 +126,6 @@ func (l *lane) step(ctx, sendCtx context.Context) time.Duration {
 	return l.start(ctx, sendCtx, ds[0])
 }
 
-// coalesce is where a backlog will be merged (DESIGN.md, "Fitted").
-//
-// TODO(coalesce): when the lane has a backlog, take the group whose head is
-// the oldest due, List its queued never-attempted deliveries in Seq order,
-// keep the longest prefix that shares reply option and relay space, has no
-// MessageID and whose merged message still fits gchat's limits, and when it
-// is longer than one, FreezeBatch it (the store checks the same rules and
-// gives the batch its own stable requestId). It must run before Claim, since
-// only queued deliveries can be frozen, and only for spaces with coalescing
-// on. Until then every delivery goes out as stored.
-func (l *lane) coalesce(context.Context) {}
-
 // idle returns how long an idle lane sleeps: until the next retry it
 // scheduled, at most PollInterval.
 func (l *lane) idle(now time.Time) time.Duration {
@@ -206,13 +196,16 @@ func (l *lane) acquire(ctx context.Context, send bool) error {
 	return nil
 }
 
-// stop marks the lane paused until resumed and alerts once. l.mu is held.
-func (l *lane) stop(ctx context.Context, reason string) {
+// stop marks the lane paused until resumed and alerts once: it reports
+// whether the lane was running until now. l.mu is held.
+func (l *lane) stop(ctx context.Context, reason string) bool {
 	l.stops++
-	if !l.stopped {
-		l.stopped = true
-		l.log.LogAttrs(ctx, slog.LevelError, "space_paused", slog.String("reason", reason))
+	if l.stopped {
+		return false
 	}
+	l.stopped = true
+	l.log.LogAttrs(ctx, slog.LevelError, "space_paused", slog.String("reason", reason))
+	return true
 }
 
 // lost forgets a lease another owner took or that ended. The store has put
@@ -365,12 +358,16 @@ func (l *lane) deliver(ctx context.Context, lease store.Lease, d store.Delivery,
 	case actStop:
 		l.mu.Lock()
 		perr := l.d.store.PauseLane(fctx, l.id, store.Pause{Reason: err.Error()})
-		l.stop(fctx, err.Error())
+		stopped := l.stop(fctx, err.Error())
 		l.mu.Unlock()
 		if perr != nil {
 			log.LogAttrs(fctx, slog.LevelError, "pause_failed", slog.Any("err", perr))
 		}
 		l.finish(fctx, lease, d, store.Outcome{State: store.StateQueued, Status: status, Error: err.Error()}, log)
+		if stopped {
+			// Once per pause, however many requests were in flight.
+			l.d.noticePause(fctx, d.Space, l.id, err.Error(), log)
+		}
 
 	case actRetry:
 		if sp.OnFailure != OnFailureRetry {
@@ -399,12 +396,15 @@ func (l *lane) fail(ctx context.Context, lease store.Lease, d store.Delivery, sp
 	} else {
 		log.LogAttrs(ctx, slog.LevelError, "delivery_dead", slog.Int("status", status), slog.String("err", reason))
 	}
-	l.finish(ctx, lease, d, out, log)
+	if l.finish(ctx, lease, d, out, log) && out.State == store.StateDead {
+		l.d.noticeDeadLetter(ctx, d, reason, log)
+	}
 }
 
-// finish records an outcome. Losing the lease is expected after a takeover:
-// the new holder sends the delivery again.
-func (l *lane) finish(ctx context.Context, lease store.Lease, d store.Delivery, out store.Outcome, log *slog.Logger) {
+// finish records an outcome and reports whether it was recorded. Losing the
+// lease is expected after a takeover: the new holder sends the delivery
+// again.
+func (l *lane) finish(ctx context.Context, lease store.Lease, d store.Delivery, out store.Outcome, log *slog.Logger) bool {
 	if _, err := l.d.store.Finish(ctx, lease, d.ID, out); err != nil {
 		level := slog.LevelError
 		if errors.Is(err, store.ErrLeaseLost) {
@@ -413,7 +413,9 @@ func (l *lane) finish(ctx context.Context, lease store.Lease, d store.Delivery, 
 		// TODO(store): a delivery whose Finish failed for another reason
 		// stays sending, holding its group, until the lease changes hands.
 		log.LogAttrs(ctx, level, "finish_failed", slog.Any("err", err))
+		return false
 	}
+	return true
 }
 
 func later(a, b time.Time) time.Time {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"flag"
@@ -110,6 +111,13 @@ func runRelay(ctx context.Context, args []string, env environment) error {
 		return usageError("listen: %w", err)
 	}
 	defer ln.Close()
+	scheme := "http"
+	addr := urlHost(ln.Addr().(*net.TCPAddr))
+	if cfg.TLS != nil {
+		// The certificate is read at start; a reload keeps it.
+		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{*cfg.TLS}, MinVersion: tls.VersionTLS12})
+		scheme = "https"
+	}
 	st, err := sqlite.Open(ctx, dbPath, sqlite.Options{Synchronous: "FULL"})
 	if err != nil {
 		return usageError("store: %w", err)
@@ -131,7 +139,7 @@ func runRelay(ctx context.Context, args []string, env environment) error {
 		defer stop()
 		setup.reloads = reloads
 	}
-	fmt.Fprintf(env.stdout, "gchat relay on http://%s (config %s)\n%s", urlHost(ln.Addr().(*net.TCPAddr)), path, cfg.Summary())
+	fmt.Fprintf(env.stdout, "gchat relay on %s://%s (config %s)\n%s", scheme, addr, path, cfg.Summary())
 	return serveRelay(ctx, ln, st, setup, logger)
 }
 

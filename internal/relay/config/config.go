@@ -8,6 +8,7 @@ package config
 
 import (
 	"crypto/subtle"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net"
@@ -67,6 +68,9 @@ type Config struct {
 	// Routes are kept as parsed until the sources issue gives them a schema.
 	// The nodes may contain aliases, even cyclic ones: walk them with care.
 	Routes []*yaml.Node
+	// TLS is the certificate the relay serves HTTPS with, from
+	// tls_cert_file and tls_key_file; nil serves plain HTTP.
+	TLS *tls.Certificate
 
 	file     string
 	pos      map[string]position // field → where its value was written

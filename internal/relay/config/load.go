@@ -2,6 +2,7 @@ package config
 
 import (
 	"bytes"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -22,7 +23,7 @@ const MaxFileSize = 1 << 20
 
 // The keys each level of the file accepts, in the order the example uses.
 var (
-	topKeys       = []string{"listen", "store", "admin_token", "admin_token_file", "ingest_key", "allowed_hosts", "spaces", "retention", "operator", "routes"}
+	topKeys       = []string{"listen", "store", "admin_token", "admin_token_file", "ingest_key", "allowed_hosts", "spaces", "retention", "operator", "routes", "tls_cert_file", "tls_key_file"}
 	spaceKeys     = []string{"webhook_url", "webhook_url_file", "ingest_token", "ingest_token_file", "pace", "reply_fallback", "on_failure", "max_age", "coalesce"}
 	retentionKeys = []string{"delivered", "dead"}
 )
@@ -187,6 +188,7 @@ func (l *loader) top(c *Config, root *yaml.Node) {
 			}
 		}
 	}
+	l.tls(m, c)
 	if p, ok := m["allowed_hosts"]; ok {
 		if d := deref(p.val); !isNull(d) {
 			if d.Kind != yaml.SequenceNode {
@@ -651,4 +653,55 @@ func scrub(err error, path string) error {
 		return errors.New(strings.ReplaceAll(msg, path, "…"))
 	}
 	return err
+}
+
+// tls reads tls_cert_file and tls_key_file, which go together, and checks
+// that they hold a certificate and its key. Relative paths are relative to
+// the configuration file, as for every *_file setting.
+func (l *loader) tls(m map[string]pair, c *Config) {
+	cert, hasCert := m["tls_cert_file"]
+	key, hasKey := m["tls_key_file"]
+	switch {
+	case !hasCert && !hasKey:
+		return
+	case !hasKey:
+		l.report(cert.key, "tls_cert_file", "set tls_key_file too: a certificate needs its private key")
+		return
+	case !hasCert:
+		l.report(key.key, "tls_key_file", "set tls_cert_file too: a private key needs its certificate")
+		return
+	}
+	read := func(p pair, field string) ([]byte, bool) {
+		path, ok := l.str(p.val, field)
+		if !ok {
+			return nil, false
+		}
+		if path, ok = l.expand(path, p.val, field); !ok {
+			return nil, false
+		}
+		if !filepath.IsAbs(path) && l.dir != "" {
+			path = filepath.Join(l.dir, path)
+		}
+		data, err := l.readFile(path)
+		if err != nil {
+			var pe *fs.PathError
+			if errors.As(err, &pe) {
+				err = pe.Err
+			}
+			l.report(p.val, field, "cannot read %s: %v", path, err)
+			return nil, false
+		}
+		return data, true
+	}
+	certPEM, ok1 := read(cert, "tls_cert_file")
+	keyPEM, ok2 := read(key, "tls_key_file")
+	if !ok1 || !ok2 {
+		return
+	}
+	pair, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		l.report(cert.val, "tls_cert_file", "not a certificate matching tls_key_file: %v", err)
+		return
+	}
+	c.TLS = &pair
 }

@@ -369,7 +369,14 @@ func (r *relayRuntime) Notify(lane string) {
 
 // dispatchConfig is the dispatcher configuration for cfg.
 func (r *relayRuntime) dispatchConfig(cfg *config.Config) dispatch.Config {
-	dcfg := dispatch.Config{Owner: r.owner, RequestTimeout: dispatch.DefaultRequestTimeout, Operator: cfg.Operator}
+	dcfg := dispatch.Config{Owner: r.owner, RequestTimeout: dispatch.DefaultRequestTimeout, Operator: cfg.Operator,
+		LeaseTTL: cfg.Timing.Lease, BackoffBase: cfg.Timing.BackoffBase, BackoffCap: cfg.Timing.BackoffCap}
+	if cfg.Timing.RequestTimeout > 0 {
+		dcfg.RequestTimeout = cfg.Timing.RequestTimeout
+	}
+	if l := cfg.Timing.Lease; l > 0 && dispatch.DefaultPollInterval >= l/2 {
+		dcfg.PollInterval = l / 4 // idle lanes renew their lease when they poll
+	}
 	for _, s := range cfg.Spaces {
 		dcfg.Spaces = append(dcfg.Spaces, dispatch.Space{Name: s.Name, Webhook: s.Webhook, Pace: s.Pace,
 			OnFailure: dispatch.OnFailure(s.OnFailure), MaxAge: s.MaxAge, Coalesce: s.Coalesce})

@@ -63,6 +63,8 @@ type Config struct {
 	Spaces []*Space
 	// Retention says how long finished deliveries are kept.
 	Retention Retention
+	// Timing holds the dispatcher's timing; zero fields take its defaults.
+	Timing Timing
 	// Operator names the space that receives operator notices; empty for none.
 	Operator string
 	// Routes are kept as parsed until the sources issue gives them a schema.
@@ -118,6 +120,14 @@ func NewSpace(name string, hook *gchat.Webhook) *Space {
 }
 
 // Retention says how long finished deliveries are kept in the store.
+type Timing struct {
+	RequestTimeout time.Duration // one attempt; default 30s
+	Lease          time.Duration // a replica's hold on a space; default twice RequestTimeout
+	BackoffBase    time.Duration // first retry wait ceiling; default 1s
+	BackoffCap     time.Duration // largest retry wait; default 5m
+}
+
+// Retention says how long finished deliveries are kept.
 type Retention struct {
 	Delivered time.Duration // default DefaultDelivered
 	Dead      time.Duration // dead letters; default DefaultDead

@@ -23,9 +23,10 @@ const MaxFileSize = 1 << 20
 
 // The keys each level of the file accepts, in the order the example uses.
 var (
-	topKeys       = []string{"listen", "store", "admin_token", "admin_token_file", "ingest_key", "allowed_hosts", "spaces", "retention", "operator", "routes", "tls_cert_file", "tls_key_file"}
+	topKeys       = []string{"listen", "store", "admin_token", "admin_token_file", "ingest_key", "allowed_hosts", "spaces", "retention", "operator", "routes", "tls_cert_file", "tls_key_file", "timing"}
 	spaceKeys     = []string{"webhook_url", "webhook_url_file", "ingest_token", "ingest_token_file", "pace", "reply_fallback", "on_failure", "max_age", "coalesce"}
 	retentionKeys = []string{"delivered", "dead"}
+	timingKeys    = []string{"request_timeout", "lease", "backoff_base", "backoff_cap"}
 )
 
 // Load reads a configuration file's bytes. filename is used in problems and
@@ -208,6 +209,9 @@ func (l *loader) top(c *Config, root *yaml.Node) {
 	}
 	if p, ok := m["retention"]; ok {
 		l.retention(c, p.val)
+	}
+	if p, ok := m["timing"]; ok {
+		l.timing(c, p.val)
 	}
 	if p, ok := m["operator"]; ok {
 		if s, ok := l.str(p.val, "operator"); ok {
@@ -704,4 +708,44 @@ func (l *loader) tls(m map[string]pair, c *Config) {
 		return
 	}
 	c.TLS = &pair
+}
+
+// timing reads the dispatcher's timing settings; each is optional and
+// defaults in the dispatcher (30s, twice the request timeout, 1s, 5m).
+func (l *loader) timing(c *Config, v *yaml.Node) {
+	n := deref(v)
+	if isNull(n) {
+		return
+	}
+	if n.Kind != yaml.MappingNode {
+		l.report(v, "timing", "want a mapping (request_timeout:, lease:, backoff_base:, backoff_cap:), got %s", kindName(n))
+		return
+	}
+	m := l.fields(n, "timing", timingKeys)
+	for _, f := range []struct {
+		key, example string
+		dst          *time.Duration
+	}{
+		{"request_timeout", "30s", &c.Timing.RequestTimeout},
+		{"lease", "1m", &c.Timing.Lease},
+		{"backoff_base", "1s", &c.Timing.BackoffBase},
+		{"backoff_cap", "5m", &c.Timing.BackoffCap},
+	} {
+		if p, ok := m[f.key]; ok {
+			if d, ok := l.duration(p.val, "timing."+f.key, f.example); ok {
+				*f.dst = d
+			}
+		}
+	}
+	t := c.Timing
+	requestTimeout := t.RequestTimeout
+	if requestTimeout == 0 {
+		requestTimeout = 30 * time.Second
+	}
+	if p, ok := m["lease"]; ok && t.Lease > 0 && t.Lease <= requestTimeout {
+		l.report(p.val, "timing.lease", "%v must be longer than the request timeout (%v): a replica sends only while its lease outlives the request", t.Lease, requestTimeout)
+	}
+	if p, ok := m["backoff_cap"]; ok && t.BackoffCap > 0 && t.BackoffBase > t.BackoffCap {
+		l.report(p.val, "timing.backoff_cap", "%v is below backoff_base (%v)", t.BackoffCap, t.BackoffBase)
+	}
 }

@@ -1,0 +1,371 @@
+// Command burst measures how long a burst of messages to one thread takes
+// to become visible in Google Chat at Google's real quota, through the relay
+// and sent one by one, against the floor the quota allows. Google is an
+// in-process emulator with its default quotas (1 request per second, burst
+// 1, and 60 per rolling minute per space). It runs in real time: minutes.
+//
+//	go run ./internal/bench/burst [-n 200] [-pace 1.05s] [-size 600]
+//
+// Each scenario gets its own emulator, so their quotas and counts are
+// separate and they run at the same time (-serial runs them one after the
+// other). A scenario is "done" when every message's marker is visible in
+// the emulator; its time runs from the first send to the creation time of
+// the emulator message that made the last marker visible.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/gchatkit/gchat"
+	"github.com/gchatkit/gchat/internal/emulator"
+	"github.com/gchatkit/gchat/internal/relay"
+	"github.com/gchatkit/gchat/internal/relay/config"
+	"github.com/gchatkit/gchat/internal/relay/dispatch"
+	"github.com/gchatkit/gchat/internal/store/sqlite"
+)
+
+// Google's limits that the floor is made of (spec §4.1, §4.2).
+const (
+	maxRequestBytes = 32_000
+	quotaInterval   = time.Second
+	quotaPerMinute  = 60
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "burst:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+// params are the command's flags.
+type params struct {
+	n       int
+	pace    time.Duration
+	size    int
+	serial  bool
+	timeout time.Duration
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	flags := flag.NewFlagSet("burst", flag.ContinueOnError)
+	flags.SetOutput(stderr)
+	var p params
+	flags.IntVar(&p.n, "n", 200, "messages in the burst, all in one thread")
+	flags.DurationVar(&p.pace, "pace", gchat.DefaultPace, "least interval between two requests, for the relay and one-by-one sending")
+	flags.IntVar(&p.size, "size", 600, "bytes of text per message (600: alert-sized)")
+	flags.BoolVar(&p.serial, "serial", false, "run the scenarios one after the other instead of at the same time")
+	flags.DurationVar(&p.timeout, "timeout", 0, "give up on a scenario after this long (default twice n·pace plus a minute)")
+	if err := flags.Parse(args); err != nil {
+		return err
+	}
+	switch {
+	case flags.NArg() > 0:
+		return fmt.Errorf("no arguments expected, got %q", flags.Args())
+	case p.n < 1:
+		return fmt.Errorf("-n %d: want 1 or more", p.n)
+	case p.pace <= 0:
+		return fmt.Errorf("-pace %s: want more than 0", p.pace)
+	case p.size < 40:
+		return fmt.Errorf("-size %d: want 40 or more", p.size)
+	}
+	if p.timeout <= 0 {
+		p.timeout = 2*time.Duration(p.n)*p.pace + time.Minute
+	}
+
+	msgs := burstMessages(p.n, p.size)
+	var total int
+	for i := range msgs {
+		body, err := gchat.Encode(&msgs[i])
+		if err != nil {
+			return fmt.Errorf("encode message %d: %w", i, err)
+		}
+		total += len(body)
+	}
+	floorReqs := (total + maxRequestBytes - 1) / maxRequestBytes
+
+	scenarios := []struct {
+		name string
+		run  func(context.Context, params, []gchat.Message) (result, error)
+	}{
+		{"relay", runRelay},
+		{"one by one", runOneByOne},
+	}
+	results := make([]result, len(scenarios))
+	errs := make([]error, len(scenarios))
+	var wg sync.WaitGroup
+	for i, s := range scenarios {
+		do := func() {
+			results[i], errs[i] = s.run(ctx, p, msgs)
+			results[i].name = s.name
+		}
+		if p.serial {
+			do()
+		} else {
+			wg.Go(do)
+		}
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+
+	fmt.Fprintf(stdout, "burst: %d messages of %d text bytes in one thread, %d encoded bytes in all; quota 1/s burst 1 and %d/min; pace %s\n\n",
+		p.n, p.size, total, quotaPerMinute, p.pace)
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "\tall visible after\trequests\tmessages\tlost\t429s\t")
+	fmt.Fprintf(tw, "floor: ⌈%d B / %d B⌉ requests at 1/s\t%s\t%d\t%d\t–\t–\t\n",
+		total, maxRequestBytes, seconds(floorTime(floorReqs)), floorReqs, floorReqs)
+	fmt.Fprintf(tw, "floor one by one: %d requests at 1/s\t%s\t%d\t%d\t–\t–\t\n",
+		p.n, seconds(floorTime(p.n)), p.n, p.n)
+	for _, r := range results {
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t\n", r.name, seconds(r.visible), r.requests, r.messages, r.lost, r.throttled)
+	}
+	tw.Flush()
+	for _, r := range results {
+		if r.note != "" {
+			fmt.Fprintf(stdout, "\n%s: %s", r.name, r.note)
+		}
+	}
+	fmt.Fprintln(stdout)
+	return nil
+}
+
+// floorTime is when the last of k requests can start, the first at 0,
+// under both quotas: one per second, and at most quotaPerMinute in any
+// rolling minute. At exactly one per second the minute never holds more
+// than quotaPerMinute, so the second quota only matters for faster
+// senders; it is kept here so a change of either constant stays right.
+func floorTime(k int) time.Duration {
+	starts := make([]time.Duration, k)
+	for i := range starts {
+		t := time.Duration(i) * quotaInterval
+		if i >= quotaPerMinute {
+			t = max(t, starts[i-quotaPerMinute]+time.Minute)
+		}
+		starts[i] = t
+	}
+	return starts[k-1]
+}
+
+func seconds(d time.Duration) string { return fmt.Sprintf("%.1f s", d.Seconds()) }
+
+// burstMessages returns n alert-like messages of about size text bytes, in
+// one thread, each with a unique marker.
+func burstMessages(n, size int) []gchat.Message {
+	const filler = "*[FIRING:1]* HighErrorRate api-gateway (production): 5xx responses above 5% for 10 minutes; " +
+		"upstream checkout-service answers slowly, p99 2.4 s. cluster=prod-eu-1 namespace=edge severity=critical team=platform " +
+		"<https://grafana.example.com/d/api-gateway|Dashboard> <https://runbooks.example.com/HighErrorRate|Runbook> "
+	msgs := make([]gchat.Message, n)
+	for i := range msgs {
+		text := marker(i) + " " + strings.Repeat(filler, size/len(filler)+1)
+		msgs[i] = gchat.Message{Text: text[:size], Thread: &gchat.Thread{ThreadKey: "burst"}}
+	}
+	return msgs
+}
+
+func marker(i int) string { return fmt.Sprintf("[burst-%05d]", i) }
+
+// result is one scenario's outcome.
+type result struct {
+	name      string
+	visible   time.Duration // from the first send until every marker was visible
+	requests  int           // webhook requests the emulator answered
+	messages  int           // messages it shows
+	lost      int           // markers never visible
+	throttled int           // 429 answers
+	note      string
+}
+
+// googleSpace is an emulator with Google's default quotas on a loopback
+// listener, with one space and one webhook.
+type googleSpace struct {
+	emu   *emulator.Server
+	space string
+	hook  *gchat.Webhook
+	stop  func()
+}
+
+func startEmulator() (*googleSpace, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	set := emulator.DefaultSettings() // 1/s burst 1, 60/min
+	emu := emulator.NewServer(emulator.Config{
+		BaseURL:  "http://" + ln.Addr().String(),
+		Spaces:   []emulator.SpaceSpec{{DisplayName: "burst", Webhooks: []emulator.WebhookSpec{{Name: "burst"}}}},
+		Settings: &set,
+	}, nil)
+	srv := &http.Server{Handler: emu, ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(ln)
+	sp := emu.Spaces()[0]
+	hook, err := gchat.ParseWebhook(sp.Webhooks[0].URL)
+	if err != nil {
+		srv.Close()
+		return nil, err
+	}
+	return &googleSpace{emu: emu, space: sp.ID, hook: hook, stop: func() { emu.Close(); srv.Close() }}, nil
+}
+
+// wait polls the emulator until every marker of msgs is visible or ctx
+// ends, and fills in the result from the first send at start.
+func (g *googleSpace) wait(ctx context.Context, start time.Time, msgs []gchat.Message) result {
+	seen := make([]time.Time, len(msgs))
+	left := len(msgs)
+	next := 0 // messages already looked at
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for left > 0 {
+		got := g.emu.Messages(g.space, emulator.MessageFilter{})
+		for _, m := range got[next:] {
+			for i := range msgs {
+				if seen[i].IsZero() && strings.Contains(m.Message.Text, marker(i)) {
+					seen[i] = m.CreateTime
+					left--
+				}
+			}
+		}
+		next = len(got)
+		if left == 0 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+		case <-tick.C:
+			continue
+		}
+		break
+	}
+	var r result
+	for _, t := range seen {
+		if t.IsZero() {
+			r.lost++
+			continue
+		}
+		r.visible = max(r.visible, t.Sub(start))
+	}
+	st := g.emu.Stats().Spaces[g.space]
+	for code, c := range st.ByStatus {
+		r.requests += c
+		if code == http.StatusTooManyRequests {
+			r.throttled += c
+		}
+	}
+	r.messages = len(g.emu.Messages(g.space, emulator.MessageFilter{}))
+	return r
+}
+
+// runOneByOne sends each message on its own with a gchat.Client paced at
+// p.pace and its default retries, as a program without a relay would.
+func runOneByOne(ctx context.Context, p params, msgs []gchat.Message) (result, error) {
+	g, err := startEmulator()
+	if err != nil {
+		return result{}, err
+	}
+	defer g.stop()
+	ctx, cancel := context.WithTimeout(ctx, p.timeout)
+	defer cancel()
+	client := &gchat.Client{Pace: p.pace}
+	start := time.Now()
+	var failed int
+	for i := range msgs {
+		if _, err := client.Send(ctx, g.hook, &msgs[i]); err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			failed++
+		}
+	}
+	r := g.wait(ctx, start, msgs)
+	if failed > 0 {
+		r.note = fmt.Sprintf("%d sends failed after retries\n", failed)
+	}
+	return r, nil
+}
+
+// runRelay posts the burst to a relay (real ingest, SQLite with
+// synchronous=FULL, the dispatcher with a single-attempt client, as
+// coalescing on, as `gchat relay` wires them) as fast as ingest takes it, and waits until the
+// dispatcher has delivered it.
+func runRelay(ctx context.Context, p params, msgs []gchat.Message) (result, error) {
+	g, err := startEmulator()
+	if err != nil {
+		return result{}, err
+	}
+	defer g.stop()
+	ctx, cancel := context.WithTimeout(ctx, p.timeout)
+	defer cancel()
+
+	dir, err := os.MkdirTemp("", "gchat-burst-")
+	if err != nil {
+		return result{}, err
+	}
+	defer os.RemoveAll(dir)
+	st, err := sqlite.Open(ctx, filepath.Join(dir, "relay.db"), sqlite.Options{Synchronous: "FULL"})
+	if err != nil {
+		return result{}, err
+	}
+	defer st.Close()
+
+	sp := config.NewSpace("burst", g.hook)
+	sp.Pace = p.pace
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return result{}, err
+	}
+	cfg := &config.Config{Listen: ln.Addr().String(), Spaces: []*config.Space{sp}}
+	dcfg := dispatch.Config{Owner: "burst", Spaces: []dispatch.Space{{
+		Name: sp.Name, Webhook: sp.Webhook, Pace: sp.Pace, OnFailure: dispatch.OnFailure(sp.OnFailure), MaxAge: sp.MaxAge,
+		Coalesce: sp.Coalesce, // on by default, as in gchat relay
+	}}}
+	// One attempt per send, no pacing: the dispatcher owns both.
+	d := dispatch.New(dcfg, st, &gchat.Client{Pace: -1, Retry: gchat.RetryPolicy{MaxAttempts: 1}}, slog.New(slog.DiscardHandler))
+	srv := &http.Server{
+		Handler:           relay.NewServer(cfg, st, d, nil, relay.Options{Listen: cfg.Listen}),
+		ReadHeaderTimeout: 5 * time.Second,
+	}
+	go srv.Serve(ln)
+	defer srv.Close()
+	dctx, stopDispatch := context.WithCancel(ctx)
+	dispatched := make(chan error, 1)
+	go func() { dispatched <- d.Run(dctx) }()
+	defer func() { stopDispatch(); <-dispatched }()
+
+	ingest, err := gchat.ParseWebhook("http://" + cfg.Listen + "/v1/spaces/burst/messages?key=burst&token=burst")
+	if err != nil {
+		return result{}, err
+	}
+	// The relay answers 200 once a message is committed; it does no pacing
+	// of its callers.
+	caller := &gchat.Client{Pace: -1, Retry: gchat.RetryPolicy{MaxAttempts: 1}}
+	start := time.Now()
+	for i := range msgs {
+		if _, err := caller.Send(ctx, ingest, &msgs[i]); err != nil {
+			return result{}, fmt.Errorf("relay ingest of message %d: %w", i, err)
+		}
+	}
+	accepted := time.Since(start)
+	r := g.wait(ctx, start, msgs)
+	r.note = fmt.Sprintf("all %d accepted (committed, synchronous=FULL) in %s\n", len(msgs), accepted.Round(time.Millisecond))
+	return r, nil
+}

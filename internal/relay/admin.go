@@ -245,3 +245,39 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.WriteHeader(status)
 	w.Write(append(data, '\n'))
 }
+
+// spaceState is one relay space in GET /api/v1/spaces. It names neither the
+// webhook URL nor the Google space id: both identify the webhook.
+type spaceState struct {
+	Space       string    `json:"space"`
+	Pending     int       `json:"pending"` // queued and sending, of every space sharing its Google space
+	Paused      bool      `json:"paused"`
+	PauseReason string    `json:"pauseReason,omitempty"`
+	PausedUntil time.Time `json:"pausedUntil,omitzero"` // zero while paused: until resumed
+	LastSend    time.Time `json:"lastSend,omitzero"`
+}
+
+// handleSpaceList answers GET /api/v1/spaces: each configured space with its
+// queue and pause state.
+func (s *Server) handleSpaceList(w http.ResponseWriter, r *http.Request) {
+	lanes, err := s.store.LaneStates(r.Context())
+	if err != nil {
+		s.writeStoreErr(w, err)
+		return
+	}
+	byLane := make(map[string]store.LaneState, len(lanes))
+	for _, l := range lanes {
+		byLane[l.Lane] = l
+	}
+	now := time.Now()
+	out := []spaceState{}
+	for _, sp := range s.cfg.Spaces {
+		l := byLane[sp.Webhook.Space()]
+		st := spaceState{Space: sp.Name, Pending: l.Pending, LastSend: l.LastSend}
+		if l.Pause.Active(now) {
+			st.Paused, st.PauseReason, st.PausedUntil = true, l.Pause.Reason, l.Pause.Until
+		}
+		out = append(out, st)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"spaces": out})
+}

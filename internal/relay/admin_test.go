@@ -159,3 +159,33 @@ func TestAdminDeliveries(t *testing.T) {
 		}
 	})
 }
+
+func TestAdminSpaceList(t *testing.T) {
+	e := newEnv(t, nil)
+	e.mustPost("alerts", alertsToken, "", `{"text":"one"}`)
+	alerts := e.cfg.Space("alerts")
+	if err := e.store.PauseLane(t.Context(), alerts.Webhook.Space(), store.Pause{Reason: "403 PERMISSION_DENIED"}); err != nil {
+		t.Fatal(err)
+	}
+	a := e.admin(http.MethodGet, "/api/v1/spaces")
+	if a.code != 200 {
+		t.Fatalf("got %d: %s", a.code, a.body)
+	}
+	got := map[string]map[string]any{}
+	for _, s := range a.json(t)["spaces"].([]any) {
+		m := s.(map[string]any)
+		got[m["space"].(string)] = m
+	}
+	if s := got["alerts"]; s["paused"] != true || s["pauseReason"] != "403 PERMISSION_DENIED" || s["pending"] != float64(1) {
+		t.Errorf("alerts: got %v, want paused with its reason and 1 pending", s)
+	}
+	// A pause is per Google space: a space delivering to the same one is
+	// paused with it.
+	sameLane := e.cfg.Space("open").Webhook.Space() == alerts.Webhook.Space()
+	if s, ok := got["open"]; !ok || s["paused"] != sameLane {
+		t.Errorf("open: got %v, want listed, paused=%v", s, sameLane)
+	}
+	if strings.Contains(a.body, alerts.Webhook.Space()) {
+		t.Errorf("the answer names the Google space id: %s", a.body)
+	}
+}

@@ -31,6 +31,7 @@ func (s *Server) routes() *http.ServeMux {
 	admin("GET /api/v1/dead", s.handleDeadList)
 	admin("POST /api/v1/dead/{id}/replay", s.handleDeadReplay)
 	admin("DELETE /api/v1/dead/{id}", s.handleDeadDelete)
+	admin("GET /api/v1/spaces", s.handleSpaceList)
 	admin("POST /api/v1/spaces/{space}/resume", s.handleSpaceResume)
 	admin("/api/", func(w http.ResponseWriter, r *http.Request) {
 		webhookapi.WriteError(w, nil, webhookapi.NotFound("no such API route: "+r.Method+" "+r.URL.Path))

@@ -316,14 +316,26 @@ func (l *loader) retention(c *Config, v *yaml.Node) {
 		return
 	}
 	m := l.fields(n, "retention", retentionKeys)
-	if p, ok := m["delivered"]; ok {
-		if d, ok := l.duration(p.val, "retention.delivered", "7d"); ok {
-			c.Retention.Delivered = d
-		}
-	}
-	if p, ok := m["dead"]; ok {
-		if d, ok := l.duration(p.val, "retention.dead", "30d"); ok {
-			c.Retention.Dead = d
+	l.durations(m, "retention", []durationField{
+		{"delivered", "7d", &c.Retention.Delivered},
+		{"dead", "30d", &c.Retention.Dead},
+	})
+}
+
+// durationField is one duration key of a section, with an example value
+// for its problem message.
+type durationField struct {
+	key, example string
+	dst          *time.Duration
+}
+
+// durations reads the duration keys of a section's mapping m.
+func (l *loader) durations(m map[string]pair, section string, fields []durationField) {
+	for _, f := range fields {
+		if p, ok := m[f.key]; ok {
+			if d, ok := l.duration(p.val, section+"."+f.key, f.example); ok {
+				*f.dst = d
+			}
 		}
 	}
 }
@@ -722,21 +734,12 @@ func (l *loader) timing(c *Config, v *yaml.Node) {
 		return
 	}
 	m := l.fields(n, "timing", timingKeys)
-	for _, f := range []struct {
-		key, example string
-		dst          *time.Duration
-	}{
+	l.durations(m, "timing", []durationField{
 		{"request_timeout", "30s", &c.Timing.RequestTimeout},
 		{"lease", "1m", &c.Timing.Lease},
 		{"backoff_base", "1s", &c.Timing.BackoffBase},
 		{"backoff_cap", "5m", &c.Timing.BackoffCap},
-	} {
-		if p, ok := m[f.key]; ok {
-			if d, ok := l.duration(p.val, "timing."+f.key, f.example); ok {
-				*f.dst = d
-			}
-		}
-	}
+	})
 	t := c.Timing
 	requestTimeout := t.RequestTimeout
 	if requestTimeout == 0 {

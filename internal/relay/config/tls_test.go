@@ -31,3 +31,26 @@ func TestTLSProblems(t *testing.T) {
 		})
 	}
 }
+
+func TestTiming(t *testing.T) {
+	const space = "spaces:\n  alerts:\n    webhook_url: https://chat.googleapis.com/v1/spaces/AAAA/messages?key=k&token=t\n    ingest_token: 0123456789abcdef0123\n"
+	none := func(string) string { return "" }
+	noFile := func(name string) ([]byte, error) { return nil, fs.ErrNotExist }
+	c, err := Load([]byte("timing:\n  request_timeout: 2s\n  lease: 5s\n  backoff_base: 100ms\n  backoff_cap: 3s\n"+space), "gchat.yaml", none, noFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (Timing{RequestTimeout: 2e9, Lease: 5e9, BackoffBase: 1e8, BackoffCap: 3e9}); c.Timing != want {
+		t.Errorf("Timing = %+v, want %+v", c.Timing, want)
+	}
+	for yaml, want := range map[string]string{
+		"timing:\n  request_timeout: 10s\n  lease: 10s\n" + space: "gchat.yaml:3:10: timing.lease: 10s must be longer than the request timeout (10s)",
+		"timing:\n  backoff_base: 1m\n  backoff_cap: 2s\n" + space:   "gchat.yaml:3:16: timing.backoff_cap: 2s is below backoff_base (1m0s)",
+		"timing:\n  lease: soon\n" + space:                           `gchat.yaml:2:10: timing.lease: "soon" is not a duration (want e.g. 1m)`,
+	} {
+		_, err := Load([]byte(yaml), "gchat.yaml", none, noFile)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("got %v, want %q", err, want)
+		}
+	}
+}

@@ -44,9 +44,9 @@ func TestTiming(t *testing.T) {
 		t.Errorf("Timing = %+v, want %+v", c.Timing, want)
 	}
 	for yaml, want := range map[string]string{
-		"timing:\n  request_timeout: 10s\n  lease: 10s\n" + space: "gchat.yaml:3:10: timing.lease: 10s must be longer than the request timeout (10s)",
-		"timing:\n  backoff_base: 1m\n  backoff_cap: 2s\n" + space:   "gchat.yaml:3:16: timing.backoff_cap: 2s is below backoff_base (1m0s)",
-		"timing:\n  lease: soon\n" + space:                           `gchat.yaml:2:10: timing.lease: "soon" is not a duration (want e.g. 1m)`,
+		"timing:\n  request_timeout: 10s\n  lease: 10s\n" + space:  "gchat.yaml:3:10: timing.lease: 10s must be longer than the request timeout (10s)",
+		"timing:\n  backoff_base: 1m\n  backoff_cap: 2s\n" + space: "gchat.yaml:3:16: timing.backoff_cap: 2s is below backoff_base (1m0s)",
+		"timing:\n  lease: soon\n" + space:                         `gchat.yaml:2:10: timing.lease: "soon" is not a duration (want e.g. 1m)`,
 	} {
 		_, err := Load([]byte(yaml), "gchat.yaml", none, noFile)
 		if err == nil || !strings.Contains(err.Error(), want) {

@@ -138,9 +138,12 @@ func serve(ctx context.Context, ln net.Listener, handler http.Handler, logger *s
 	}
 	logger.Info("shutting_down")
 	_ = beforeShutdown()
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	// net/http waits up to 5 s for a connection that was opened but never
+	// sent a request (a client's spare dial), so the deadline is above that.
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
+		srv.Close()
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	if err := <-done; !errors.Is(err, http.ErrServerClosed) {

@@ -209,20 +209,7 @@ func TestRelayDemoEndToEnd(t *testing.T) {
 // emulatorWebhookToken returns the token of the emulator's first webhook.
 func emulatorWebhookToken(t *testing.T, api string) string {
 	t.Helper()
-	resp, err := http.Get(api + "/spaces")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var got struct {
-		Spaces []struct {
-			Webhooks []struct{ URL string } `json:"webhooks"`
-		} `json:"spaces"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&got); err != nil || len(got.Spaces) == 0 || len(got.Spaces[0].Webhooks) == 0 {
-		t.Fatalf("emulator spaces: %v %+v", err, got)
-	}
-	_, token, _ := strings.Cut(got.Spaces[0].Webhooks[0].URL, "token=")
+	_, token, _ := strings.Cut(emulatorWebhookURL(t, api), "token=")
 	if token == "" {
 		t.Fatal("no token in the emulator's webhook URL")
 	}

@@ -344,6 +344,43 @@ func (l *loader) durations(m map[string]pair, section string, fields []durationF
 // the trimmed content of the file. It returns the key used. On failure it
 // reports the problem and marks field.KEY bad, so that Validate does not
 // also report it missing.
+// readSetting reads the file a *_file setting names: ${NAME} expanded, a
+// relative path taken from the configuration file's directory. It returns the
+// file's name as problems should show it.
+func (l *loader) readSetting(v *yaml.Node, field string) (data []byte, name string, ok bool) {
+	written, ok := l.str(v, field)
+	if !ok {
+		return nil, "", false
+	}
+	path, ok := l.expand(written, v, field)
+	if !ok {
+		return nil, "", false
+	}
+	if !filepath.IsAbs(path) && l.dir != "" {
+		path = filepath.Join(l.dir, path)
+	}
+	// Name the file as written when the environment supplied part of it: a
+	// secret put in the wrong key (webhook_url_file: ${HOOK}) must not be
+	// printed as a path.
+	name = path
+	if written != path && strings.Contains(written, "${") {
+		name = quote(written) + " (expanded)"
+	}
+	data, err := l.readFile(path)
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		if strings.Contains(written, "${") {
+			err = scrub(err, path)
+		}
+		l.report(v, field, "cannot read %s: %v", name, err)
+		return nil, "", false
+	}
+	return data, name, true
+}
+
 func (l *loader) secret(m map[string]pair, field, key string) (value, used string, ok bool) {
 	fileKey := key + "_file"
 	v, hasV := m[key]
@@ -367,34 +404,8 @@ func (l *loader) secret(m map[string]pair, field, key string) (value, used strin
 		return s, key, ok
 	case hasF:
 		f := join(field, fileKey)
-		written, ok := l.str(fv.val, f)
+		data, name, ok := l.readSetting(fv.val, f)
 		if !ok {
-			return "", "", false
-		}
-		path, ok := l.expand(written, fv.val, f)
-		if !ok {
-			return "", "", false
-		}
-		if !filepath.IsAbs(path) && l.dir != "" {
-			path = filepath.Join(l.dir, path)
-		}
-		// Name the file as written when the environment supplied part of
-		// it: a secret put in the wrong key (webhook_url_file: ${HOOK})
-		// must not be printed as a path.
-		name := path
-		if written != path && strings.Contains(written, "${") {
-			name = quote(written) + " (expanded)"
-		}
-		data, err := l.readFile(path)
-		if err != nil {
-			var pe *fs.PathError
-			if errors.As(err, &pe) {
-				err = pe.Err
-			}
-			if strings.Contains(written, "${") {
-				err = scrub(err, path)
-			}
-			l.report(fv.val, f, "cannot read %s: %v", name, err)
 			return "", "", false
 		}
 		s := strings.TrimSpace(string(data))
@@ -687,30 +698,8 @@ func (l *loader) tls(m map[string]pair, c *Config) {
 		l.report(key.key, "tls_key_file", "set tls_cert_file too: a private key needs its certificate")
 		return
 	}
-	read := func(p pair, field string) ([]byte, bool) {
-		path, ok := l.str(p.val, field)
-		if !ok {
-			return nil, false
-		}
-		if path, ok = l.expand(path, p.val, field); !ok {
-			return nil, false
-		}
-		if !filepath.IsAbs(path) && l.dir != "" {
-			path = filepath.Join(l.dir, path)
-		}
-		data, err := l.readFile(path)
-		if err != nil {
-			var pe *fs.PathError
-			if errors.As(err, &pe) {
-				err = pe.Err
-			}
-			l.report(p.val, field, "cannot read %s: %v", path, err)
-			return nil, false
-		}
-		return data, true
-	}
-	certPEM, ok1 := read(cert, "tls_cert_file")
-	keyPEM, ok2 := read(key, "tls_key_file")
+	certPEM, _, ok1 := l.readSetting(cert.val, "tls_cert_file")
+	keyPEM, _, ok2 := l.readSetting(key.val, "tls_key_file")
 	if !ok1 || !ok2 {
 		return
 	}

@@ -164,6 +164,11 @@ type EnqueueRequest struct {
 	// DedupKey, when set, deduplicates within Space in the same way (the
 	// route's dedup key).
 	DedupKey string
+	// DedupWindow, when positive, limits the DedupKey match to deliveries
+	// created within it (CreatedAt after now minus the window, by the
+	// store's clock); zero matches any delivery the store still holds. It
+	// does not apply to CallerRequestID.
+	DedupWindow time.Duration
 	// Limit bounds the lane's pending deliveries (queued or sending; a frozen
 	// batch counts once): when the lane already holds p pending and p+len
 	// (Deliveries) > Limit, Enqueue stores nothing and returns ErrFull. Zero
@@ -294,7 +299,8 @@ type Retention struct {
 	// Dead applies to dead letters, from DoneAt; default 30 days.
 	Dead time.Duration
 	// Threads applies to thread mappings not used for this long and no longer
-	// referenced by any delivery; default 30 days.
+	// referenced by any delivery, and to incident keys not used for this
+	// long; default 30 days.
 	Threads time.Duration
 }
 
@@ -373,6 +379,15 @@ type Queue interface {
 	// Thread returns the mapping of a relay thread name; ErrNotFound if the
 	// store never saw it (or pruned it).
 	Thread(ctx context.Context, relayName string) (Thread, error)
+	// Incident records a notification about the alert group named by key
+	// and returns the group's incident number. A firing notification for a
+	// key never seen, or whose last notification was resolved, opens a new
+	// incident (the number goes up by one, from 1); any other notification
+	// keeps the current number (a resolved one for an unseen key returns 1
+	// and opens nothing). The key's state becomes firing or resolved. It is
+	// atomic, so concurrent notifications from several replicas agree.
+	// Prune forgets keys not used for Retention.Threads.
+	Incident(ctx context.Context, key string, firing bool) (int64, error)
 }
 
 // Lanes coordinates dispatchers: leases with fencing, pacing, pauses.

@@ -199,6 +199,10 @@ func (s *Store) Prune(ctx context.Context, r store.Retention) (int, error) {
 	err := s.write(ctx, func(ctx context.Context, tx *wtx, now int64) error {
 		_, err := tx.ExecContext(ctx, `DELETE FROM threads WHERE updated_at < ? AND NOT EXISTS (
 			SELECT 1 FROM deliveries WHERE relay_thread = threads.relay_name AND relay_thread <> '')`, now-r.Threads.Nanoseconds())
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM incidents WHERE updated_at < ?`, now-r.Threads.Nanoseconds())
 		return err
 	})
 	if err != nil {

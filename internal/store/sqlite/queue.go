@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 
@@ -110,8 +111,12 @@ func (s *Store) Enqueue(ctx context.Context, req store.EnqueueRequest) (store.En
 				continue
 			}
 			// The "<> ''" term lets SQLite use the partial index.
+			since := int64(math.MinInt64)
+			if k.col == "dedup_key" && req.DedupWindow > 0 {
+				since = now - req.DedupWindow.Nanoseconds()
+			}
 			ds, err := queryDeliveries(ctx, tx, `SELECT `+columns+` FROM deliveries
-				WHERE space = ? AND `+k.col+` = ? AND `+k.col+` <> '' ORDER BY id`, req.Space, k.val)
+				WHERE space = ? AND `+k.col+` = ? AND `+k.col+` <> '' AND created_at > ? ORDER BY id`, req.Space, k.val, since)
 			if err != nil {
 				return err
 			}
@@ -403,4 +408,32 @@ func (s *Store) Thread(ctx context.Context, relayName string) (store.Thread, err
 	}
 	t.CreatedAt, t.UpdatedAt = fromNanos(created), fromNanos(updated)
 	return t, nil
+}
+
+// Incident implements store.Queue.
+func (s *Store) Incident(ctx context.Context, key string, firing bool) (int64, error) {
+	if key == "" {
+		return 0, errors.New("incident: empty key")
+	}
+	var number int64
+	err := s.write(ctx, func(ctx context.Context, tx *wtx, now int64) error {
+		var wasFiring bool
+		err := tx.QueryRowContext(ctx, `SELECT number, firing FROM incidents WHERE key = ?`, key).Scan(&number, &wasFiring)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			number = 1
+		case err != nil:
+			return err
+		case firing && !wasFiring:
+			number++
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO incidents (key, number, firing, updated_at) VALUES (?, ?, ?, ?)
+			ON CONFLICT (key) DO UPDATE SET number = excluded.number, firing = excluded.firing, updated_at = excluded.updated_at`,
+			key, number, firing, now)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("incident %q: %w", key, err)
+	}
+	return number, nil
 }

@@ -55,6 +55,8 @@ func Run(t *testing.T, open Opener) {
 		{"EnqueueValidates", testEnqueueValidates},
 		{"DedupCallerRequestID", testDedupCallerRequestID},
 		{"DedupKey", testDedupKey},
+		{"DedupWindow", testDedupWindow},
+		{"Incident", testIncident},
 		{"QueueBound", testQueueBound},
 		{"FIFOPerGroupAcrossClaims", testFIFOPerGroup},
 		{"HeadsOfGroupsOldestFirst", testHeadsOfGroups},
@@ -289,6 +291,124 @@ func testDedupKey(t *testing.T, h *harness) {
 	}
 	if second.Deliveries[0].State != store.StateDone {
 		t.Errorf("duplicate answer state %s, want the current state done", second.Deliveries[0].State)
+	}
+}
+
+func testDedupWindow(t *testing.T, h *harness) {
+	req := store.EnqueueRequest{Space: "ops", Lane: "L", DedupKey: "group-a", DedupWindow: time.Hour,
+		Deliveries: []store.NewDelivery{{Message: msg("repeat")}}}
+	first, err := h.s.Enqueue(t.Context(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Within the window: a duplicate, also when the request's window differs.
+	h.clock.Advance(59 * time.Minute)
+	res, err := h.s.Enqueue(t.Context(), req)
+	if err != nil || !res.Duplicate || res.Deliveries[0].ID != first.Deliveries[0].ID {
+		t.Fatalf("within the window: duplicate %t, err %v; want the first delivery", res.Duplicate, err)
+	}
+	// Past it: stored anew. The window counts from the first delivery's
+	// creation, not from the duplicate's.
+	h.clock.Advance(2 * time.Minute)
+	second, err := h.s.Enqueue(t.Context(), req)
+	if err != nil || second.Duplicate {
+		t.Fatalf("past the window: duplicate %t, err %v; want a new delivery", second.Duplicate, err)
+	}
+	// Now the newest match wins: within the window of the second one, the
+	// answer is a duplicate again, naming the deliveries of the key.
+	h.clock.Advance(time.Minute)
+	res, err = h.s.Enqueue(t.Context(), req)
+	if err != nil || !res.Duplicate {
+		t.Fatalf("within the second window: duplicate %t, err %v", res.Duplicate, err)
+	}
+	found := false
+	for _, d := range res.Deliveries {
+		found = found || d.ID == second.Deliveries[0].ID
+	}
+	if !found {
+		t.Errorf("duplicate answer %v does not name the second delivery %s", ids(res.Deliveries), second.Deliveries[0].ID)
+	}
+	// Another space never matches.
+	other := req
+	other.Space = "other"
+	if res, err := h.s.Enqueue(t.Context(), other); err != nil || res.Duplicate {
+		t.Errorf("other space: duplicate %t, err %v", res.Duplicate, err)
+	}
+	// The window does not apply to CallerRequestID.
+	byCaller := store.EnqueueRequest{Space: "ops", Lane: "L", CallerRequestID: "r-1", DedupWindow: time.Second,
+		Deliveries: []store.NewDelivery{{Message: msg("x")}}}
+	if _, err := h.s.Enqueue(t.Context(), byCaller); err != nil {
+		t.Fatal(err)
+	}
+	h.clock.Advance(time.Hour)
+	if res, err := h.s.Enqueue(t.Context(), byCaller); err != nil || !res.Duplicate {
+		t.Errorf("caller request id after the window: duplicate %t, err %v; want duplicate", res.Duplicate, err)
+	}
+}
+
+func testIncident(t *testing.T, h *harness) {
+	steps := []struct {
+		key    string
+		firing bool
+		want   int64
+	}{
+		{"g1", true, 1},  // first firing opens incident 1
+		{"g1", true, 1},  // a repeat stays in it
+		{"g2", true, 1},  // keys are independent
+		{"g1", false, 1}, // resolved closes it, same number
+		{"g1", false, 1}, // a repeated resolved changes nothing
+		{"g1", true, 2},  // firing again opens incident 2
+		{"g2", false, 1}, // g2 untouched by g1
+		{"g3", false, 1}, // resolved for an unseen key: 1, nothing open
+		{"g3", true, 2},  // so its first firing is a new incident
+		{"g1", true, 2},  // still 2
+	}
+	for i, st := range steps {
+		got, err := h.s.Incident(t.Context(), st.key, st.firing)
+		if err != nil {
+			t.Fatalf("step %d: Incident(%s, %t): %v", i, st.key, st.firing, err)
+		}
+		if got != st.want {
+			t.Errorf("step %d: Incident(%s, firing %t) = %d, want %d", i, st.key, st.firing, got, st.want)
+		}
+	}
+	if _, err := h.s.Incident(t.Context(), "", true); err == nil {
+		t.Error("Incident with an empty key: no error")
+	}
+	// Concurrent firings of a resolved key open exactly one new incident.
+	if _, err := h.s.Incident(t.Context(), "g1", false); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	got := make([]int64, 8)
+	for i := range got {
+		wg.Go(func() {
+			n, err := h.s.Incident(t.Context(), "g1", true)
+			if err != nil {
+				t.Error(err)
+			}
+			got[i] = n
+		})
+	}
+	wg.Wait()
+	for i, n := range got {
+		if n != 3 {
+			t.Errorf("concurrent firing %d: incident %d, want 3", i, n)
+		}
+	}
+	// Prune forgets keys unused for the thread retention: g2 starts over.
+	h.clock.Advance(31 * 24 * time.Hour)
+	if _, err := h.s.Incident(t.Context(), "g1", true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.s.Prune(t.Context(), store.Retention{}); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := h.s.Incident(t.Context(), "g1", true); n != 3 {
+		t.Errorf("g1, used recently: incident %d after prune, want 3", n)
+	}
+	if n, _ := h.s.Incident(t.Context(), "g2", true); n != 1 {
+		t.Errorf("g2, unused past retention: incident %d after prune, want 1 (forgotten)", n)
 	}
 }
 

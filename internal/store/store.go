@@ -213,9 +213,14 @@ type Thread struct {
 	GoogleName string
 	CreatedAt  time.Time
 	// UpdatedAt is the last time the thread was used by Enqueue or Finish;
-	// retention is measured from it.
+	// retention is measured from it. Enqueue may leave it alone when it is
+	// less than ThreadTouch old, so that a busy thread is not rewritten at
+	// every message.
 	UpdatedAt time.Time
 }
+
+// ThreadTouch is how stale a thread's UpdatedAt may be left by Enqueue.
+const ThreadTouch = time.Minute
 
 // LeaseRequest asks for a lane's lease.
 type LeaseRequest struct {

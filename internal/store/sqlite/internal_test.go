@@ -2,6 +2,10 @@ package sqlite
 
 import (
 	"context"
+	"errors"
+	"time"
+
+	"github.com/gchatkit/gchat/internal/store"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -31,11 +35,14 @@ func pragmas(t *testing.T, s *Store) map[string]string {
 
 func TestPragmas(t *testing.T) {
 	tests := []struct {
-		opts Options
-		want map[string]string
+		opts  Options
+		want  map[string]string
+		syncs bool
 	}{
-		{Options{}, map[string]string{"journal_mode": "wal", "synchronous": "2", "foreign_keys": "1", "busy_timeout": "5000"}},
-		{Options{Synchronous: "normal"}, map[string]string{"journal_mode": "wal", "synchronous": "1", "foreign_keys": "1", "busy_timeout": "5000"}},
+		// SQLite's own mode is NORMAL in both: under FULL the store syncs
+		// the log itself (TestFullWaitsForSync).
+		{Options{}, map[string]string{"journal_mode": "wal", "synchronous": "1", "foreign_keys": "1", "busy_timeout": "5000"}, true},
+		{Options{Synchronous: "normal"}, map[string]string{"journal_mode": "wal", "synchronous": "1", "foreign_keys": "1", "busy_timeout": "5000"}, false},
 	}
 	for _, tt := range tests {
 		s, err := Open(t.Context(), filepath.Join(t.TempDir(), "db"), tt.opts)
@@ -45,7 +52,89 @@ func TestPragmas(t *testing.T) {
 		if diff := cmp.Diff(tt.want, pragmas(t, s)); diff != "" {
 			t.Errorf("Options %+v: pragmas (-want +got):\n%s", tt.opts, diff)
 		}
+		if got := s.sync != nil; got != tt.syncs {
+			t.Errorf("Options %+v: store syncs the log: %t, want %t", tt.opts, got, tt.syncs)
+		}
 		s.Close()
+	}
+}
+
+// TestFullWaitsForSync: under FULL, a write call returns only after a sync
+// of the log that began after its commit, writes are answered in commit
+// order, and a failed sync fails the writes it covered.
+func TestFullWaitsForSync(t *testing.T) {
+	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	release := make(chan error)
+	entered := make(chan struct{}, 16)
+	realSync := s.sync
+	s.sync = func() error {
+		entered <- struct{}{}
+		if err := <-release; err != nil {
+			return err
+		}
+		return realSync()
+	}
+	enqueue := func(text string) <-chan error {
+		done := make(chan error, 1)
+		go func() {
+			_, err := s.Enqueue(context.Background(), store.EnqueueRequest{Space: "ops", Lane: "L",
+				Deliveries: []store.NewDelivery{{Message: []byte(`{"text":"` + text + `"}`)}}})
+			done <- err
+		}()
+		return done
+	}
+	first := enqueue("a")
+	<-entered // committed, now syncing
+	second := enqueue("b")
+	// The second write commits while the first group's sync is held, and
+	// neither caller is answered.
+	deadline := time.After(10 * time.Second)
+	for {
+		ds, err := s.List(t.Context(), store.Filter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ds) == 2 {
+			break
+		}
+		select {
+		case <-deadline:
+			t.Fatal("the second write did not commit while the first group was syncing")
+		case <-time.After(time.Millisecond):
+		}
+	}
+	select {
+	case err := <-first:
+		t.Fatalf("first write answered (%v) before its sync finished", err)
+	case err := <-second:
+		t.Fatalf("second write answered (%v) before any sync finished", err)
+	default:
+	}
+	release <- nil
+	if err := <-first; err != nil {
+		t.Fatalf("first write: %v", err)
+	}
+	// The second group needs a sync of its own, begun after its commit.
+	<-entered
+	select {
+	case err := <-second:
+		t.Fatalf("second write answered (%v) before its own sync", err)
+	default:
+	}
+	release <- errors.New("disk on fire")
+	if err := <-second; err == nil || !strings.Contains(err.Error(), "disk on fire") {
+		t.Fatalf("second write after a failed sync: %v, want the sync's error", err)
+	}
+	// The store goes on: the next write syncs and succeeds.
+	third := enqueue("c")
+	<-entered
+	release <- nil
+	if err := <-third; err != nil {
+		t.Fatalf("third write: %v", err)
 	}
 }
 
@@ -68,8 +157,6 @@ func TestQueryPlans(t *testing.T) {
 			[]any{"s", "k"}, "deliveries_dedup"},
 		{`SELECT grp, min(seq) AS seq FROM deliveries WHERE lane = ? AND state IN ('queued', 'sending') GROUP BY grp`,
 			[]any{"L"}, "deliveries_pending"},
-		{`SELECT 1 FROM deliveries WHERE relay_thread = ? AND relay_thread <> ''`,
-			[]any{"t"}, "deliveries_relay_thread"},
 		{`SELECT id FROM deliveries WHERE batch_id = ?`, []any{1}, "deliveries_batch"},
 	}
 	for _, tt := range tests {

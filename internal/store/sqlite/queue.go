@@ -151,9 +151,13 @@ func (s *Store) Enqueue(ctx context.Context, req store.EnqueueRequest) (store.En
 				return err
 			}
 			if nd.RelayThread != "" {
+				// A busy thread's row is rewritten at most once a minute
+				// (store.ThreadTouch): each rewrite moves an entry of the
+				// threads_updated index, a page write per message otherwise.
 				if _, err := tx.ExecContext(ctx, `INSERT INTO threads (relay_name, lane, created_at, updated_at)
-					VALUES (?, ?, ?, ?) ON CONFLICT (relay_name) DO UPDATE SET updated_at = excluded.updated_at`,
-					nd.RelayThread, req.Lane, now, now); err != nil {
+					VALUES (?1, ?2, ?3, ?3) ON CONFLICT (relay_name) DO UPDATE SET updated_at = excluded.updated_at
+					WHERE threads.updated_at <= ?4`,
+					nd.RelayThread, req.Lane, now, now-store.ThreadTouch.Nanoseconds()); err != nil {
 					return err
 				}
 			}

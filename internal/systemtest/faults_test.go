@@ -11,21 +11,32 @@ import (
 	"time"
 )
 
-// TestFaults runs the relay against an emulator that fails requests, then
-// against a permanent refusal (a dead letter, fixed and replayed), then
-// against a deleted webhook (the space pauses, and resumes on request).
+// TestFaults runs the relay against an emulator that fails requests (503,
+// 429, and hangs past the relay's request timeout), then against a
+// permanent refusal (a dead letter, fixed and replayed), then against a
+// deleted webhook (the space pauses with one operator notice, and resumes
+// on request). Operator notices go to a second space, "oncall".
 func TestFaults(t *testing.T) {
-	// Hanging requests (--fault-hang) are left out: the relay's request
-	// timeout is dispatch.DefaultRequestTimeout (30 s) with no
-	// configuration key or flag, so each hang would hold its thread for
-	// 30 s. Backoff (base 1 s) is not configurable either; with 30 % 503s
-	// it keeps this phase at tens of seconds.
-	emu := startEmulator(t, "--space", "ops",
+	// A hang holds its thread for the relay's request_timeout (2 s in
+	// writeConfig); backoff runs from 100 ms to 2 s.
+	emu := startEmulator(t, "--space", "ops", "--space", "oncall",
 		"--quota-per-second", quotaPerSecond, "--quota-per-minute", "0",
-		"--fault-503", "0.3", "--fault-429", "0.05")
-	space := emu.spaces(t)["ops"]
+		"--fault-503", "0.3", "--fault-429", "0.05", "--fault-hang", "0.03")
+	spaces := emu.spaces(t)
+	space, oncall := spaces["ops"], spaces["oncall"]
 	hook := space.Webhooks[0]
-	r := startRelay(t, emu.host, &relaySpace{Name: "ops", Webhook: hook.URL, Pace: testPace})
+	r := startRelayWith(t, emu.host, "oncall",
+		// One request per message, so that the faults meet every one.
+		&relaySpace{Name: "ops", Webhook: hook.URL, Pace: testPace, NoCoalesce: true},
+		&relaySpace{Name: "oncall", Webhook: oncall.Webhooks[0].URL, Pace: testPace})
+	// notices returns the texts the operator space received.
+	notices := func() []string {
+		var texts []string
+		for _, m := range emu.messages(t, oncall.ID, 0, time.Second) {
+			texts = append(texts, m.Body.Text)
+		}
+		return texts
+	}
 
 	// Phase 1: faults. Three threads of ten, posted concurrently, each
 	// thread in order.
@@ -65,8 +76,26 @@ func TestFaults(t *testing.T) {
 	if stats["503"] == 0 {
 		t.Errorf("emulator answered no 503 (stats %v): were the faults on?", stats)
 	}
-	t.Logf("faults: %d messages delivered in %s; emulator answers %v", threads*perThread, time.Since(start).Round(time.Millisecond), stats)
+	hung := emu.faults(t, space.ID, "hang")
 	mustJSON(t, "DELETE", emu.base+"/api/v1/faults", "", nil, nil)
+
+	// Phase 1b: a hang for certain. Every request to ops hangs until the
+	// relay has given up on one (its request timeout, 2 s); then the
+	// faults end and the retry delivers the message, once.
+	mustJSON(t, "PUT", emu.base+"/api/v1/faults", "", map[string]any{
+		"spaces": map[string]any{space.ID: map[string]any{"hang": 1}}}, nil)
+	hangMark := mark{"hang", 0}
+	if _, _, err := r.post(t.Context(), "ops", threadQuery, message(hangMark, "hang")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "a request to hang", func() bool { return emu.faults(t, space.ID, "hang") > hung })
+	mustJSON(t, "DELETE", emu.base+"/api/v1/faults", "", nil, nil)
+	got = emu.waitMarks(t, 30*time.Second, threads*perThread+1, space.ID)
+	if g := got.order["hang"]; !slices.Equal(g, []int{0}) {
+		t.Errorf("after a hang: delivered %v of the hung message, want it once", g)
+	}
+	t.Logf("hangs: %d in the random phase, then one forced; the message was delivered once after the relay's timeout", hung)
+	t.Logf("faults: %d messages delivered in %s; emulator answers %v", threads*perThread, time.Since(start).Round(time.Millisecond), stats)
 
 	// Phase 2: a permanent refusal. REPLY_MESSAGE_OR_FAIL into a thread
 	// the space does not have is a 404 for the message, not for the space:
@@ -87,6 +116,10 @@ func TestFaults(t *testing.T) {
 		t.Fatalf("dead letters %+v, want one with status 404 and a reason", dead)
 	}
 	t.Logf("dead letter: status %d, reason %q", dead[0].LastStatus, dead[0].LastError)
+	waitFor(t, 30*time.Second, "the dead-letter notice", func() bool { return len(notices()) == 1 })
+	if n := notices(); !strings.Contains(n[0], "dead") || !strings.Contains(n[0], "ops") {
+		t.Errorf("operator notice %q, want one naming the dead letter of space ops", n[0])
+	}
 	// Fix the cause: start the thread straight at the emulator, then
 	// replay.
 	u := hook.URL + "&" + threadQuery.Encode()
@@ -103,7 +136,7 @@ func TestFaults(t *testing.T) {
 		time.Sleep(testPace)
 	}
 	r.api(t, "POST", "/api/v1/dead/"+dead[0].ID+"/replay", nil)
-	emu.waitMarks(t, 30*time.Second, threads*perThread+1, space.ID)
+	emu.waitMarks(t, 30*time.Second, threads*perThread+2, space.ID)
 	msgs := emu.messages(t, space.ID, 0, time.Second)
 	last := msgs[len(msgs)-1]
 	if ms := marks(last.Body.Text); len(ms) != 1 || ms[0] != orphan || last.Thread.ThreadKey != "late" || !last.ThreadReply {
@@ -129,6 +162,7 @@ func TestFaults(t *testing.T) {
 		return strings.Contains(r.out.String(), "msg=space_paused")
 	})
 	refused := len(emu.requests(t, space.ID))
+	waitFor(t, 30*time.Second, "the pause notice", func() bool { return len(notices()) >= 2 })
 	time.Sleep(5 * testPace) // a paused lane sends nothing
 	if n := len(emu.requests(t, space.ID)); n != refused {
 		t.Errorf("the paused space got %d more requests, want none", n-refused)
@@ -142,13 +176,19 @@ func TestFaults(t *testing.T) {
 	r.writeConfig()
 	r.restart()
 	r.api(t, "POST", "/api/v1/spaces/ops/resume", nil)
-	got = emu.waitMarks(t, 30*time.Second, threads*perThread+1+backlog, space.ID)
+	got = emu.waitMarks(t, 30*time.Second, threads*perThread+2+backlog, space.ID)
 	want = want[:0]
 	for n := range backlog {
 		want = append(want, n)
 	}
 	if g := got.order["after"]; !slices.Equal(g, want) {
 		t.Errorf("backlog after resume: delivered %v, want %v", g, want)
+	}
+	// One notice for the pause, whatever the number of refused messages
+	// and the restart: two notices in all, the dead letter's and the pause's.
+	n := notices()
+	if len(n) != 2 || !strings.Contains(n[1], "paused") {
+		t.Errorf("operator notices %q, want exactly two: the dead letter, then one pause of space ops", n)
 	}
 	t.Logf("deleted webhook: paused after %d refused request(s) (403), backlog of %d delivered in order after resume", emu.byStatus(t)["403"], backlog)
 }

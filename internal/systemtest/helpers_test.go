@@ -395,6 +395,18 @@ func (e *emulator) requests(t *testing.T, space string) []emuRequest {
 	return list.Requests
 }
 
+// faults counts the space's webhook requests that got the given fault.
+func (e *emulator) faults(t *testing.T, space, fault string) int {
+	t.Helper()
+	n := 0
+	for _, r := range e.requests(t, space) {
+		if r.Fault == fault {
+			n++
+		}
+	}
+	return n
+}
+
 // byStatus returns the emulator's webhook answers by status.
 func (e *emulator) byStatus(t *testing.T) map[string]int {
 	t.Helper()
@@ -409,6 +421,8 @@ type relaySpace struct {
 	Webhook string // the emulator's webhook URL
 	Token   string // ingest token; set by startRelay when empty
 	Pace    time.Duration
+	// NoCoalesce turns coalescing off, so that each message is a request.
+	NoCoalesce bool
 }
 
 // relay is a `gchat relay` with a configuration file and an SQLite store,
@@ -420,6 +434,8 @@ type relay struct {
 	config string // path of the configuration file
 	store  string // path of the SQLite store
 	spaces []*relaySpace
+	// operator names the space that gets operator notices, "" for none.
+	operator string
 	// emuHost is the emulator's host:port, the relay's allowed host.
 	emuHost string
 	out     *syncBuffer // output of every run, separated by "=== run N"
@@ -431,6 +447,13 @@ type relay struct {
 // emuHost, and starts the relay.
 func startRelay(t *testing.T, emuHost string, spaces ...*relaySpace) *relay {
 	t.Helper()
+	return startRelayWith(t, emuHost, "", spaces...)
+}
+
+// startRelayWith is startRelay with operator notices going to the relay
+// space named operator ("" for none).
+func startRelayWith(t *testing.T, emuHost, operator string, spaces ...*relaySpace) *relay {
+	t.Helper()
 	dir := t.TempDir()
 	r := &relay{t: t, addr: freeAddr(t), admin: randomHex(16), config: filepath.Join(dir, "relay.yaml"),
 		store: filepath.Join(dir, "relay.db"), emuHost: emuHost, out: &syncBuffer{}}
@@ -441,6 +464,7 @@ func startRelay(t *testing.T, emuHost string, spaces ...*relaySpace) *relay {
 		}
 	}
 	r.spaces = spaces
+	r.operator = operator
 	r.writeConfig()
 	r.start()
 	return r
@@ -453,11 +477,21 @@ func (r *relay) writeConfig() {
 	var b strings.Builder
 	// A short lease, so that a killed relay's spaces are taken over in
 	// seconds rather than a minute.
-	fmt.Fprintf(&b, "listen: %s\nstore: %s\nadmin_token: %s\nallowed_hosts: [%q]\ntiming:\n  request_timeout: 2s\n  lease: 5s\nspaces:\n",
+	// Backoff starts at a tenth of a second and stays under two, so that
+	// a thread in 5xx backoff catches up within the tests' waits.
+	fmt.Fprintf(&b, "listen: %s\nstore: %s\nadmin_token: %s\nallowed_hosts: [%q]\n"+
+		"timing:\n  request_timeout: 2s\n  lease: 5s\n  backoff_base: 100ms\n  backoff_cap: 2s\n",
 		strconv.Quote(r.addr), strconv.Quote("sqlite:"+r.store), r.admin, r.emuHost)
+	if r.operator != "" {
+		fmt.Fprintf(&b, "operator: %s\n", r.operator)
+	}
+	b.WriteString("spaces:\n")
 	for _, s := range r.spaces {
 		fmt.Fprintf(&b, "  %s:\n    webhook_url: %s\n    ingest_token: %s\n    pace: %s\n",
 			s.Name, strconv.Quote(s.Webhook), s.Token, s.Pace)
+		if s.NoCoalesce {
+			b.WriteString("    coalesce: false\n")
+		}
 	}
 	if err := os.WriteFile(r.config, []byte(b.String()), 0o600); err != nil {
 		r.t.Fatal(err)

@@ -1,0 +1,201 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/gchatkit/gchat/internal/store"
+	"github.com/jackc/pgx/v5"
+)
+
+// laneRow is a lanes row as read under its row lock, with the store's time
+// read after the lock was granted.
+type laneRow struct {
+	owner      string
+	token      int64
+	leaseUntil time.Time
+	lastSend   time.Time
+	pause      store.Pause
+	pending    int
+	now        time.Time
+}
+
+// errNoLane: the lane has no row, and lockLane was not asked to create one.
+var errNoLane = errors.New("no such lane")
+
+// lockLaneSQL locks a lane's row until the transaction ends and reads the
+// store's time. The lock is in a subquery so that clock_timestamp(), in the
+// outer select list, is evaluated on the row the subquery returns, that is
+// after the lock was granted (a select list beside FOR UPDATE may be
+// evaluated before the wait). FOR NO KEY UPDATE excludes the other lane
+// writers but not the foreign-key checks of deliveries' inserts.
+const lockLaneSQL = `SELECT l.owner, l.token, l.lease_until, l.last_send, l.paused_until, l.pause_reason, l.pending,
+		coalesce($2::timestamptz, clock_timestamp())
+	FROM (SELECT owner, token, lease_until, last_send, paused_until, pause_reason, pending
+		FROM lanes WHERE lane = $1 FOR NO KEY UPDATE) l`
+
+// lockLane locks the lane's row (see lockLaneSQL), creating it first if
+// create is set and it is missing; else a missing lane is errNoLane.
+func (s *Store) lockLane(ctx context.Context, tx pgx.Tx, lane string, create bool) (laneRow, error) {
+	for {
+		var (
+			r                            laneRow
+			until, lastSend, pausedUntil *time.Time
+		)
+		err := tx.QueryRow(ctx, lockLaneSQL, lane, s.fixedNow()).Scan(&r.owner, &r.token, &until, &lastSend,
+			&pausedUntil, &r.pause.Reason, &r.pending, &r.now)
+		if err == nil {
+			r.leaseUntil, r.lastSend, r.pause.Until, r.now = fromNull(until), fromNull(lastSend), fromNull(pausedUntil), r.now.UTC()
+			return r, nil
+		}
+		if !errors.Is(err, pgx.ErrNoRows) {
+			return laneRow{}, err
+		}
+		if !create {
+			return laneRow{}, errNoLane
+		}
+		// A concurrent creator may win; then the insert does nothing and the
+		// next round locks its row.
+		if _, err := tx.Exec(ctx, `INSERT INTO lanes (lane) VALUES ($1) ON CONFLICT (lane) DO NOTHING`, lane); err != nil {
+			return laneRow{}, err
+		}
+		create = false
+	}
+}
+
+// lockLease locks the lease's lane and returns ErrLeaseLost unless the lease
+// is the lane's current one and, when live is set, unexpired.
+func (s *Store) lockLease(ctx context.Context, tx pgx.Tx, lease store.Lease, live bool) (laneRow, error) {
+	r, err := s.lockLane(ctx, tx, lease.Lane, false)
+	if errors.Is(err, errNoLane) {
+		return r, fmt.Errorf("lane %s: %w", lease.Lane, store.ErrLeaseLost)
+	}
+	if err != nil {
+		return r, err
+	}
+	if r.owner == "" || r.owner != lease.Owner || r.token != lease.Token {
+		return r, fmt.Errorf("lane %s, token %d: %w", lease.Lane, lease.Token, store.ErrLeaseLost)
+	}
+	if live && !r.leaseUntil.After(r.now) {
+		return r, fmt.Errorf("lane %s, token %d: expired: %w", lease.Lane, lease.Token, store.ErrLeaseLost)
+	}
+	return r, nil
+}
+
+// AcquireLease implements store.Lanes.
+func (s *Store) AcquireLease(ctx context.Context, req store.LeaseRequest) (store.Lease, error) {
+	if req.Lane == "" || req.Owner == "" || req.TTL <= 0 {
+		return store.Lease{}, errors.New("acquire lease: lane, owner and a positive TTL are required")
+	}
+	var lease store.Lease
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		r, err := s.lockLane(ctx, tx, req.Lane, true)
+		if err != nil {
+			return err
+		}
+		switch {
+		case r.owner == req.Owner:
+			// Renewal, even after expiry: no one else took the lane, so
+			// no one else can have sent on it.
+		case r.owner == "" || !r.leaseUntil.After(r.now):
+			r.token++
+			if err := requeueSending(ctx, tx, req.Lane, r.now); err != nil {
+				return err
+			}
+		default:
+			return fmt.Errorf("lane %s: %w", req.Lane, store.ErrLeaseHeld)
+		}
+		lastSend := nullTime(r.lastSend)
+		if req.Send {
+			lastSend = r.now
+		}
+		var until, sent *time.Time
+		if err := tx.QueryRow(ctx, `UPDATE lanes SET owner = $1, token = $2, lease_until = $3, last_send = $4
+			WHERE lane = $5 RETURNING lease_until, last_send`,
+			req.Owner, r.token, r.now.Add(req.TTL), lastSend, req.Lane).Scan(&until, &sent); err != nil {
+			return err
+		}
+		lease = store.Lease{
+			Lane: req.Lane, Owner: req.Owner, Token: r.token,
+			Granted: r.now, Until: fromNull(until), LastSend: fromNull(sent), Pause: r.pause,
+		}
+		return nil
+	})
+	if err != nil {
+		return store.Lease{}, fmt.Errorf("acquire lease: %w", err)
+	}
+	return lease, nil
+}
+
+// requeueSending returns the lane's sending deliveries to queued: their owner
+// lost or gave up the lane. They keep their attempt count and RequestID.
+func requeueSending(ctx context.Context, tx pgx.Tx, lane string, now time.Time) error {
+	_, err := tx.Exec(ctx, `UPDATE deliveries SET state = 'queued', updated_at = $1
+		WHERE lane = $2 AND state = 'sending'`, now, lane)
+	return err
+}
+
+// ReleaseLease implements store.Lanes.
+func (s *Store) ReleaseLease(ctx context.Context, lease store.Lease) error {
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		r, err := s.lockLease(ctx, tx, lease, false)
+		if err != nil {
+			return err
+		}
+		if err := requeueSending(ctx, tx, lease.Lane, r.now); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `UPDATE lanes SET owner = '', lease_until = $1 WHERE lane = $2`, r.now, lease.Lane)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("release lease: %w", err)
+	}
+	return nil
+}
+
+// PauseLane implements store.Lanes.
+func (s *Store) PauseLane(ctx context.Context, lane string, p store.Pause) error {
+	if lane == "" {
+		return errors.New("pause lane: lane is required")
+	}
+	if p.Reason == "" && !p.Until.IsZero() {
+		return errors.New("pause lane: a pause needs a reason")
+	}
+	// One statement: the upsert locks the row like the other lane writers.
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO lanes (lane, paused_until, pause_reason) VALUES ($1, $2, $3)
+			ON CONFLICT (lane) DO UPDATE SET paused_until = excluded.paused_until, pause_reason = excluded.pause_reason`,
+			lane, nullTime(p.Until), cleanText(p.Reason))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("pause lane %s: %w", lane, err)
+	}
+	return nil
+}
+
+// LaneStates implements store.Lanes.
+func (s *Store) LaneStates(ctx context.Context) ([]store.LaneState, error) {
+	if s.closed.Load() {
+		return nil, store.ErrClosed
+	}
+	rows, err := s.pool.Query(ctx, `SELECT lane, owner, token, lease_until, last_send, paused_until, pause_reason, pending
+		FROM lanes ORDER BY lane`)
+	if err != nil {
+		return nil, fmt.Errorf("lane states: %w", s.closedErr(err))
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.LaneState, error) {
+		var l store.LaneState
+		var until, lastSend, pausedUntil *time.Time
+		err := row.Scan(&l.Lane, &l.Owner, &l.Token, &until, &lastSend, &pausedUntil, &l.Pause.Reason, &l.Pending)
+		l.LeaseUntil, l.LastSend, l.Pause.Until = fromNull(until), fromNull(lastSend), fromNull(pausedUntil)
+		return l, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("lane states: %w", s.closedErr(err))
+	}
+	return out, nil
+}

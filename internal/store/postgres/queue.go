@@ -1,0 +1,478 @@
+package postgres
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/gchatkit/gchat/internal/store"
+	"github.com/jackc/pgx/v5"
+)
+
+// columns is the select list that scanDelivery reads.
+const columns = `id, seq, space, lane, grp, message, reply, message_id, request_id,
+	caller_request_id, dedup_key, relay_thread, state, attempts, next_attempt_at,
+	last_status, last_error, created_at, updated_at, queued_at, done_at,
+	google_message, google_thread, is_batch, batch_id`
+
+func scanDelivery(row pgx.Row) (store.Delivery, error) {
+	var (
+		d                              store.Delivery
+		id                             int64
+		batch                          *int64
+		next, created, updated, queued time.Time
+		doneAt                         *time.Time
+		state                          string
+		message                        []byte
+	)
+	err := row.Scan(&id, &d.Seq, &d.Space, &d.Lane, &d.Group, &message, &d.Reply, &d.MessageID, &d.RequestID,
+		&d.CallerRequestID, &d.DedupKey, &d.RelayThread, &state, &d.Attempts, &next,
+		&d.LastStatus, &d.LastError, &created, &updated, &queued, &doneAt,
+		&d.GoogleMessage, &d.GoogleThread, &d.Batch, &batch)
+	if err != nil {
+		return store.Delivery{}, err
+	}
+	d.ID = formatID(id)
+	d.Message = json.RawMessage(message)
+	d.State = store.State(state)
+	d.NextAttemptAt, d.CreatedAt, d.UpdatedAt, d.QueuedAt = next.UTC(), created.UTC(), updated.UTC(), queued.UTC()
+	d.DoneAt = fromNull(doneAt)
+	if batch != nil {
+		d.BatchID = formatID(*batch)
+	}
+	return d, nil
+}
+
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+func queryDeliveries(ctx context.Context, q querier, sql string, args ...any) ([]store.Delivery, error) {
+	rows, err := q.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.Delivery, error) { return scanDelivery(row) })
+}
+
+func getDelivery(ctx context.Context, q querier, id int64) (store.Delivery, error) {
+	d, err := scanDelivery(q.QueryRow(ctx, `SELECT `+columns+` FROM deliveries WHERE id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return d, store.ErrNotFound
+	}
+	return d, err
+}
+
+// insertDeliveriesSQL stores the deliveries of one request, given as
+// parallel arrays in request order, and returns them. Ids come from the
+// sequence in whatever order nextval runs; row_number() over them gives the
+// smallest to the first delivery, so ids and Seq increase in request order.
+const insertDeliveriesSQL = `WITH ids AS (
+		SELECT id, row_number() OVER (ORDER BY id) AS ord
+		FROM (SELECT nextval('delivery_ids') AS id FROM generate_series(1, cardinality($1::text[]))) n
+	)
+	INSERT INTO deliveries (id, seq, space, lane, grp, message, reply, message_id, request_id,
+		caller_request_id, dedup_key, relay_thread, state, next_attempt_at, created_at, updated_at, queued_at)
+	SELECT ids.id, ids.id, $7, $8, u.grp, u.message, u.reply, u.message_id, u.request_id,
+		$9, $10, u.relay_thread, 'queued', $11, $11, $11, $11
+	FROM ids JOIN unnest($1::text[], $2::bytea[], $3::text[], $4::text[], $5::text[], $6::text[])
+		WITH ORDINALITY AS u (grp, message, reply, message_id, relay_thread, request_id, ord) USING (ord)
+	RETURNING ` + columns
+
+// Enqueue implements store.Queue.
+//
+// Of concurrent requests with the same CallerRequestID or DedupKey in one
+// relay space exactly one is stored: a keyed request first takes
+// transaction-scoped advisory locks on its keys (see lockKeys), so a repeat
+// checks for duplicates only once the first has committed or rolled back,
+// even when the two name different lanes. (A unique index cannot say it: a
+// request stores several deliveries under one key, and a DedupKey may repeat
+// once its window has passed.) Then, for a request that is no duplicate, the
+// lane's row lock, held to the commit, orders Seq by commit within the lane
+// and makes the queue bound exact.
+func (s *Store) Enqueue(ctx context.Context, req store.EnqueueRequest) (store.EnqueueResult, error) {
+	if req.Space == "" || req.Lane == "" {
+		return store.EnqueueResult{}, errors.New("enqueue: space and lane are required")
+	}
+	if len(req.Deliveries) == 0 {
+		return store.EnqueueResult{}, errors.New("enqueue: no deliveries")
+	}
+	n := len(req.Deliveries)
+	var (
+		groups, replies, messageIDs, relayThreads, requestIDs = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		messages                                              = make([][]byte, n)
+		threads                                               []string
+	)
+	for i, nd := range req.Deliveries {
+		groups[i], messages[i], replies[i], messageIDs[i], relayThreads[i] = nd.Group, nd.Message, nd.Reply, nd.MessageID, nd.RelayThread
+		requestIDs[i] = store.NewRequestID()
+		if nd.RelayThread != "" {
+			threads = append(threads, nd.RelayThread)
+		}
+	}
+	// Sorted and distinct: an upsert may not touch a row twice, and a fixed
+	// order keeps concurrent requests from locking threads crosswise.
+	slices.Sort(threads)
+	threads = slices.Compact(threads)
+
+	var res store.EnqueueResult
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		res = store.EnqueueResult{}
+		if req.CallerRequestID != "" || req.DedupKey != "" {
+			// The keys' locks, then the duplicate checks, before the
+			// lane's lock: a duplicate neither waits for a busy lane nor
+			// holds it. The clock is read once the locks are granted.
+			now, err := s.lockKeys(ctx, tx, req)
+			if err != nil {
+				return err
+			}
+			dup, err := duplicates(ctx, tx, req, now)
+			if err != nil || dup != nil {
+				res = store.EnqueueResult{Deliveries: dup, Duplicate: true}
+				return err
+			}
+		}
+		lane, err := s.lockLane(ctx, tx, req.Lane, true)
+		if err != nil {
+			return err
+		}
+		if req.Limit > 0 && lane.pending+n > req.Limit {
+			return fmt.Errorf("enqueue in lane %s: %d pending, limit %d: %w", req.Lane, lane.pending, req.Limit, store.ErrFull)
+		}
+		ds, err := queryDeliveries(ctx, tx, insertDeliveriesSQL,
+			groups, messages, replies, messageIDs, relayThreads, requestIDs,
+			req.Space, req.Lane, req.CallerRequestID, req.DedupKey, lane.now)
+		if err != nil {
+			return err
+		}
+		slices.SortFunc(ds, func(a, b store.Delivery) int { return cmp.Compare(a.ID, b.ID) })
+		res.Deliveries = ds
+		if len(threads) > 0 {
+			// A busy thread's row is rewritten at most once per
+			// store.ThreadTouch: each rewrite is a new row version and a
+			// new entry in threads_updated. The row is locked either way,
+			// so a concurrent Prune waits and then sees it in use.
+			if _, err := tx.Exec(ctx, `INSERT INTO threads (relay_name, lane, created_at, updated_at)
+				SELECT t, $2, $3, $3 FROM unnest($1::text[]) AS t ORDER BY t
+				ON CONFLICT (relay_name) DO UPDATE SET updated_at = excluded.updated_at
+				WHERE threads.updated_at <= $4`,
+				threads, req.Lane, lane.now, lane.now.Add(-store.ThreadTouch)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return store.EnqueueResult{}, fmt.Errorf("enqueue: %w", err)
+	}
+	return res, nil
+}
+
+// Advisory lock classes (the first key of pg_advisory_xact_lock(int, int))
+// of Enqueue's dedup keys: the bytes of "gcrq" and "gcdk". The second key is
+// a hash of the schema, the relay space and the key; two keys that share a
+// hash only wait for each other. The two-key form never meets
+// MigrationLockKey, which uses the one-key form.
+const (
+	callerLockClass int32 = 0x67637271
+	dedupLockClass  int32 = 0x6763646b
+)
+
+// lockKeys takes the advisory locks of req's dedup keys, held to the end of
+// the transaction, and returns the store's time read after them. Every
+// request takes its CallerRequestID's lock before its DedupKey's, and takes
+// them before its lane's row lock; no other call takes them. So a request
+// holding a DedupKey lock never waits for a CallerRequestID lock, and no
+// cycle of waits can form.
+func (s *Store) lockKeys(ctx context.Context, tx pgx.Tx, req store.EnqueueRequest) (time.Time, error) {
+	var now time.Time
+	for _, k := range []struct {
+		class int32
+		key   string
+	}{{callerLockClass, req.CallerRequestID}, {dedupLockClass, req.DedupKey}} {
+		if k.key == "" {
+			continue
+		}
+		if err := tx.QueryRow(ctx, `SELECT coalesce($4::timestamptz, clock_timestamp())
+			FROM pg_advisory_xact_lock($1, hashtext(current_schema() || '/' || $2 || '/' || $3))`,
+			k.class, req.Space, k.key, s.fixedNow()).Scan(&now); err != nil {
+			return time.Time{}, err
+		}
+	}
+	return now.UTC(), nil
+}
+
+// duplicates returns the deliveries of an earlier request that req repeats,
+// by CallerRequestID first, then by DedupKey within DedupWindow of now; nil
+// when there is none.
+func duplicates(ctx context.Context, tx pgx.Tx, req store.EnqueueRequest, now time.Time) ([]store.Delivery, error) {
+	if req.CallerRequestID != "" {
+		ds, err := queryDeliveries(ctx, tx, `SELECT `+columns+` FROM deliveries
+			WHERE space = $1 AND caller_request_id = $2 AND caller_request_id <> '' ORDER BY id`,
+			req.Space, req.CallerRequestID)
+		if err != nil || len(ds) > 0 {
+			return ds, err
+		}
+	}
+	if req.DedupKey != "" {
+		var since time.Time // the zero time (year 1) precedes every delivery
+		if req.DedupWindow > 0 {
+			since = now.Add(-req.DedupWindow)
+		}
+		ds, err := queryDeliveries(ctx, tx, `SELECT `+columns+` FROM deliveries
+			WHERE space = $1 AND dedup_key = $2 AND dedup_key <> '' AND created_at > $3 ORDER BY id`,
+			req.Space, req.DedupKey, since)
+		if err != nil || len(ds) > 0 {
+			return ds, err
+		}
+	}
+	return nil, nil
+}
+
+// Claim implements store.Queue.
+//
+// It does not use FOR UPDATE SKIP LOCKED: that serves competing consumers of
+// one queue, while a lane has one consumer, its lease holder, and the lane's
+// row lock already keeps every other writer of its pending rows out. Skipping
+// a locked head would also be wrong here: the group's next delivery would
+// overtake it.
+func (s *Store) Claim(ctx context.Context, lease store.Lease, max int) ([]store.Delivery, error) {
+	if max <= 0 {
+		return nil, nil
+	}
+	var out []store.Delivery
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		out = nil
+		lane, err := s.lockLease(ctx, tx, lease, true)
+		if err != nil {
+			return err
+		}
+		if lane.pause.Active(lane.now) {
+			return nil
+		}
+		// The head of a group is its pending row of lowest seq (DISTINCT ON
+		// walks the partial index deliveries_pending); it is claimable when
+		// queued and due.
+		out, err = queryDeliveries(ctx, tx, `UPDATE deliveries
+			SET state = 'sending', attempts = attempts + 1, updated_at = $1
+			WHERE id IN (
+				SELECT h.id FROM (
+					SELECT DISTINCT ON (grp) id, seq, state, next_attempt_at FROM deliveries
+					WHERE lane = $2 AND state IN ('queued', 'sending')
+					ORDER BY grp, seq
+				) h
+				WHERE h.state = 'queued' AND h.next_attempt_at <= $1
+				ORDER BY h.seq
+				LIMIT $3
+			)
+			RETURNING `+columns, lane.now, lease.Lane, max)
+		if err != nil {
+			return err
+		}
+		// RETURNING gives no order; claims are handed out oldest first.
+		slices.SortFunc(out, func(a, b store.Delivery) int { return cmp.Compare(a.Seq, b.Seq) })
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claim: %w", err)
+	}
+	return out, nil
+}
+
+// Finish implements store.Queue.
+func (s *Store) Finish(ctx context.Context, lease store.Lease, id string, out store.Outcome) (store.Delivery, error) {
+	switch out.State {
+	case store.StateDone, store.StateQueued, store.StateDead, store.StateDropped:
+	default:
+		return store.Delivery{}, fmt.Errorf("finish %s: outcome state %q: want done, queued, dead or dropped", id, out.State)
+	}
+	n, ok := parseID(id)
+	if !ok {
+		return store.Delivery{}, fmt.Errorf("finish %s: %w", id, store.ErrNotFound)
+	}
+	var d store.Delivery
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		lane, err := s.lockLease(ctx, tx, lease, false)
+		if err != nil {
+			return err
+		}
+		cur, err := getDelivery(ctx, tx, n)
+		if err != nil {
+			return err
+		}
+		if cur.State != store.StateSending || cur.Lane != lease.Lane {
+			return fmt.Errorf("delivery is %s in lane %s: %w", cur.State, cur.Lane, store.ErrConflict)
+		}
+		now := lane.now
+		switch out.State {
+		case store.StateQueued:
+			retry := out.RetryAt
+			if retry.IsZero() {
+				retry = now
+			}
+			_, err = tx.Exec(ctx, `UPDATE deliveries SET state = 'queued', next_attempt_at = $1, last_status = $2,
+				last_error = $3, updated_at = $4 WHERE id = $5`, retry, out.Status, cleanText(out.Error), now, n)
+		default:
+			// Final: the row and, for a batch, its members.
+			_, err = tx.Exec(ctx, `UPDATE deliveries SET state = $1, last_status = $2, last_error = $3,
+				google_message = $4, google_thread = $5, done_at = $6, updated_at = $6
+				WHERE id = $7 OR batch_id = $7`,
+				string(out.State), out.Status, cleanText(out.Error), out.GoogleMessage, out.GoogleThread, now, n)
+			if err == nil && out.State == store.StateDone && cur.RelayThread != "" && out.GoogleThread != "" {
+				// The first Google thread name is the one: later
+				// deliveries reply in it.
+				_, err = tx.Exec(ctx, `UPDATE threads SET google_name = CASE WHEN google_name = '' THEN $1 ELSE google_name END,
+					updated_at = $2 WHERE relay_name = $3`, out.GoogleThread, now, cur.RelayThread)
+			}
+		}
+		if err != nil {
+			return err
+		}
+		d, err = getDelivery(ctx, tx, n)
+		return err
+	})
+	if err != nil {
+		return store.Delivery{}, fmt.Errorf("finish %s: %w", id, err)
+	}
+	return d, nil
+}
+
+// FreezeBatch implements store.Queue.
+func (s *Store) FreezeBatch(ctx context.Context, lease store.Lease, ids []string, msg json.RawMessage) (store.Delivery, error) {
+	if len(ids) == 0 {
+		return store.Delivery{}, fmt.Errorf("freeze batch: no deliveries: %w", store.ErrConflict)
+	}
+	nums := make([]int64, len(ids))
+	for i, id := range ids {
+		n, ok := parseID(id)
+		if !ok {
+			return store.Delivery{}, fmt.Errorf("freeze batch: %s: %w", id, store.ErrNotFound)
+		}
+		nums[i] = n
+	}
+	requestID := store.NewRequestID()
+	var batch store.Delivery
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		lane, err := s.lockLease(ctx, tx, lease, true)
+		if err != nil {
+			return err
+		}
+		// The lane's lock keeps its queued rows as they are read here.
+		found, err := queryDeliveries(ctx, tx, `SELECT `+columns+` FROM deliveries WHERE id = ANY($1)`, nums)
+		if err != nil {
+			return err
+		}
+		byID := make(map[string]store.Delivery, len(found))
+		for _, d := range found {
+			byID[d.ID] = d
+		}
+		members := make([]store.Delivery, len(nums))
+		for i, n := range nums {
+			d, ok := byID[formatID(n)]
+			if !ok {
+				return fmt.Errorf("%s: %w", ids[i], store.ErrNotFound)
+			}
+			first := members[0]
+			if i == 0 {
+				first = d
+			}
+			switch {
+			case d.State != store.StateQueued || d.Attempts != 0 || d.Batch:
+				return fmt.Errorf("%s is %s, attempts %d, batch %t: %w", d.ID, d.State, d.Attempts, d.Batch, store.ErrConflict)
+			case d.Lane != lease.Lane:
+				return fmt.Errorf("%s is in lane %s, not %s: %w", d.ID, d.Lane, lease.Lane, store.ErrConflict)
+			case d.MessageID != "":
+				return fmt.Errorf("%s has a messageId: %w", d.ID, store.ErrConflict)
+			case d.Group != first.Group || d.Space != first.Space || d.Reply != first.Reply:
+				return fmt.Errorf("%s differs from %s in group, space or reply option: %w", d.ID, first.ID, store.ErrConflict)
+			case i > 0 && d.Seq <= members[i-1].Seq:
+				return fmt.Errorf("%s is out of order: %w", d.ID, store.ErrConflict)
+			}
+			members[i] = d
+		}
+		first, last := members[0], members[len(members)-1]
+		// No other pending delivery of the group may sit between the
+		// members, or the batch would overtake it.
+		var between int
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM deliveries
+			WHERE lane = $1 AND grp = $2 AND state IN ('queued', 'sending') AND seq > $3 AND seq < $4`,
+			first.Lane, first.Group, first.Seq, last.Seq).Scan(&between); err != nil {
+			return err
+		}
+		if len(members) > 1 && between != len(members)-2 {
+			return fmt.Errorf("other deliveries of group %q lie between %s and %s: %w", first.Group, first.ID, last.ID, store.ErrConflict)
+		}
+		relayThread := ""
+		for _, m := range members {
+			if m.RelayThread != "" {
+				relayThread = m.RelayThread
+				break
+			}
+		}
+		batch, err = scanDelivery(tx.QueryRow(ctx, `INSERT INTO deliveries (id, seq, space, lane, grp, message, reply,
+			message_id, request_id, caller_request_id, dedup_key, relay_thread, state,
+			next_attempt_at, created_at, updated_at, queued_at, is_batch)
+			VALUES (nextval('delivery_ids'), $1, $2, $3, $4, $5, $6, '', $7, '', '', $8, 'queued', $9, $9, $9, $10, true)
+			RETURNING `+columns,
+			first.Seq, first.Space, first.Lane, first.Group, []byte(msg), first.Reply,
+			requestID, relayThread, lane.now, first.QueuedAt))
+		if err != nil {
+			return err
+		}
+		batchID, _ := parseID(batch.ID)
+		_, err = tx.Exec(ctx, `UPDATE deliveries SET state = 'batched', batch_id = $1, updated_at = $2
+			WHERE id = ANY($3)`, batchID, lane.now, nums)
+		return err
+	})
+	if err != nil {
+		return store.Delivery{}, fmt.Errorf("freeze batch: %w", err)
+	}
+	return batch, nil
+}
+
+// Thread implements store.Queue.
+func (s *Store) Thread(ctx context.Context, relayName string) (store.Thread, error) {
+	if s.closed.Load() {
+		return store.Thread{}, store.ErrClosed
+	}
+	var t store.Thread
+	err := s.pool.QueryRow(ctx, `SELECT relay_name, lane, google_name, created_at, updated_at
+		FROM threads WHERE relay_name = $1`, relayName).Scan(&t.RelayName, &t.Lane, &t.GoogleName, &t.CreatedAt, &t.UpdatedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return store.Thread{}, fmt.Errorf("thread %s: %w", relayName, store.ErrNotFound)
+	}
+	if err != nil {
+		return store.Thread{}, fmt.Errorf("thread %s: %w", relayName, s.closedErr(err))
+	}
+	t.CreatedAt, t.UpdatedAt = t.CreatedAt.UTC(), t.UpdatedAt.UTC()
+	return t, nil
+}
+
+// Incident implements store.Queue. One upsert: PostgreSQL locks the key's
+// row (or, for a new key, arbitrates the concurrent inserts) and evaluates
+// the update on its latest version, so concurrent notifications from several
+// replicas see one another.
+func (s *Store) Incident(ctx context.Context, key string, firing bool) (int64, error) {
+	if key == "" {
+		return 0, errors.New("incident: empty key")
+	}
+	var number int64
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `INSERT INTO incidents (key, number, firing, updated_at)
+			VALUES ($1, 1, $2, coalesce($3::timestamptz, clock_timestamp()))
+			ON CONFLICT (key) DO UPDATE SET
+				number = incidents.number + CASE WHEN excluded.firing AND NOT incidents.firing THEN 1 ELSE 0 END,
+				firing = excluded.firing,
+				updated_at = excluded.updated_at
+			RETURNING number`, key, firing, s.fixedNow()).Scan(&number)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("incident %q: %w", key, err)
+	}
+	return number, nil
+}

@@ -62,8 +62,8 @@ type Alert struct {
 	// notifications.
 	Fingerprint string
 	// SilenceURL, DashboardURL and PanelURL are links a source provides
-	// itself (Grafana); "" when absent. For Alertmanager the silence link is
-	// built from the group's ExternalURL instead.
+	// itself (Grafana); "" when absent. The Alertmanager decoder fills
+	// SilenceURL from the group's ExternalURL and the alert's labels.
 	SilenceURL   string
 	DashboardURL string
 	PanelURL     string

@@ -1,0 +1,70 @@
+package alertmanager
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/gchatkit/gchat"
+	"github.com/gchatkit/gchat/internal/source/alert"
+	"github.com/google/go-cmp/cmp"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+// goldenOptions are the Build options per fixture; the default for the rest.
+var goldenOptions = map[string]alert.Options{
+	"mixed-handmade": {MaxAlerts: 4, Mention: "<users/all>"},
+}
+
+// TestGolden pins the message built from each payload in testdata, as users
+// see it, in testdata/NAME.golden.json.
+func TestGolden(t *testing.T) {
+	for _, name := range payloads(t) {
+		t.Run(name, func(t *testing.T) {
+			msg := alert.Build(decodeFixture(t, name), goldenOptions[name])
+			if ps := msg.Check(); len(ps) > 0 {
+				t.Errorf("Check: %v", ps)
+			}
+			var b bytes.Buffer
+			enc := json.NewEncoder(&b)
+			enc.SetEscapeHTML(false) // card HTML reads as written
+			enc.SetIndent("", "  ")
+			if err := enc.Encode(msg); err != nil {
+				t.Fatal(err)
+			}
+			golden(t, name+".golden.json", b.Bytes())
+
+			// What is pinned is what is sent: the golden file decodes to the message.
+			var back gchat.Message
+			if err := json.Unmarshal(b.Bytes(), &back); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(msg, back); diff != "" {
+				t.Errorf("golden JSON does not round-trip (-built +decoded):\n%s", diff)
+			}
+		})
+	}
+}
+
+// golden compares got with testdata/name, or rewrites the file with -update.
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if diff := cmp.Diff(string(want), string(got)); diff != "" {
+		t.Errorf("%s differs (-want +got):\n%s", path, diff)
+	}
+}

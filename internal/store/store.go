@@ -87,6 +87,10 @@ type Delivery struct {
 	ID string
 	// Space is the relay space the caller posted to.
 	Space string
+	// Route is the relay route that made the delivery ("" for messages
+	// posted to a space directly); its settings may override the space's
+	// (on_failure, max_age).
+	Route string
 	// Lane is the Google space id: the unit of pacing and leasing.
 	Lane string
 	// Group is the thread group within the lane; "" is the unthreaded group.
@@ -157,6 +161,8 @@ type NewDelivery struct {
 type EnqueueRequest struct {
 	Space string
 	Lane  string
+	// Route names the relay route that made the request, "" for none.
+	Route string
 	// CallerRequestID, when set, deduplicates the whole request within Space:
 	// a later request with the same id stores nothing and returns the
 	// deliveries of the first.
@@ -374,7 +380,7 @@ type Queue interface {
 	// FreezeBatch replaces queued deliveries of one thread group by one new
 	// delivery holding msg, atomically, and returns it. ids must name, in Seq
 	// order, deliveries of the lease's lane that are queued, never attempted,
-	// not batches, of one group, relay space and reply option, without
+	// not batches, of one group, relay space, route and reply option, without
 	// MessageID, with no other pending delivery of the group between the
 	// first and the last; else ErrConflict. The batch gets the first
 	// member's Seq (its place in the group), a new ID and RequestID, and is

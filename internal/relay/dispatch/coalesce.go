@@ -149,7 +149,7 @@ func mergeRun(group []store.Delivery) ([]store.Delivery, *gchat.Message) {
 			continue
 		}
 		first := run[0]
-		if d.Space != first.Space || d.Reply != first.Reply || d.RelayThread != first.RelayThread || !sameThread(merged.Thread, m.Thread) {
+		if d.Space != first.Space || d.Route != first.Route || d.Reply != first.Reply || d.RelayThread != first.RelayThread || !sameThread(merged.Thread, m.Thread) {
 			break
 		}
 		next := appendMessage(merged, &m)

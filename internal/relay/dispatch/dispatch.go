@@ -86,11 +86,22 @@ type Space struct {
 	Coalesce bool
 }
 
+// Route is a relay route's delivery settings: a delivery the route made
+// (store.Delivery.Route) takes them instead of its space's. Zero fields
+// keep the space's.
+type Route struct {
+	Name      string
+	OnFailure OnFailure
+	MaxAge    time.Duration
+}
+
 // Config configures a Dispatcher. Zero fields take the stated defaults.
 type Config struct {
 	// Spaces are the relay spaces to serve; their webhooks' space ids are
 	// the lanes.
 	Spaces []Space
+	// Routes override the settings of their deliveries' spaces.
+	Routes []Route
 	// Owner names this replica in lane leases; required.
 	Owner string
 	// RequestTimeout bounds one attempt. Default DefaultRequestTimeout.
@@ -213,6 +224,13 @@ func (c Config) Validate() error {
 		}
 		seen[s.Name] = true
 	}
+	for i, r := range c.Routes {
+		switch r.OnFailure {
+		case "", OnFailureRetry, OnFailureDeadLetter, OnFailureDrop:
+		default:
+			return fmt.Errorf("dispatch config: routes[%d] (%s): on_failure %q: want retry, dead_letter or drop", i, r.Name, r.OnFailure)
+		}
+	}
 	if c.Operator != "" && !seen[c.Operator] {
 		return fmt.Errorf("dispatch config: operator %q is not one of the spaces", c.Operator)
 	}
@@ -316,4 +334,27 @@ func (d *Dispatcher) backoff(n int) time.Duration {
 		}
 	}
 	return time.Duration(d.cfg.Rand() * float64(ceiling))
+}
+
+// settings returns the settings a delivery of relay space sp made by route
+// is sent with: the space's, with the route's on_failure and max_age when
+// it sets them. sp may be nil (not configured): nil.
+func (d *Dispatcher) settings(sp *Space, route string) *Space {
+	if sp == nil || route == "" {
+		return sp
+	}
+	for _, r := range d.cfg.Routes {
+		if r.Name != route {
+			continue
+		}
+		c := *sp
+		if r.OnFailure != "" {
+			c.OnFailure = r.OnFailure
+		}
+		if r.MaxAge > 0 {
+			c.MaxAge = r.MaxAge
+		}
+		return &c
+	}
+	return sp
 }

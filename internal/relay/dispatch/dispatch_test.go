@@ -392,6 +392,54 @@ func TestOnFailure(t *testing.T) {
 	}
 }
 
+// TestRouteOverridesSpace: a delivery made by a route takes the route's
+// on_failure and max_age; the space's other deliveries keep the space's.
+func TestRouteOverridesSpace(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sp := space(t, "ops", "AAA", pace) // retry, max_age 24h
+		cfg := testConfig(sp)
+		cfg.Routes = []Route{
+			{Name: "pager", OnFailure: OnFailureDeadLetter},
+			{Name: "stale", MaxAge: time.Minute},
+		}
+		h := newHarness(t, cfg, func(c call, n int) (time.Duration, error) {
+			if n == 1 {
+				return 0, apiError(503, "UNAVAILABLE", "down")
+			}
+			return 0, nil
+		})
+		viaRoute := h.enqueue("ops", msg{text: "paged", group: "a", route: "pager"})
+		direct := h.enqueue("ops", msg{text: "direct", group: "b"})
+		// Queued two minutes before the dispatcher starts: past the stale
+		// route's max_age, well within the space's.
+		stale := h.enqueue("ops", msg{text: "old", group: "c", route: "stale"})
+		oldDirect := h.enqueue("ops", msg{text: "old direct", group: "d"})
+		time.Sleep(2 * time.Minute)
+		h.start()
+		h.settled(time.Minute, viaRoute[0], direct[0], stale[0], oldDirect[0])
+		for _, tc := range []struct {
+			name     string
+			d        store.Delivery
+			want     store.State
+			attempts int
+		}{
+			{"route pager (dead_letter)", viaRoute[0], store.StateDead, 1},
+			{"space default (retry)", direct[0], store.StateDone, 2},
+			{"route stale (max_age 1m)", stale[0], store.StateDead, 1}, // claimed, never sent
+			{"space default (max_age 24h)", oldDirect[0], store.StateDone, 2},
+		} {
+			got := h.get(tc.d.ID)
+			if got.Route != tc.d.Route || got.State != tc.want || got.Attempts != tc.attempts {
+				t.Errorf("%s: route %q, state %s after %d attempts; want %s after %d", tc.name, got.Route, got.State, got.Attempts, tc.want, tc.attempts)
+			}
+		}
+		// 1 + 2 + 0 + 2: the stale delivery never reached Google.
+		if n := len(h.send.Calls()); n != 5 {
+			t.Errorf("%d requests sent, want 5", n)
+		}
+	})
+}
+
 // errTimeout marks, in TestOnFailure, an attempt that outlasts RequestTimeout.
 var errTimeout = apiError(0, "", "timeout marker")
 

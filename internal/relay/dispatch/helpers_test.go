@@ -254,6 +254,9 @@ type msg struct {
 	relayThread string
 	threadName  string
 	cards       []card.CardWithID
+	// route names the relay route of the request (the first message's
+	// counts for all of one enqueue call).
+	route string
 }
 
 // enqueue stores msgs, in one request, for relay space name.
@@ -266,6 +269,9 @@ func (h *harness) enqueue(name string, msgs ...msg) []store.Delivery {
 		}
 	}
 	req := store.EnqueueRequest{Space: name, Lane: lane}
+	if len(msgs) > 0 {
+		req.Route = msgs[0].route
+	}
 	for _, m := range msgs {
 		gm := gchat.Message{Text: m.text, CardsV2: m.cards}
 		switch {

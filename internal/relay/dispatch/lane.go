@@ -221,7 +221,7 @@ func (l *lane) lost(ctx context.Context, err error) {
 func (l *lane) start(ctx, sendCtx context.Context, d store.Delivery) time.Duration {
 	cfg := &l.d.cfg
 	log := l.log.With(slog.String("delivery_id", d.ID), slog.Int("attempt", d.Attempts))
-	sp := l.spaces[d.Space]
+	sp := l.d.settings(l.spaces[d.Space], d.Route)
 	if sp == nil {
 		// Its relay space left the configuration; keep it for a reload.
 		log.LogAttrs(ctx, slog.LevelWarn, "space_not_configured", slog.String("relay_space", d.Space))

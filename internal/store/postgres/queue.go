@@ -15,7 +15,7 @@ import (
 
 // columns is the select list that scanDelivery reads.
 const columns = `id, seq, space, lane, grp, message, reply, message_id, request_id,
-	caller_request_id, dedup_key, relay_thread, state, attempts, next_attempt_at,
+	caller_request_id, dedup_key, relay_thread, route, state, attempts, next_attempt_at,
 	last_status, last_error, created_at, updated_at, queued_at, done_at,
 	google_message, google_thread, is_batch, batch_id`
 
@@ -30,7 +30,7 @@ func scanDelivery(row pgx.Row) (store.Delivery, error) {
 		message                        []byte
 	)
 	err := row.Scan(&id, &d.Seq, &d.Space, &d.Lane, &d.Group, &message, &d.Reply, &d.MessageID, &d.RequestID,
-		&d.CallerRequestID, &d.DedupKey, &d.RelayThread, &state, &d.Attempts, &next,
+		&d.CallerRequestID, &d.DedupKey, &d.RelayThread, &d.Route, &state, &d.Attempts, &next,
 		&d.LastStatus, &d.LastError, &created, &updated, &queued, &doneAt,
 		&d.GoogleMessage, &d.GoogleThread, &d.Batch, &batch)
 	if err != nil {
@@ -77,9 +77,9 @@ const insertDeliveriesSQL = `WITH ids AS (
 		FROM (SELECT nextval('delivery_ids') AS id FROM generate_series(1, cardinality($1::text[]))) n
 	)
 	INSERT INTO deliveries (id, seq, space, lane, grp, message, reply, message_id, request_id,
-		caller_request_id, dedup_key, relay_thread, state, next_attempt_at, created_at, updated_at, queued_at)
+		caller_request_id, dedup_key, relay_thread, route, state, next_attempt_at, created_at, updated_at, queued_at)
 	SELECT ids.id, ids.id, $7, $8, u.grp, u.message, u.reply, u.message_id, u.request_id,
-		$9, $10, u.relay_thread, 'queued', $11, $11, $11, $11
+		$9, $10, u.relay_thread, $12, 'queued', $11, $11, $11, $11
 	FROM ids JOIN unnest($1::text[], $2::bytea[], $3::text[], $4::text[], $5::text[], $6::text[])
 		WITH ORDINALITY AS u (grp, message, reply, message_id, relay_thread, request_id, ord) USING (ord)
 	RETURNING ` + columns
@@ -146,7 +146,7 @@ func (s *Store) Enqueue(ctx context.Context, req store.EnqueueRequest) (store.En
 		}
 		ds, err := queryDeliveries(ctx, tx, insertDeliveriesSQL,
 			groups, messages, replies, messageIDs, relayThreads, requestIDs,
-			req.Space, req.Lane, req.CallerRequestID, req.DedupKey, lane.now)
+			req.Space, req.Lane, req.CallerRequestID, req.DedupKey, lane.now, req.Route)
 		if err != nil {
 			return err
 		}
@@ -388,8 +388,8 @@ func (s *Store) FreezeBatch(ctx context.Context, lease store.Lease, ids []string
 				return fmt.Errorf("%s is in lane %s, not %s: %w", d.ID, d.Lane, lease.Lane, store.ErrConflict)
 			case d.MessageID != "":
 				return fmt.Errorf("%s has a messageId: %w", d.ID, store.ErrConflict)
-			case d.Group != first.Group || d.Space != first.Space || d.Reply != first.Reply:
-				return fmt.Errorf("%s differs from %s in group, space or reply option: %w", d.ID, first.ID, store.ErrConflict)
+			case d.Group != first.Group || d.Space != first.Space || d.Route != first.Route || d.Reply != first.Reply:
+				return fmt.Errorf("%s differs from %s in group, space, route or reply option: %w", d.ID, first.ID, store.ErrConflict)
 			case i > 0 && d.Seq <= members[i-1].Seq:
 				return fmt.Errorf("%s is out of order: %w", d.ID, store.ErrConflict)
 			}
@@ -415,12 +415,12 @@ func (s *Store) FreezeBatch(ctx context.Context, lease store.Lease, ids []string
 			}
 		}
 		batch, err = scanDelivery(tx.QueryRow(ctx, `INSERT INTO deliveries (id, seq, space, lane, grp, message, reply,
-			message_id, request_id, caller_request_id, dedup_key, relay_thread, state,
+			message_id, request_id, caller_request_id, dedup_key, relay_thread, route, state,
 			next_attempt_at, created_at, updated_at, queued_at, is_batch)
-			VALUES (nextval('delivery_ids'), $1, $2, $3, $4, $5, $6, '', $7, '', '', $8, 'queued', $9, $9, $9, $10, true)
+			VALUES (nextval('delivery_ids'), $1, $2, $3, $4, $5, $6, '', $7, '', '', $8, $11, 'queued', $9, $9, $9, $10, true)
 			RETURNING `+columns,
 			first.Seq, first.Space, first.Lane, first.Group, []byte(msg), first.Reply,
-			requestID, relayThread, lane.now, first.QueuedAt))
+			requestID, relayThread, lane.now, first.QueuedAt, first.Route))
 		if err != nil {
 			return err
 		}

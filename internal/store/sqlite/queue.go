@@ -16,7 +16,7 @@ import (
 
 // columns is the select list that scanDelivery reads.
 const columns = `id, seq, space, lane, grp, message, reply, message_id, request_id,
-	caller_request_id, dedup_key, relay_thread, state, attempts, next_attempt_at,
+	caller_request_id, dedup_key, relay_thread, route, state, attempts, next_attempt_at,
 	last_status, last_error, created_at, updated_at, queued_at, done_at,
 	google_message, google_thread, is_batch, coalesce(batch_id, 0)`
 
@@ -31,7 +31,7 @@ func scanDelivery(row scanner) (store.Delivery, error) {
 		isBatch                                           bool
 	)
 	err := row.Scan(&id, &d.Seq, &d.Space, &d.Lane, &d.Group, &message, &d.Reply, &d.MessageID, &d.RequestID,
-		&d.CallerRequestID, &d.DedupKey, &d.RelayThread, &state, &d.Attempts, &next,
+		&d.CallerRequestID, &d.DedupKey, &d.RelayThread, &d.Route, &state, &d.Attempts, &next,
 		&d.LastStatus, &d.LastError, &created, &updated, &queued, &doneAt,
 		&d.GoogleMessage, &d.GoogleThread, &isBatch, &batch)
 	if err != nil {
@@ -142,11 +142,11 @@ func (s *Store) Enqueue(ctx context.Context, req store.EnqueueRequest) (store.En
 		for i, nd := range req.Deliveries {
 			id := first + int64(i)
 			if _, err := tx.ExecContext(ctx, `INSERT INTO deliveries (id, seq, space, lane, grp, message, reply,
-				message_id, request_id, caller_request_id, dedup_key, relay_thread, state,
+				message_id, request_id, caller_request_id, dedup_key, relay_thread, route, state,
 				next_attempt_at, created_at, updated_at, queued_at)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?)`,
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?)`,
 				id, id, req.Space, req.Lane, nd.Group, []byte(nd.Message), nd.Reply,
-				nd.MessageID, requestIDs[i], req.CallerRequestID, req.DedupKey, nd.RelayThread,
+				nd.MessageID, requestIDs[i], req.CallerRequestID, req.DedupKey, nd.RelayThread, req.Route,
 				now, now, now, now); err != nil {
 				return err
 			}
@@ -165,7 +165,7 @@ func (s *Store) Enqueue(ctx context.Context, req store.EnqueueRequest) (store.En
 			res.Deliveries[i] = store.Delivery{
 				ID: formatID(id), Space: req.Space, Lane: req.Lane, Group: nd.Group, Seq: id,
 				Message: nd.Message, Reply: nd.Reply, MessageID: nd.MessageID, RequestID: requestIDs[i],
-				CallerRequestID: req.CallerRequestID, DedupKey: req.DedupKey, RelayThread: nd.RelayThread,
+				CallerRequestID: req.CallerRequestID, DedupKey: req.DedupKey, RelayThread: nd.RelayThread, Route: req.Route,
 				State: store.StateQueued, NextAttemptAt: t, CreatedAt: t, UpdatedAt: t, QueuedAt: t,
 			}
 		}
@@ -341,8 +341,8 @@ func (s *Store) FreezeBatch(ctx context.Context, lease store.Lease, ids []string
 				return fmt.Errorf("%s is in lane %s, not %s: %w", d.ID, d.Lane, lease.Lane, store.ErrConflict)
 			case d.MessageID != "":
 				return fmt.Errorf("%s has a messageId: %w", d.ID, store.ErrConflict)
-			case d.Group != first.Group || d.Space != first.Space || d.Reply != first.Reply:
-				return fmt.Errorf("%s differs from %s in group, space or reply option: %w", d.ID, first.ID, store.ErrConflict)
+			case d.Group != first.Group || d.Space != first.Space || d.Route != first.Route || d.Reply != first.Reply:
+				return fmt.Errorf("%s differs from %s in group, space, route or reply option: %w", d.ID, first.ID, store.ErrConflict)
 			case i > 0 && d.Seq <= members[i-1].Seq:
 				return fmt.Errorf("%s is out of order: %w", d.ID, store.ErrConflict)
 			}
@@ -369,11 +369,11 @@ func (s *Store) FreezeBatch(ctx context.Context, lease store.Lease, ids []string
 		}
 		id := tx.nextIDs(1)
 		if _, err := tx.ExecContext(ctx, `INSERT INTO deliveries (id, seq, space, lane, grp, message, reply,
-			message_id, request_id, caller_request_id, dedup_key, relay_thread, state,
+			message_id, request_id, caller_request_id, dedup_key, relay_thread, route, state,
 			next_attempt_at, created_at, updated_at, queued_at, is_batch)
-			VALUES (?, ?, ?, ?, ?, ?, ?, '', ?, '', '', ?, 'queued', ?, ?, ?, ?, 1)`,
+			VALUES (?, ?, ?, ?, ?, ?, ?, '', ?, '', '', ?, ?, 'queued', ?, ?, ?, ?, 1)`,
 			id, first.Seq, first.Space, first.Lane, first.Group, []byte(msg), first.Reply,
-			requestID, relayThread, now, now, now, toNanos(first.QueuedAt)); err != nil {
+			requestID, relayThread, first.Route, now, now, now, toNanos(first.QueuedAt)); err != nil {
 			return err
 		}
 		args := make([]any, 0, len(nums)+2)

@@ -180,7 +180,7 @@ var done = store.Outcome{State: store.StateDone, Status: 200, GoogleMessage: "sp
 
 func testEnqueueAssigns(t *testing.T, h *harness) {
 	req := store.EnqueueRequest{
-		Space: "ops", Lane: "AAA", CallerRequestID: "c1", DedupKey: "k1",
+		Space: "ops", Lane: "AAA", Route: "prometheus", CallerRequestID: "c1", DedupKey: "k1",
 		Deliveries: []store.NewDelivery{
 			{Group: "t1", Message: msg("one"), Reply: "REPLY_MESSAGE_FALLBACK_TO_NEW_THREAD", RelayThread: "spaces/ops/threads/r1"},
 			{Group: "", Message: msg("two"), MessageID: "client-x"},
@@ -202,7 +202,7 @@ func testEnqueueAssigns(t *testing.T, h *harness) {
 	}
 	now := h.clock.Now()
 	want := store.Delivery{
-		ID: a.ID, Space: "ops", Lane: "AAA", Group: "t1", Seq: a.Seq, Message: msg("one"),
+		ID: a.ID, Space: "ops", Route: "prometheus", Lane: "AAA", Group: "t1", Seq: a.Seq, Message: msg("one"),
 		Reply: "REPLY_MESSAGE_FALLBACK_TO_NEW_THREAD", RequestID: a.RequestID,
 		CallerRequestID: "c1", DedupKey: "k1", RelayThread: "spaces/ops/threads/r1",
 		State: store.StateQueued, NextAttemptAt: now, CreatedAt: now, UpdatedAt: now, QueuedAt: now,
@@ -905,6 +905,12 @@ func testFreezeBatchConflicts(t *testing.T, h *harness) {
 		t.Fatal(err)
 	}
 	m1 := h.enqueue("M", "a")[0]
+	r1 := h.enqueue("L", "r")[0]
+	otherRoute, err := h.s.Enqueue(ctx, store.EnqueueRequest{Space: "relay-L", Lane: "L", Route: "prometheus",
+		Deliveries: []store.NewDelivery{{Group: "r", Message: msg("x")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	l := h.lease("L", "r1")
 	tests := []struct {
 		name string
@@ -917,6 +923,7 @@ func testFreezeBatchConflicts(t *testing.T, h *harness) {
 		{"out of order", []string{a2.ID, a1.ID}, store.ErrConflict},
 		{"reply option", []string{a3.ID, otherReply.Deliveries[0].ID}, store.ErrConflict},
 		{"message id", []string{withID.Deliveries[0].ID}, store.ErrConflict},
+		{"route", []string{r1.ID, otherRoute.Deliveries[0].ID}, store.ErrConflict},
 		{"other lane", []string{m1.ID}, store.ErrConflict},
 		{"unknown", []string{"d0000000000999999"}, store.ErrNotFound},
 	}

@@ -1,0 +1,3 @@
+-- The relay route that made a delivery ('' for none): its settings may
+-- override the space's.
+ALTER TABLE deliveries ADD COLUMN route text COLLATE "C" NOT NULL DEFAULT '';

@@ -23,6 +23,8 @@ import (
 	"github.com/gchatkit/gchat"
 	"github.com/gchatkit/gchat/card"
 	"github.com/gchatkit/gchat/internal/emulator"
+	"github.com/gchatkit/gchat/internal/source/alert"
+	"github.com/gchatkit/gchat/internal/source/alertmanager"
 )
 
 var update = flag.Bool("update", false, "rewrite docs/emulator.png from the browser test")
@@ -55,27 +57,7 @@ func TestBrowserPage(t *testing.T) {
 		}
 	}
 
-	// Exactly the flags of DESIGN.md: without them Chromium floods the
-	// closed network with connection attempts.
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(execPath),
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-	)
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(allocCtx)
-	defer cancelBrowser()
-	if err := chromedp.Do(bctx); err != nil { // starts the browser
-		t.Fatalf("start chromium: %v", err)
-	}
+	bctx := newBrowser(t, ctx, execPath)
 	pageErrs := watchPageErrors(t, bctx)
 	// Record what the page's Content-Security-Policy blocks: the normal page
 	// must need nothing it forbids.
@@ -278,6 +260,33 @@ func TestBrowserPage(t *testing.T) {
 }
 
 // chromiumPath finds Chromium, or skips the test (fails it when CI=true).
+// newBrowser starts headless Chromium for the test, stopped at its end.
+func newBrowser(t *testing.T, ctx context.Context, execPath string) context.Context {
+	t.Helper()
+	// Exactly the flags of DESIGN.md: without them Chromium floods the
+	// closed network with connection attempts.
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx,
+		chromedp.ExecPath(execPath),
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("headless", true),
+		chromedp.Flag("no-sandbox", true),
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+	)
+	t.Cleanup(cancelAlloc)
+	bctx, cancelBrowser := chromedp.NewContext(allocCtx)
+	t.Cleanup(cancelBrowser)
+	if err := chromedp.Do(bctx); err != nil { // starts the browser
+		t.Fatalf("start chromium: %v", err)
+	}
+	return bctx
+}
+
 func chromiumPath(t *testing.T) string {
 	t.Helper()
 	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
@@ -440,4 +449,99 @@ func hostileCardJSON(pwn string) []byte {
 		panic(err)
 	}
 	return body
+}
+
+// TestBrowserAlertThread renders what the relay makes of a real
+// Alertmanager group, firing and then resolved, in the group's thread, as
+// the page shows it; with -update the screenshot becomes
+// docs/alert-thread.png.
+func TestBrowserAlertThread(t *testing.T) {
+	execPath := chromiumPath(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+
+	ts := httptest.NewUnstartedServer(nil)
+	settings := emulator.DefaultSettings()
+	settings.QuotaPerSecond, settings.QuotaPerMinute = 0, 0
+	emu := emulator.NewServer(emulator.Config{BaseURL: "http://" + ts.Listener.Addr().String(), Settings: &settings}, nil)
+	ts.Config.Handler = emu
+	ts.Start()
+	defer ts.Close()
+	defer emu.Close()
+	sp, err := emu.CreateSpace(emulator.SpaceSpec{DisplayName: "Alerts", Webhooks: []emulator.WebhookSpec{{Name: "gchat relay"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hook, err := gchat.ParseWebhook(sp.Webhooks[0].URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// The relay's message for each notification: alert.Build of the
+	// decoded capture, in the group's thread (as a route with the group
+	// policy sends it).
+	client := &gchat.Client{Pace: -1, Timeout: 10 * time.Second}
+	var names []string
+	for _, file := range []string{"diskfull-firing.json", "diskfull-resolved.json"} {
+		data, err := os.ReadFile(filepath.Join("..", "source", "alertmanager", "testdata", file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, err := alertmanager.Decode(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg := alert.Build(g, alert.Options{})
+		msg.Thread = &gchat.Thread{ThreadKey: "prom-diskfull-prod-eu"}
+		resp, err := client.Send(ctx, hook, &msg, gchat.WithReply(gchat.ReplyFallbackToNewThread))
+		if err != nil {
+			t.Fatalf("send %s: %v", file, err)
+		}
+		names = append(names, resp.Name)
+	}
+
+	bctx := newBrowser(t, ctx, execPath)
+	pageErrs := watchPageErrors(t, bctx)
+	browserDo(t, bctx, "open the space",
+		chromedp.EmulateViewport(1280, 1000),
+		chromedp.Navigate(ts.URL+"/#space="+sp.ID),
+		waitJS(`document.querySelector('#conn').dataset.state === 'live'`),
+		chromedp.WaitVisible(chromedp.CSS(msgSelector(names[0]))),
+		chromedp.WaitVisible(chromedp.CSS(msgSelector(names[1]))),
+	)
+	type layout struct {
+		ResolvedInThread bool   `json:"resolvedInThread"`
+		FiringIsHead     bool   `json:"firingIsHead"`
+		Headers          string `json:"headers"`
+	}
+	got := browserRun(t, bctx, "read the thread", chromedp.Evaluate[layout](fmt.Sprintf(`(() => {
+		const q = (n) => document.querySelector('#messages .msg[data-name="' + CSS.escape(n) + '"]');
+		const firing = q(%q), resolved = q(%q);
+		const block = firing.closest('.thread');
+		return {
+			resolvedInThread: block !== null && resolved.closest('.thread') === block && resolved.closest('.replies') !== null,
+			firingIsHead: block.firstElementChild === firing,
+			headers: Array.from(block.querySelectorAll('.msg')).map((m) => m.textContent.includes('FIRING') ? 'FIRING' : m.textContent.includes('RESOLVED') ? 'RESOLVED' : '?').join(','),
+		};
+	})()`, names[0], names[1])))
+	if !got.ResolvedInThread || !got.FiringIsHead || got.Headers != "FIRING,RESOLVED" {
+		t.Errorf("thread layout %+v: want the firing card first and the resolved one as its reply", got)
+	}
+	// Open the replies, so that the screenshot shows both.
+	browserRun(t, bctx, "open the replies", chromedp.Evaluate[bool](`(() => {
+		document.querySelectorAll('#messages details.replies').forEach((d) => d.open = true);
+		return true;
+	})()`))
+	if errs := pageErrs(); len(errs) > 0 {
+		t.Errorf("page errors: %s", strings.Join(errs, "; "))
+	}
+	shot := browserRun(t, bctx, "screenshot", chromedp.FullScreenshot(100))
+	dir := os.Getenv("GCHAT_ARTIFACTS_DIR")
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	writeFile(t, filepath.Join(dir, "alert-thread.png"), shot)
+	if *update {
+		writeFile(t, filepath.Join("..", "..", "docs", "alert-thread.png"), shot)
+	}
 }

@@ -444,6 +444,17 @@ type Admin interface {
 	Prune(ctx context.Context, r Retention) (int, error)
 }
 
+// Migrated reports what a backend's Migrate did: each backend numbers its
+// own embedded migrations (NNNN_description.sql) and records the schema
+// version in the database.
+type Migrated struct {
+	// From and To are the schema versions before and after; equal when
+	// there was nothing to do.
+	From, To int
+	// Applied names the migrations applied, in order ("0002_incidents.sql").
+	Applied []string
+}
+
 // NewRequestID returns a random requestId in UUID version 4 form, the form
 // Google's documentation uses.
 func NewRequestID() string {

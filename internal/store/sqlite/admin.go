@@ -199,6 +199,9 @@ func (s *Store) Prune(ctx context.Context, r store.Retention) (int, error) {
 	err := s.write(ctx, func(ctx context.Context, tx *wtx, now int64) error {
 		// One pass over the deliveries (NOT IN builds a transient index)
 		// instead of an index on relay_thread that every Enqueue would pay.
+		// Forget what the writer remembers of touched threads: a pruned
+		// thread must be written again by the next Enqueue that uses it.
+		clear(tx.touched)
 		_, err := tx.ExecContext(ctx, `DELETE FROM threads WHERE updated_at < ? AND relay_name NOT IN (
 			SELECT relay_thread FROM deliveries WHERE relay_thread <> '')`, now-r.Threads.Nanoseconds())
 		if err != nil {

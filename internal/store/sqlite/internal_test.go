@@ -185,3 +185,39 @@ func TestQueryPlans(t *testing.T) {
 		}
 	}
 }
+
+// TestTouchedThreadsForgottenOnPrune: the writer skips rewriting a thread
+// it wrote less than store.ThreadTouch ago, but a thread that Prune deleted
+// meanwhile is written again by the next Enqueue that uses it.
+func TestTouchedThreadsForgottenOnPrune(t *testing.T) {
+	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "db"), Options{Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	enqueue := func() store.Delivery {
+		res, err := s.Enqueue(t.Context(), store.EnqueueRequest{Space: "ops", Lane: "L",
+			Deliveries: []store.NewDelivery{{Group: "g", Message: []byte(`{"text":"x"}`), RelayThread: "spaces/ops/threads/k1"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.Deliveries[0]
+	}
+	d := enqueue()
+	if err := s.Delete(t.Context(), d.ID); err != nil {
+		t.Fatal(err)
+	}
+	// Unreferenced and past a one-nanosecond retention: pruned.
+	now = now.Add(time.Second)
+	if _, err := s.Prune(t.Context(), store.Retention{Threads: time.Nanosecond}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Thread(t.Context(), "spaces/ops/threads/k1"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("after prune: %v, want ErrNotFound", err)
+	}
+	enqueue() // within a minute of the first touch
+	if _, err := s.Thread(t.Context(), "spaces/ops/threads/k1"); err != nil {
+		t.Errorf("thread used again after a prune: %v, want it known", err)
+	}
+}

@@ -86,6 +86,21 @@ func ensureLane(ctx context.Context, tx *wtx, lane string) error {
 	return err
 }
 
+// The dedup queries, by key column. The "<> ”" term lets SQLite use the
+// partial index.
+var (
+	dedupExists = map[string]string{}
+	dedupSelect = map[string]string{}
+)
+
+func init() {
+	for _, col := range []string{"caller_request_id", "dedup_key"} {
+		where := ` FROM deliveries WHERE space = ? AND ` + col + ` = ? AND ` + col + ` <> '' AND created_at > ?`
+		dedupExists[col] = `SELECT EXISTS (SELECT 1` + where + `)`
+		dedupSelect[col] = `SELECT ` + columns + where + ` ORDER BY id`
+	}
+}
+
 // Enqueue implements store.Queue.
 func (s *Store) Enqueue(ctx context.Context, req store.EnqueueRequest) (store.EnqueueResult, error) {
 	if req.Space == "" || req.Lane == "" {
@@ -110,13 +125,20 @@ func (s *Store) Enqueue(ctx context.Context, req store.EnqueueRequest) (store.En
 			if k.val == "" {
 				continue
 			}
-			// The "<> ''" term lets SQLite use the partial index.
 			since := int64(math.MinInt64)
 			if k.col == "dedup_key" && req.DedupWindow > 0 {
 				since = now - req.DedupWindow.Nanoseconds()
 			}
-			ds, err := queryDeliveries(ctx, tx, `SELECT `+columns+` FROM deliveries
-				WHERE space = ? AND `+k.col+` = ? AND `+k.col+` <> '' AND created_at > ? ORDER BY id`, req.Space, k.val, since)
+			// Most requests are new: ask whether there is a match before
+			// reading one.
+			var found bool
+			if err := tx.QueryRowContext(ctx, dedupExists[k.col], req.Space, k.val, since).Scan(&found); err != nil {
+				return err
+			}
+			if !found {
+				continue
+			}
+			ds, err := queryDeliveries(ctx, tx, dedupSelect[k.col], req.Space, k.val, since)
 			if err != nil {
 				return err
 			}
@@ -150,10 +172,12 @@ func (s *Store) Enqueue(ctx context.Context, req store.EnqueueRequest) (store.En
 				now, now, now, now); err != nil {
 				return err
 			}
-			if nd.RelayThread != "" {
-				// A busy thread's row is rewritten at most once a minute
-				// (store.ThreadTouch): each rewrite moves an entry of the
-				// threads_updated index, a page write per message otherwise.
+			// A busy thread's row is rewritten at most once a minute
+			// (store.ThreadTouch): each rewrite moves an entry of the
+			// threads_updated index, a page write per message otherwise;
+			// the writer remembers the threads it touched, so that it does
+			// not even ask within that minute.
+			if nd.RelayThread != "" && tx.touch(nd.RelayThread, now) {
 				if _, err := tx.ExecContext(ctx, `INSERT INTO threads (relay_name, lane, created_at, updated_at)
 					VALUES (?1, ?2, ?3, ?3) ON CONFLICT (relay_name) DO UPDATE SET updated_at = excluded.updated_at
 					WHERE threads.updated_at <= ?4`,

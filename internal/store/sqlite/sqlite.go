@@ -137,26 +137,11 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	// Enforce REFERENCES (batch members cascade with their batch).
 	common.Add("_pragma", "foreign_keys(1)")
 
-	w := cloneValues(common)
-	// WAL: readers never block the writer nor the writer them, and a commit
-	// appends to the log instead of rewriting pages. Persistent in the file.
-	w.Add("_pragma", "journal_mode(WAL)")
-	// NORMAL: SQLite writes the log at each commit and syncs it at
-	// checkpoints; under FULL the store syncs it itself after each group
-	// (see the package comment).
-	w.Add("_pragma", "synchronous(NORMAL)")
-	wdb, err := sql.Open("sqlite", "file:"+path+"?"+w.Encode())
+	wdb, err := openWriter(path, common)
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
-	// One writer: SQLite serialises writers anyway; one connection makes the
-	// order ours rather than lock retries.
-	wdb.SetMaxOpenConns(1)
-	wdb.SetMaxIdleConns(1)
-	wdb.SetConnMaxLifetime(0)
-	wdb.SetConnMaxIdleTime(0)
-
-	if err := migrate(ctx, wdb, now); err != nil {
+	if _, err := migrate(ctx, wdb, now); err != nil {
 		wdb.Close()
 		return nil, fmt.Errorf("open store: %w", err)
 	}
@@ -208,7 +193,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 			return nil, fmt.Errorf("open store: open the log to sync it: %w", err)
 		}
 		s.wal = f
-		s.sync = f.Sync
+		s.sync = func() error { return syncData(f) }
 	}
 	conn, err := wdb.Conn(ctx)
 	if err != nil {
@@ -216,7 +201,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		rdb.Close()
 		return nil, fmt.Errorf("open store: %w", err)
 	}
-	wt := &wtx{conn: conn, stmts: map[string]*sql.Stmt{}}
+	wt := &wtx{conn: conn, stmts: map[string]*sql.Stmt{}, touched: map[string]int64{}}
 	if err := conn.QueryRowContext(ctx, `SELECT value FROM counters WHERE name = 'delivery'`).Scan(&wt.lastID); err != nil {
 		conn.Close()
 		wdb.Close()
@@ -227,6 +212,51 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	go s.writer(wt)
 	go s.syncer()
 	return s, nil
+}
+
+// openWriter opens the single writer connection with the pragmas common to
+// every connection and the writer's own.
+func openWriter(path string, common url.Values) (*sql.DB, error) {
+	w := cloneValues(common)
+	// WAL: readers never block the writer nor the writer them, and a commit
+	// appends to the log instead of rewriting pages. Persistent in the file.
+	w.Add("_pragma", "journal_mode(WAL)")
+	// NORMAL: SQLite writes the log at each commit and syncs it at
+	// checkpoints; under FULL the store syncs it itself after each group
+	// (see the package comment).
+	w.Add("_pragma", "synchronous(NORMAL)")
+	wdb, err := sql.Open("sqlite", "file:"+path+"?"+w.Encode())
+	if err != nil {
+		return nil, err
+	}
+	// One writer: SQLite serialises writers anyway; one connection makes the
+	// order ours rather than lock retries.
+	wdb.SetMaxOpenConns(1)
+	wdb.SetMaxIdleConns(1)
+	wdb.SetConnMaxLifetime(0)
+	wdb.SetConnMaxIdleTime(0)
+	return wdb, nil
+}
+
+// Migrate creates the database at path if needed and applies the embedded
+// migrations it lacks, as Open does, then closes it. It reports the schema
+// versions before and after and what it applied. A relay using the file
+// meanwhile makes it wait (busy_timeout, 5 s) rather than fail at once.
+func Migrate(ctx context.Context, path string) (store.Migrated, error) {
+	common := url.Values{}
+	common.Add("_pragma", "busy_timeout(5000)")
+	common.Add("_pragma", "foreign_keys(1)")
+	wdb, err := openWriter(path, common)
+	if err != nil {
+		return store.Migrated{}, err
+	}
+	done, err := migrate(ctx, wdb, time.Now)
+	// The writer commits with synchronous=NORMAL; closing the last
+	// connection checkpoints the log into the file and syncs it.
+	if cerr := wdb.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("migrate: %w", cerr)
+	}
+	return done, err
 }
 
 func cloneValues(v url.Values) url.Values {
@@ -263,21 +293,23 @@ func (s *Store) readable() error {
 }
 
 // migrate applies, each in its own transaction, the embedded migrations
-// whose number is above the recorded schema version.
-func migrate(ctx context.Context, db *sql.DB, now func() time.Time) error {
+// whose number is above the recorded schema version, and reports what it
+// did, also when one failed (the ones before it stay applied).
+func migrate(ctx context.Context, db *sql.DB, now func() time.Time) (done store.Migrated, err error) {
 	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (
 		version    INTEGER PRIMARY KEY,
 		applied_at INTEGER NOT NULL
 	) STRICT`); err != nil {
-		return fmt.Errorf("migrate: %w", err)
+		return done, fmt.Errorf("migrate: %w", err)
 	}
 	var current int
 	if err := db.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM schema_version`).Scan(&current); err != nil {
-		return fmt.Errorf("migrate: %w", err)
+		return done, fmt.Errorf("migrate: %w", err)
 	}
+	done.From, done.To = current, current
 	names, err := fs.Glob(migrations, "migrations/*.sql")
 	if err != nil {
-		return fmt.Errorf("migrate: %w", err)
+		return done, fmt.Errorf("migrate: %w", err)
 	}
 	type migration struct {
 		version int
@@ -289,7 +321,7 @@ func migrate(ctx context.Context, db *sql.DB, now func() time.Time) error {
 		num, _, ok := strings.Cut(base, "_")
 		v, err := strconv.Atoi(num)
 		if !ok || err != nil {
-			return fmt.Errorf("migrate: %s: name must be NNNN_description.sql", base)
+			return done, fmt.Errorf("migrate: %s: name must be NNNN_description.sql", base)
 		}
 		if v > current {
 			todo = append(todo, migration{v, name})
@@ -299,26 +331,28 @@ func migrate(ctx context.Context, db *sql.DB, now func() time.Time) error {
 	for _, m := range todo {
 		body, err := migrations.ReadFile(m.name)
 		if err != nil {
-			return fmt.Errorf("migrate: %w", err)
+			return done, fmt.Errorf("migrate: %w", err)
 		}
 		tx, err := db.BeginTx(ctx, nil)
 		if err != nil {
-			return fmt.Errorf("migrate %s: %w", m.name, err)
+			return done, fmt.Errorf("migrate %s: %w", m.name, err)
 		}
 		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
 			tx.Rollback()
-			return fmt.Errorf("migrate %s: %w", m.name, err)
+			return done, fmt.Errorf("migrate %s: %w", m.name, err)
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_version (version, applied_at) VALUES (?, ?)`,
 			m.version, now().UnixNano()); err != nil {
 			tx.Rollback()
-			return fmt.Errorf("migrate %s: %w", m.name, err)
+			return done, fmt.Errorf("migrate %s: %w", m.name, err)
 		}
 		if err := tx.Commit(); err != nil {
-			return fmt.Errorf("migrate %s: %w", m.name, err)
+			return done, fmt.Errorf("migrate %s: %w", m.name, err)
 		}
+		done.To = m.version
+		done.Applied = append(done.Applied, strings.TrimPrefix(m.name, "migrations/"))
 	}
-	return nil
+	return done, nil
 }
 
 // A job is one write call: fn runs inside the group's transaction, under its
@@ -358,6 +392,31 @@ type wtx struct {
 	// lastID is the last id handed out; savedID the last one committed to
 	// the counters table. Ids lost to a rollback are skipped, never reused.
 	lastID, savedID int64
+	// touched holds, for threads whose row a committed transaction wrote,
+	// the updated_at it wrote; jobTouched and groupTouched are the
+	// touches of the running job and of its group's jobs that succeeded,
+	// merged into touched once the group commits.
+	touched                  map[string]int64
+	jobTouched, groupTouched []threadTouch
+}
+
+type threadTouch struct {
+	name string
+	at   int64
+}
+
+// maxTouched bounds the touched map; it starts over when full.
+const maxTouched = 100_000
+
+// touch reports whether Enqueue must write thread name's row at now: not
+// when a committed write of this writer set it less than store.ThreadTouch
+// ago. It records the write it allows, for the commit to remember.
+func (w *wtx) touch(name string, now int64) bool {
+	if at, ok := w.touched[name]; ok && now-at < store.ThreadTouch.Nanoseconds() {
+		return false
+	}
+	w.jobTouched = append(w.jobTouched, threadTouch{name, now})
+	return true
 }
 
 // stmt returns q prepared on the writer connection, preparing it once.
@@ -530,6 +589,7 @@ func (s *Store) writer(w *wtx) {
 // commit fails, every job fails.
 func (s *Store) commit(w *wtx, batch []*job) {
 	g := &group{jobs: slices.Clone(batch), errs: make([]error, len(batch))}
+	w.groupTouched = w.groupTouched[:0]
 	defer func() { s.synced <- g }()
 	errs := g.errs
 	ctx := context.Background() // one caller's cancellation must not abort the others'
@@ -559,8 +619,12 @@ func (s *Store) commit(w *wtx, batch []*job) {
 			fail(fmt.Errorf("savepoint: %w", err))
 			return
 		}
+		w.jobTouched = w.jobTouched[:0]
 		err := j.fn(ctx, w, s.now().UnixNano())
 		errs[i] = err
+		if err == nil {
+			w.groupTouched = append(w.groupTouched, w.jobTouched...)
+		}
 		if err != nil {
 			if _, rerr := w.ExecContext(ctx, `ROLLBACK TO job`); rerr != nil {
 				fail(fmt.Errorf("rollback to savepoint: %w", rerr))
@@ -593,6 +657,12 @@ func (s *Store) commit(w *wtx, batch []*job) {
 	} else {
 		w.savedID = w.lastID
 		g.wrote = true
+		if len(w.touched)+len(w.groupTouched) > maxTouched {
+			clear(w.touched)
+		}
+		for _, t := range w.groupTouched {
+			w.touched[t.name] = t.at
+		}
 	}
 }
 

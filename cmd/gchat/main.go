@@ -7,6 +7,7 @@
 //	gchat relay [flags]
 //	gchat emulator [flags]
 //	gchat config check FILE
+//	gchat migrate [--config FILE | --store STORE]
 //	gchat deliveries | dead list|replay|drop | resume SPACE   (a running relay's admin API)
 //	gchat version
 //
@@ -102,6 +103,7 @@ func commands() []command {
 		{"emulator", "run a local Google Chat for webhooks, with a page and a test API", runEmulator},
 		{"relay", "receive webhook messages and deliver them durably, paced and in order", runRelay},
 		{"config", "check a relay configuration file (config check FILE)", runConfig},
+		{"migrate", "apply the relay store's database migrations", runMigrate},
 		{"deliveries", "list a running relay's deliveries, or show one (deliveries get ID)", runDeliveries},
 		{"dead", "list, replay or drop a running relay's dead letters", runDead},
 		{"resume", "resume a relay space paused after Google refused its webhook", runResume},

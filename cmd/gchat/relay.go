@@ -38,11 +38,17 @@ The configuration is --config FILE, else gchat.yaml in the working
 directory. With neither, the relay runs a demo: loopback only, a temporary
 store, and an embedded emulator instead of Google Chat.
 
+The store is sqlite:PATH for one relay, or a postgres:// URL that several
+replicas share: any replica accepts messages, and each Google space is
+sent to by one replica at a time, under a lease that another replica takes
+over when its holder dies. The relay applies missing migrations at start
+(see gchat migrate).
+
 SIGHUP reloads the file and its *_file secrets: spaces, tokens and their
 settings change at once, and spaces paused by a 403 or 404 resume. An
 invalid file is refused and logged, and the running configuration kept.
-listen and store need a restart. SIGTERM stops accepting messages and
-drains the deliveries in flight.
+listen and store need a restart. SIGTERM stops accepting messages, drains
+the deliveries in flight and releases the spaces to other replicas.
 
 GET /metrics serves Prometheus metrics without a token, to a Host header
 that names the relay (a loopback name, the listen host, or any IP address
@@ -58,7 +64,7 @@ func runRelay(ctx context.Context, args []string, env environment) error {
 	flags := flag.NewFlagSet("gchat relay", flag.ContinueOnError)
 	configPath := flags.String("config", "", "the configuration `FILE` (default ./"+defaultConfig+"; without it, the demo)")
 	listen := flags.String("listen", "", "`ADDR` to listen on (default the file's listen, else "+config.DefaultListen+")")
-	storeFlag := flags.String("store", "", "the store, sqlite:`PATH` (default the file's store)")
+	storeFlag := flags.String("store", "", "the `STORE`, sqlite:PATH or postgres://… (default the file's store)")
 	flags.Usage = func() {
 		fmt.Fprint(flags.Output(), relayUsage)
 		flags.PrintDefaults()
@@ -104,7 +110,6 @@ func runRelay(ctx context.Context, args []string, env environment) error {
 		}
 		return usageError("%s: %w", path, err)
 	}
-	dbPath, _ := cfg.SQLitePath() // Validate refuses other backends
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -118,9 +123,9 @@ func runRelay(ctx context.Context, args []string, env environment) error {
 		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{*cfg.TLS}, MinVersion: tls.VersionTLS12})
 		scheme = "https"
 	}
-	st, err := sqlite.Open(ctx, dbPath, sqlite.Options{Synchronous: "FULL"})
+	st, err := openStore(ctx, cfg)
 	if err != nil {
-		return usageError("store: %w", err)
+		return usageError("store %s: %w", cfg.RedactedStore(), err)
 	}
 	setup := relaySetup{cfg: cfg, load: func() (*config.Config, error) {
 		data, err := readConfigFile(path)
@@ -256,7 +261,7 @@ type relaySetup struct {
 // serveRelay runs the dispatcher, the HTTP server, retention and reloads
 // until ctx ends, then stops ingest, lets the dispatcher drain and closes
 // the store, which it owns from here.
-func serveRelay(ctx context.Context, ln net.Listener, st *sqlite.Store, setup relaySetup, logger *slog.Logger) error {
+func serveRelay(ctx context.Context, ln net.Listener, st store.Store, setup relaySetup, logger *slog.Logger) error {
 	if setup.pruneEvery <= 0 {
 		setup.pruneEvery = defaultPruneEvery
 	}
@@ -275,6 +280,9 @@ func serveRelay(ctx context.Context, ln net.Listener, st *sqlite.Store, setup re
 	}
 	r.cfg.Store(setup.cfg)
 	r.srv.Store(relay.NewServer(setup.cfg, r.store, r, logger, r.opts))
+	// The owner names this process in the store's leases (GET /api/v1/spaces
+	// shows each space's holder).
+	logger.Info("started", slog.String("owner", r.owner))
 
 	runCtx, cancelRun := context.WithCancel(ctx)
 	defer cancelRun()
@@ -380,6 +388,9 @@ func (r *relayRuntime) dispatchConfig(cfg *config.Config) dispatch.Config {
 	for _, s := range cfg.Spaces {
 		dcfg.Spaces = append(dcfg.Spaces, dispatch.Space{Name: s.Name, Webhook: s.Webhook, Pace: s.Pace,
 			OnFailure: dispatch.OnFailure(s.OnFailure), MaxAge: s.MaxAge, Coalesce: s.Coalesce})
+	}
+	for _, rt := range cfg.Routes {
+		dcfg.Routes = append(dcfg.Routes, dispatch.Route{Name: rt.Name, OnFailure: dispatch.OnFailure(rt.OnFailure), MaxAge: rt.MaxAge})
 	}
 	return dcfg
 }

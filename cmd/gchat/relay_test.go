@@ -339,7 +339,8 @@ func TestRelayStartErrors(t *testing.T) {
 		{"demo with a store", empty, []string{"--listen", "127.0.0.1:0", "--store", "sqlite:x.db"}, "--store needs --config"},
 		{"bad listen override", empty, []string{"--config", good, "--listen", "nope"}, `listen: "nope" is not host:port`},
 		{"listen beyond loopback without tokens", empty, []string{"--config", good, "--listen", "0.0.0.0:0"}, "refusing to listen on 0.0.0.0:0 without ingest credentials"},
-		{"store override", empty, []string{"--config", good, "--store", "postgres://x"}, "store: PostgreSQL is not supported yet"},
+		{"store override", empty, []string{"--config", good, "--store", "mysql://x"}, `store: unknown store "mysql://…"`},
+		{"store unreachable", empty, []string{"--config", good, "--store", "postgres://gchat@127.0.0.1:1/gchat?connect_timeout=5"}, "store postgres://gchat@127.0.0.1:1/gchat?connect_timeout=5: open store: "},
 		{"busy port", empty, []string{"--listen", busy.Addr().String()}, "listen: "},
 		{"arguments", empty, []string{"extra"}, "relay takes no arguments"},
 	}

@@ -255,6 +255,11 @@ type spaceState struct {
 	PauseReason string    `json:"pauseReason,omitempty"`
 	PausedUntil time.Time `json:"pausedUntil,omitzero"` // zero while paused: until resumed
 	LastSend    time.Time `json:"lastSend,omitzero"`
+	// Holder names the relay replica sending to the space (its lease
+	// owner: host, process id and a random part), "" when none holds it;
+	// LeaseUntil is when its lease ends unless renewed.
+	Holder     string    `json:"holder,omitempty"`
+	LeaseUntil time.Time `json:"leaseUntil,omitzero"`
 }
 
 // handleSpaceList answers GET /api/v1/spaces: each configured space with its
@@ -274,6 +279,9 @@ func (s *Server) handleSpaceList(w http.ResponseWriter, r *http.Request) {
 	for _, sp := range s.cfg.Spaces {
 		l := byLane[sp.Webhook.Space()]
 		st := spaceState{Space: sp.Name, Pending: l.Pending, LastSend: l.LastSend}
+		if l.Owner != "" {
+			st.Holder, st.LeaseUntil = l.Owner, l.LeaseUntil
+		}
 		if l.Pause.Active(now) {
 			st.Paused, st.PauseReason, st.PausedUntil = true, l.Pause.Reason, l.Pause.Until
 		}

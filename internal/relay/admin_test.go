@@ -188,4 +188,24 @@ func TestAdminSpaceList(t *testing.T) {
 	if strings.Contains(a.body, alerts.Webhook.Space()) {
 		t.Errorf("the answer names the Google space id: %s", a.body)
 	}
+	if _, ok := got["alerts"]["holder"]; ok {
+		t.Errorf("alerts: a holder before any lease: %v", got["alerts"])
+	}
+
+	// With several replicas, the lease holder shows which one sends.
+	lease, err := e.store.AcquireLease(t.Context(), store.LeaseRequest{Lane: alerts.Webhook.Space(), Owner: "relay-2-1234-abcd", TTL: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range e.admin(http.MethodGet, "/api/v1/spaces").json(t)["spaces"].([]any) {
+		m := s.(map[string]any)
+		if m["space"] != "alerts" {
+			continue
+		}
+		until, _ := m["leaseUntil"].(string)
+		at, _ := time.Parse(time.RFC3339Nano, until)
+		if m["holder"] != "relay-2-1234-abcd" || !at.Equal(lease.Until) {
+			t.Errorf("alerts: got holder %v until %v, want relay-2-1234-abcd until %v", m["holder"], m["leaseUntil"], lease.Until)
+		}
+	}
 }

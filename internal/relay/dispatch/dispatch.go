@@ -110,6 +110,14 @@ type Config struct {
 	// RequestTimeout, since a request starts only while the lease outlives
 	// it. Default twice RequestTimeout.
 	LeaseTTL time.Duration
+	// LeaseMargin is how much longer than RequestTimeout the lease must
+	// still run, on this replica's clock, for a request to start; the
+	// request's deadline is then at least LeaseMargin before the lease
+	// ends, which leaves room for the last bytes of a request cut at its
+	// deadline to reach Google before another replica may take the lane
+	// over. Zero means a tenth of RequestTimeout, at most a second and at
+	// most half of LeaseTTL minus RequestTimeout.
+	LeaseMargin time.Duration
 	// BackoffBase and BackoffCap shape retries: the wait before retry n is
 	// random in [0, min(BackoffCap, BackoffBase·2ⁿ⁻¹)] (full jitter). They
 	// also shape a 429 pause without Retry-After, and cap Retry-After.
@@ -151,6 +159,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.LeaseTTL <= 0 {
 		c.LeaseTTL = 2 * c.RequestTimeout
+	}
+	if c.LeaseMargin <= 0 {
+		c.LeaseMargin = max(min(c.RequestTimeout/10, time.Second, (c.LeaseTTL-c.RequestTimeout)/2), 0)
 	}
 	if c.BackoffBase <= 0 {
 		c.BackoffBase = DefaultBackoffBase
@@ -200,6 +211,9 @@ func (c Config) Validate() error {
 	}
 	if c.LeaseTTL <= c.RequestTimeout {
 		return fmt.Errorf("dispatch config: lease_ttl %s must exceed request_timeout %s", c.LeaseTTL, c.RequestTimeout)
+	}
+	if c.LeaseTTL <= c.RequestTimeout+c.LeaseMargin {
+		return fmt.Errorf("dispatch config: lease_ttl %s must exceed request_timeout %s plus lease_margin %s", c.LeaseTTL, c.RequestTimeout, c.LeaseMargin)
 	}
 	if c.PollInterval >= c.LeaseTTL/2 {
 		return fmt.Errorf("dispatch config: poll_interval %s must be under half of lease_ttl %s", c.PollInterval, c.LeaseTTL)

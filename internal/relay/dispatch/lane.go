@@ -104,7 +104,11 @@ func (l *lane) step(ctx, sendCtx context.Context) time.Duration {
 		if stopped {
 			return cfg.PollInterval
 		}
-		if w := pausedUntil.Sub(now); w > 0 {
+		// A new holder paces from the lane's last start, which the grant
+		// just brought in: maybe another replica's, less than a pace ago
+		// when that one released the lane on shutdown.
+		now = cfg.Now()
+		if w := max(l.lastStart.Add(l.pace).Sub(now), pausedUntil.Sub(now)); w > 0 {
 			return w
 		}
 	}
@@ -159,6 +163,11 @@ func (l *lane) acquire(ctx context.Context, send bool) error {
 	l.mu.Unlock()
 	asked := cfg.Now()
 	lease, err := l.d.store.AcquireLease(ctx, store.LeaseRequest{Lane: l.id, Owner: cfg.Owner, TTL: cfg.LeaseTTL, Send: send})
+	// The store's clock read Granted somewhere between asked and answered
+	// on ours. Times that limit us translate from the side that is safe:
+	// the lease's end from asked (it ends no later than we think), the last
+	// send and a pause's end from answered (they end no earlier).
+	answered := cfg.Now()
 	if err != nil {
 		switch {
 		case errors.Is(err, store.ErrLeaseHeld):
@@ -173,7 +182,7 @@ func (l *lane) acquire(ctx context.Context, send bool) error {
 	if !l.held && !lease.LastSend.IsZero() {
 		// A new holder paces from the lane's last start, maybe another
 		// replica's: translate it from the store's clock to ours.
-		if last := asked.Add(lease.LastSend.Sub(lease.Granted)); last.After(l.lastStart) {
+		if last := answered.Add(lease.LastSend.Sub(lease.Granted)); last.After(l.lastStart) {
 			l.lastStart = last
 		}
 	}
@@ -186,7 +195,7 @@ func (l *lane) acquire(ctx context.Context, send bool) error {
 	case p.Active(lease.Granted) && p.Until.IsZero():
 		l.stop(ctx, p.Reason)
 	case p.Active(lease.Granted):
-		if until := asked.Add(p.Until.Sub(lease.Granted)); until.After(l.pausedUntil) {
+		if until := answered.Add(p.Until.Sub(lease.Granted)); until.After(l.pausedUntil) {
 			l.pausedUntil = until
 		}
 	case l.stopped && l.stops == stops:
@@ -242,7 +251,8 @@ func (l *lane) start(ctx, sendCtx context.Context, d store.Delivery) time.Durati
 		return 0 // shutting down: ReleaseLease puts the claim back
 	}
 	// Fencing: renew (recording the start) and send only while the lease
-	// outlives the request.
+	// outlives the request by LeaseMargin; the request's deadline is set
+	// so that it ends that much before the lease.
 	claimed := l.lease
 	if err := l.acquire(ctx, true); err != nil {
 		if !errors.Is(err, store.ErrLeaseHeld) {
@@ -260,18 +270,22 @@ func (l *lane) start(ctx, sendCtx context.Context, d store.Delivery) time.Durati
 	l.mu.Lock()
 	blocked, resume := l.stopped || l.pausedUntil.After(now), l.pausedUntil
 	l.mu.Unlock()
-	if blocked || l.leaseLeft(now) <= cfg.RequestTimeout {
+	if blocked || l.leaseLeft(now) <= cfg.RequestTimeout+cfg.LeaseMargin {
 		// Paused meanwhile, or the store was too slow to leave the lease
 		// time for a request: not sent, so not a failure.
 		l.finish(ctx, l.lease, d, store.Outcome{State: store.StateQueued, RetryAt: resume, Error: "not sent: lane paused or lease too short"}, log)
 		return 0
 	}
+	// now+RequestTimeout is at least LeaseMargin before the lease's end,
+	// by the check above; the deadline is fixed here, so a send that starts
+	// late (the process was descheduled or frozen) gets only what is left.
+	deadline := now.Add(cfg.RequestTimeout)
 	l.lastStart = now
 	l.inflight.Add(1)
 	lease := l.lease
 	go func() {
 		defer l.inflight.Done()
-		l.deliver(sendCtx, lease, d, sp, msg, opts, log)
+		l.deliver(sendCtx, lease, deadline, d, sp, msg, opts, log)
 		l.poke() // the group's next message may be due
 	}()
 	return l.pace
@@ -298,10 +312,21 @@ func (l *lane) prepare(ctx context.Context, d store.Delivery) (*gchat.Message, g
 	return &msg, gchat.Options{Reply: reply, MessageID: d.MessageID, RequestID: d.RequestID}, nil
 }
 
-// deliver makes one attempt and records its outcome.
-func (l *lane) deliver(ctx context.Context, lease store.Lease, d store.Delivery, sp *Space, msg *gchat.Message, opts gchat.Options, log *slog.Logger) {
+// deliver makes one attempt, cut at deadline, and records its outcome.
+func (l *lane) deliver(ctx context.Context, lease store.Lease, deadline time.Time, d store.Delivery, sp *Space, msg *gchat.Message, opts gchat.Options, log *slog.Logger) {
 	cfg := &l.d.cfg
-	actx, cancel := context.WithTimeout(ctx, cfg.RequestTimeout)
+	// The last check before the request leaves: a goroutine that starts
+	// after the deadline (the process stalled since start checked the
+	// lease) no longer holds the lease long enough, and must not send.
+	left := deadline.Sub(cfg.Now())
+	if left <= 0 {
+		fctx, fcancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
+		defer fcancel()
+		log.LogAttrs(fctx, slog.LevelWarn, "send_too_late", slog.Duration("late_by", -left))
+		l.finish(fctx, lease, d, store.Outcome{State: store.StateQueued, Error: "not sent: started after its deadline, the lease may be gone"}, log)
+		return
+	}
+	actx, cancel := context.WithTimeout(ctx, left)
 	resp, err := l.d.send.Send(actx, sp.Webhook, msg, opts)
 	timedOut := err != nil && ctx.Err() == nil && actx.Err() != nil
 	cancel()

@@ -1,9 +1,13 @@
 package postgres
 
 import (
+	"context"
+	"errors"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/gchatkit/gchat/internal/store"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -76,5 +80,79 @@ func TestQueryPlans(t *testing.T) {
 		if !strings.Contains(strings.Join(plan, "\n"), tt.index) {
 			t.Errorf("plan of %.60s…:\n%s\nwant it to use %s", tt.query, strings.Join(plan, "\n"), tt.index)
 		}
+	}
+}
+
+// TestIdleInTransactionTimeout: the sessions end a transaction left idle,
+// so that a client frozen in the middle of one (SIGSTOP) does not keep its
+// lane locked for the other replicas.
+func TestIdleInTransactionTimeout(t *testing.T) {
+	dbURL, _ := FreshSchema(t)
+	show := func(s *Store) string {
+		t.Helper()
+		var v string
+		if err := s.pool.QueryRow(t.Context(), `SHOW idle_in_transaction_session_timeout`).Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	for _, tc := range []struct {
+		name, url string
+		opt       time.Duration
+		want      string
+	}{
+		{"default", dbURL, 0, "5s"},
+		{"option", dbURL, 300 * time.Millisecond, "300ms"},
+		{"url", dbURL + "&idle_in_transaction_session_timeout=7000", 0, "7s"},
+		{"option over url", dbURL + "&idle_in_transaction_session_timeout=7000", time.Second, "1s"},
+		{"server's", dbURL, -1, "0"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := Open(t.Context(), tc.url, Options{MaxConns: 1, IdleInTransactionTimeout: tc.opt})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			if got := show(s); got != tc.want {
+				t.Errorf("idle_in_transaction_session_timeout = %s, want %s", got, tc.want)
+			}
+		})
+	}
+
+	frozen, err := Open(t.Context(), dbURL, Options{MaxConns: 2, IdleInTransactionTimeout: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer frozen.Close()
+	if _, err := frozen.AcquireLease(t.Context(), store.LeaseRequest{Lane: "L", Owner: "frozen", TTL: time.Minute}); err != nil {
+		t.Fatal(err)
+	}
+	// A transaction that locks the lane and then waits, as a frozen
+	// replica's would.
+	tx, err := frozen.pool.Begin(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(context.Background())
+	if _, err := tx.Exec(t.Context(), `SELECT 1 FROM lanes WHERE lane = 'L' FOR NO KEY UPDATE`); err != nil {
+		t.Fatal(err)
+	}
+	other, err := Open(t.Context(), dbURL, Options{MaxConns: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	start := time.Now()
+	_, err = other.AcquireLease(ctx, store.LeaseRequest{Lane: "L", Owner: "other", TTL: time.Minute})
+	if !errors.Is(err, store.ErrLeaseHeld) {
+		t.Errorf("AcquireLease while another session held the lane's lock: %v, want ErrLeaseHeld once the lock is gone", err)
+	}
+	if waited := time.Since(start); waited > 5*time.Second {
+		t.Errorf("AcquireLease waited %s for the idle session's lock", waited)
+	}
+	if _, err := tx.Exec(t.Context(), `SELECT 1`); err == nil {
+		t.Error("the idle transaction still runs after its timeout")
 	}
 }

@@ -66,6 +66,16 @@
 // on those keys (see Enqueue), so of concurrent duplicates exactly one is
 // stored, even when they name different lanes.
 //
+// A lane's row lock is held by a session, not by a lease: a replica frozen
+// (SIGSTOP, a paused VM) or cut off in the middle of a transaction would keep
+// it, and with it every other replica's calls on that lane, ingest included,
+// for as long as its connection stays open. So the store's sessions set
+// idle_in_transaction_session_timeout (Options.IdleInTransactionTimeout, 5 s
+// by default): the server ends a session that holds a transaction open that
+// long without sending a statement, and its locks go with it. The store's
+// own transactions never pause between statements for longer than a
+// scheduling hiccup.
+//
 // Across lanes, ids follow the order in which the sequence handed them out,
 // not commit order: a List cursor (Filter.After) may step past a delivery of
 // another lane that commits a moment later with a lower id.
@@ -108,7 +118,20 @@ type Options struct {
 	// pool_max_conns if set, else pgxpool's default, max(4, NumCPU). Each
 	// call holds one connection for the length of its transaction.
 	MaxConns int32
+	// IdleInTransactionTimeout is the sessions'
+	// idle_in_transaction_session_timeout (see Concurrency in the package
+	// documentation). Zero means DefaultIdleInTransactionTimeout, unless the
+	// URL sets idle_in_transaction_session_timeout itself; negative leaves
+	// the server's setting (by default none).
+	IdleInTransactionTimeout time.Duration
 }
+
+// DefaultIdleInTransactionTimeout bounds how long a stalled client can keep
+// a lane locked.
+const DefaultIdleInTransactionTimeout = 5 * time.Second
+
+// idleParam is the run-time parameter IdleInTransactionTimeout sets.
+const idleParam = "idle_in_transaction_session_timeout"
 
 // Store is a store.Store on a PostgreSQL database.
 type Store struct {
@@ -132,7 +155,14 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	if opts.MaxConns > 0 {
 		cfg.MaxConns = opts.MaxConns
 	}
-	if err := migrateConfig(ctx, cfg.ConnConfig.Copy()); err != nil {
+	if _, set := cfg.ConnConfig.RuntimeParams[idleParam]; (!set || opts.IdleInTransactionTimeout != 0) && opts.IdleInTransactionTimeout >= 0 {
+		d := opts.IdleInTransactionTimeout
+		if d == 0 {
+			d = DefaultIdleInTransactionTimeout
+		}
+		cfg.ConnConfig.RuntimeParams[idleParam] = strconv.FormatInt(max(d.Milliseconds(), 1), 10)
+	}
+	if _, err := migrateConfig(ctx, cfg.ConnConfig.Copy()); err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
@@ -157,10 +187,11 @@ func (s *Store) Close() error {
 // named and missing. It is safe to run from several processes at once: one
 // applies each migration, the others wait and find nothing to do. Open calls
 // it; running it first (as a deploy step) lets replicas open without waiting.
-func Migrate(ctx context.Context, url string) error {
+// It reports the schema versions before and after and what it applied.
+func Migrate(ctx context.Context, url string) (store.Migrated, error) {
 	cfg, err := pgx.ParseConfig(url)
 	if err != nil {
-		return fmt.Errorf("migrate: %w", err)
+		return store.Migrated{}, fmt.Errorf("migrate: %w", err)
 	}
 	return migrateConfig(ctx, cfg)
 }
@@ -168,45 +199,49 @@ func Migrate(ctx context.Context, url string) error {
 // migrateConfig runs the migrations on a connection of its own, closed at
 // the end: the session-level lock goes with it even if unlocking fails, so a
 // pooled connection never keeps it.
-func migrateConfig(ctx context.Context, cfg *pgx.ConnConfig) error {
+func migrateConfig(ctx context.Context, cfg *pgx.ConnConfig) (store.Migrated, error) {
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
-		return fmt.Errorf("migrate: %w", err)
+		return store.Migrated{}, fmt.Errorf("migrate: %w", err)
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	if err := migrate(ctx, conn); err != nil {
-		return fmt.Errorf("migrate: %w", err)
+	done, err := migrate(ctx, conn)
+	if err != nil {
+		return done, fmt.Errorf("migrate: %w", err)
 	}
-	return nil
+	return done, nil
 }
 
-func migrate(ctx context.Context, conn *pgx.Conn) error {
+// migrate applies the pending migrations and reports what it did, also
+// when one failed (the ones before it stay applied).
+func migrate(ctx context.Context, conn *pgx.Conn) (done store.Migrated, err error) {
 	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, MigrationLockKey); err != nil {
-		return fmt.Errorf("lock: %w", err)
+		return done, fmt.Errorf("lock: %w", err)
 	}
 	defer conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, MigrationLockKey)
 
 	if err := ensureSchema(ctx, conn); err != nil {
-		return err
+		return done, err
 	}
 	if _, err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_version (
 		version    integer PRIMARY KEY,
 		applied_at timestamptz NOT NULL DEFAULT clock_timestamp()
 	)`); err != nil {
-		return err
+		return done, err
 	}
 	var current int
 	if err := conn.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM schema_version`).Scan(&current); err != nil {
-		return err
+		return done, err
 	}
+	done.From, done.To = current, current
 	todo, err := pending(current)
 	if err != nil {
-		return err
+		return done, err
 	}
 	for _, m := range todo {
 		body, err := migrations.ReadFile(m.name)
 		if err != nil {
-			return err
+			return done, err
 		}
 		err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
 			// No arguments: the simple protocol, which runs a file of
@@ -218,10 +253,12 @@ func migrate(ctx context.Context, conn *pgx.Conn) error {
 			return err
 		})
 		if err != nil {
-			return fmt.Errorf("%s: %w", m.name, err)
+			return done, fmt.Errorf("%s: %w", m.name, err)
 		}
+		done.To = m.version
+		done.Applied = append(done.Applied, strings.TrimPrefix(m.name, "migrations/"))
 	}
-	return nil
+	return done, nil
 }
 
 type migration struct {

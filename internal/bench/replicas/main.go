@@ -1,0 +1,342 @@
+// Command replicas measures durable ingest with one relay on SQLite and
+// with one or several relay replicas sharing PostgreSQL: accepts per second
+// in all and per replica, and the latency a caller sees. An accept is one
+// alert-sized message (600 bytes of text, a thread key, a requestId)
+// posted over loopback to relay.NewServer, as `gchat relay` wires it,
+// parsed and committed before the 200 answer. Every replica is in this
+// process, with its own HTTP server and its own store (its own connection
+// pool on PostgreSQL, the relay's default size), so callers, replicas and,
+// on one machine, the database all share the same cores: the figures are
+// what one machine does, not what a cluster of machines would.
+//
+//	go run ./internal/bench/replicas [-stores sqlite,postgres] [-replicas 1,3] [-callers 64] [-spaces 1] [-duration 10s]
+//
+// PostgreSQL is -postgres URL, else $GCHAT_TEST_POSTGRES_URL; each run uses a
+// fresh schema, dropped at its end. No dispatcher runs, so nothing drains
+// the queue and nothing competes with ingest.
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/gchatkit/gchat"
+	"github.com/gchatkit/gchat/internal/relay"
+	"github.com/gchatkit/gchat/internal/relay/config"
+	"github.com/gchatkit/gchat/internal/store"
+	"github.com/gchatkit/gchat/internal/store/postgres"
+	"github.com/gchatkit/gchat/internal/store/sqlite"
+	"github.com/jackc/pgx/v5"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "replicas:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+// params are the command's flags.
+type params struct {
+	stores   []string
+	replicas []int
+	callers  int
+	spaces   int
+	pool     int
+	duration time.Duration
+	warmup   time.Duration
+	pgURL    string
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("replicas", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	stores := fs.String("stores", "sqlite,postgres", "stores to measure, comma-separated: sqlite, postgres")
+	replicas := fs.String("replicas", "1,3", "replica counts for PostgreSQL, comma-separated (SQLite is always one)")
+	p := params{}
+	fs.IntVar(&p.callers, "callers", 64, "concurrent callers in all, spread evenly over the replicas")
+	fs.IntVar(&p.spaces, "spaces", 1, "relay spaces (each its own Google space, so its own lane) the callers post to in turn")
+	fs.IntVar(&p.pool, "pool", 0, "PostgreSQL connections per replica (0: the relay's default, max(4, CPUs))")
+	fs.DurationVar(&p.duration, "duration", 10*time.Second, "how long each scenario is measured")
+	fs.DurationVar(&p.warmup, "warmup", time.Second, "posting before the measurement starts")
+	fs.StringVar(&p.pgURL, "postgres", getenv("GCHAT_TEST_POSTGRES_URL"), "PostgreSQL `URL` (default $GCHAT_TEST_POSTGRES_URL)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	p.stores = strings.Split(*stores, ",")
+	for _, s := range strings.Split(*replicas, ",") {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			return fmt.Errorf("-replicas %q: want counts such as 1,3", *replicas)
+		}
+		p.replicas = append(p.replicas, n)
+	}
+	if p.callers < 1 || p.spaces < 1 {
+		return errors.New("-callers and -spaces must be at least 1")
+	}
+
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "store\treplicas\tcallers\tspaces\taccepts/s\tper replica\tp50\tp99\terrors\n")
+	for _, st := range p.stores {
+		counts := p.replicas
+		if st == "sqlite" {
+			counts = []int{1}
+		}
+		for _, n := range counts {
+			res, err := measure(ctx, p, st, n)
+			if err != nil {
+				return fmt.Errorf("%s, %d replicas: %w", st, n, err)
+			}
+			per := make([]string, len(res.perReplica))
+			for i, a := range res.perReplica {
+				per[i] = fmt.Sprintf("%.0f", a)
+			}
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%.0f\t%s\t%s\t%s\t%d\n", st, n, p.callers, p.spaces, res.total,
+				strings.Join(per, " / "), res.p50.Round(100*time.Microsecond), res.p99.Round(100*time.Microsecond), res.errors)
+			fmt.Fprintf(stderr, "done: %s, %d replicas\n", st, n)
+		}
+	}
+	return tw.Flush()
+}
+
+type result struct {
+	total      float64   // accepts per second, all replicas
+	perReplica []float64 // accepts per second of each
+	p50, p99   time.Duration
+	errors     int
+}
+
+// discard is a Notifier that wakes nobody: no dispatcher runs.
+type discard struct{}
+
+func (discard) Notify(string) {}
+
+// measure runs one scenario: n replicas on storeKind.
+func measure(ctx context.Context, p params, storeKind string, n int) (result, error) {
+	cfg := &config.Config{Listen: "127.0.0.1:8686", IngestKey: "bench-key"}
+	for i := range p.spaces {
+		hook, err := gchat.ParseWebhook(fmt.Sprintf("https://chat.googleapis.com/v1/spaces/AAAAbench%02d/messages?key=k&token=bench-google-token", i))
+		if err != nil {
+			return result{}, err
+		}
+		sp := config.NewSpace(fmt.Sprintf("s%d", i), hook)
+		sp.IngestToken = config.Secret(fmt.Sprintf("bench-ingest-token-%02d", i))
+		cfg.Spaces = append(cfg.Spaces, sp)
+	}
+
+	var stores []store.Store
+	defer func() {
+		for _, s := range stores {
+			s.Close()
+		}
+	}()
+	switch storeKind {
+	case "sqlite":
+		dir, err := os.MkdirTemp("", "gchat-bench-replicas-")
+		if err != nil {
+			return result{}, err
+		}
+		defer os.RemoveAll(dir)
+		s, err := sqlite.Open(ctx, filepath.Join(dir, "relay.db"), sqlite.Options{Synchronous: "FULL"})
+		if err != nil {
+			return result{}, err
+		}
+		stores = append(stores, s)
+	case "postgres":
+		if p.pgURL == "" {
+			return result{}, errors.New("no PostgreSQL: give -postgres URL or set GCHAT_TEST_POSTGRES_URL")
+		}
+		dbURL, drop, err := freshSchema(ctx, p.pgURL)
+		if err != nil {
+			return result{}, err
+		}
+		defer drop()
+		for range n {
+			s, err := postgres.Open(ctx, dbURL, postgres.Options{MaxConns: int32(p.pool)})
+			if err != nil {
+				return result{}, err
+			}
+			stores = append(stores, s)
+		}
+	default:
+		return result{}, fmt.Errorf("unknown store %q", storeKind)
+	}
+
+	var servers []*httptest.Server
+	for _, s := range stores {
+		srv := httptest.NewServer(relay.NewServer(cfg, s, discard{}, nil, relay.Options{Listen: cfg.Listen, MaxPending: -1}))
+		defer srv.Close()
+		srv.Client().Transport.(*http.Transport).MaxIdleConnsPerHost = p.callers
+		servers = append(servers, srv)
+	}
+
+	bodies := make([][]byte, 100)
+	for i := range bodies {
+		var err error
+		bodies[i], err = json.Marshal(map[string]any{
+			"text":   alertText,
+			"thread": map[string]string{"threadKey": fmt.Sprintf("alert-%03d", i)},
+		})
+		if err != nil {
+			return result{}, err
+		}
+	}
+
+	var (
+		seq      atomic.Int64
+		measured atomic.Bool
+		errs     atomic.Int64
+		mu       sync.Mutex
+		lats     []time.Duration
+		accepts  = make([]int64, n)
+		wg       sync.WaitGroup
+	)
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	for c := range p.callers {
+		rep := c % n
+		srv := servers[rep]
+		client := srv.Client()
+		wg.Go(func() {
+			var mine []time.Duration
+			var count int64
+			for runCtx.Err() == nil {
+				k := seq.Add(1)
+				sp := cfg.Spaces[k%int64(len(cfg.Spaces))]
+				target := fmt.Sprintf("%s/v1/spaces/%s/messages?key=bench-key&token=%s&messageReplyOption=REPLY_MESSAGE_FALLBACK_TO_NEW_THREAD&requestId=bench-%d",
+					srv.URL, sp.Name, url.QueryEscape(sp.IngestToken.Reveal()), k)
+				req, err := http.NewRequestWithContext(runCtx, http.MethodPost, target, bytes.NewReader(bodies[k%int64(len(bodies))]))
+				if err != nil {
+					errs.Add(1)
+					return
+				}
+				req.Header.Set("Content-Type", "application/json; charset=UTF-8")
+				t0 := time.Now()
+				resp, err := client.Do(req)
+				if err != nil {
+					if runCtx.Err() == nil {
+						errs.Add(1)
+					}
+					continue
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				lat := time.Since(t0)
+				if resp.StatusCode != http.StatusOK {
+					errs.Add(1)
+					continue
+				}
+				if measured.Load() {
+					mine = append(mine, lat)
+					count++
+				}
+			}
+			mu.Lock()
+			lats = append(lats, mine...)
+			accepts[rep] += count
+			mu.Unlock()
+		})
+	}
+	sleep(runCtx, p.warmup)
+	measured.Store(true)
+	errs.Store(0)
+	begin := time.Now()
+	sleep(runCtx, p.duration)
+	measured.Store(false)
+	elapsed := time.Since(begin)
+	cancel()
+	wg.Wait()
+	if ctx.Err() != nil {
+		return result{}, ctx.Err()
+	}
+
+	res := result{errors: int(errs.Load())}
+	var total int64
+	for _, a := range accepts {
+		total += a
+		res.perReplica = append(res.perReplica, float64(a)/elapsed.Seconds())
+	}
+	res.total = float64(total) / elapsed.Seconds()
+	slices.Sort(lats)
+	if len(lats) > 0 {
+		res.p50, res.p99 = lats[len(lats)/2], lats[len(lats)*99/100]
+	}
+	return res, nil
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
+
+// freshSchema returns base with search_path set to a new schema, and a
+// function that drops it.
+func freshSchema(ctx context.Context, base string) (string, func(), error) {
+	u, err := url.Parse(base)
+	if err != nil {
+		return "", nil, errors.New("-postgres: not a URL") // not quoted: it may hold a password
+	}
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	schema := "gchat_bench_" + hex.EncodeToString(b[:])
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	drop := func() {
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		conn, err := pgx.Connect(dctx, base)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "replicas: drop schema:", err)
+			return
+		}
+		defer conn.Close(dctx)
+		if _, err := conn.Exec(dctx, `DROP SCHEMA IF EXISTS `+pgx.Identifier{schema}.Sanitize()+` CASCADE`); err != nil {
+			fmt.Fprintln(os.Stderr, "replicas: drop schema:", err)
+		}
+	}
+	return u.String(), drop, nil
+}
+
+// alertText is an alert-sized message text, the one BenchmarkIngest posts:
+// about 600 bytes, as a monitoring rule with a summary, a description,
+// labels and a link renders it.
+var alertText = strings.Join([]string{
+	"*[FIRING:1]* HighErrorRate api-gateway (production, eu-west-1)",
+	"*Summary:* 5xx responses above 5% for 10 minutes on api-gateway.",
+	"*Description:* The ratio of 5xx answers to all answers has been 7.3% over the last 10 minutes " +
+		"(threshold 5%). Upstream checkout-service answers slowly; p99 latency is 2.4 s.",
+	"*Labels:* alertname=HighErrorRate, cluster=prod-eu-1, namespace=edge, service=api-gateway, severity=critical, team=platform",
+	"*Started:* 2026-11-27T10:42:17Z",
+	"<https://grafana.example.com/d/api-gateway/overview?orgId=1&var-cluster=prod-eu-1|Dashboard> · " +
+		"<https://runbooks.example.com/HighErrorRate|Runbook>",
+}, "\n")

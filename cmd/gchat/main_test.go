@@ -1,11 +1,14 @@
 package main
 
 import (
+	"net/url"
+
 	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
+	"github.com/gchatkit/gchat/gchattest"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -138,6 +141,7 @@ func TestHelp(t *testing.T) {
 		{"send-help.golden", []string{"help", "send"}},
 		{"version-help.golden", []string{"version", "-h"}},
 		{"emulator-help.golden", []string{"emulator", "--help"}},
+		{"migrate-help.golden", []string{"migrate", "--help"}},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			r := runCLI(t, t.Context(), nil, "", tc.args...)
@@ -376,5 +380,89 @@ func TestConfigCheck(t *testing.T) {
 	r = runCLI(t, t.Context(), env, "", "config", "check", filepath.Join(dir, "missing.yaml"))
 	if r.code != exitUsage || !strings.Contains(r.stderr, "no such file") {
 		t.Errorf("missing file: exit %d, stderr %q", r.code, r.stderr)
+	}
+}
+
+// TestConfigCheckRoutes: each route is tried with its sample; a template
+// that makes a message Google would refuse is reported with the file, line
+// and field; --send posts the sample's messages through the route.
+func TestConfigCheckRoutes(t *testing.T) {
+	chat := gchattest.NewServer(t)
+	u, err := url.Parse(chat.WebhookURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "uptime.json"), []byte(`{"monitor":{"name":"api","url":"https://api.example.com"},"heartbeat":{"status":0,"msg":"timeout"}}`), 0o644)
+	head := "allowed_hosts: [" + u.Host + "]\nspaces:\n  alerts:\n    webhook_url: ${HOOK}\n    ingest_token: 0123456789abcdef0123\nroutes:\n" +
+		"  - name: prom\n    source: alertmanager\n    spaces: [alerts]\n    thread: incident\n"
+	good := filepath.Join(dir, "good.yaml")
+	os.WriteFile(good, []byte(head+
+		"  - name: uptime\n    source: json\n    spaces: [alerts]\n    sample_file: uptime.json\n    template:\n"+
+		"      text: \"{{ .monitor.name }} is down: {{ .heartbeat.msg }}\"\n"), 0o644)
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte(head+
+		"  - name: uptime\n    source: json\n    spaces: [alerts]\n    sample_file: uptime.json\n    template:\n"+
+		"      card:\n        sections:\n          - widgets:\n              - buttons: [{text: Open, url: \"{{ .monitor.name }}\"}]\n"), 0o644)
+	env := map[string]string{"HOOK": chat.WebhookURL}
+
+	r := runCLI(t, t.Context(), env, "", "config", "check", good)
+	if r.code != 0 || !strings.Contains(r.stdout, "route prom: the built-in Alertmanager sample makes 1 message(s)") ||
+		!strings.Contains(r.stdout, "route uptime: "+filepath.Join(dir, "uptime.json")+" makes 1 message(s)") {
+		t.Errorf("valid file: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	if n := len(chat.Messages()); n != 0 {
+		t.Errorf("check without --send posted %d messages", n)
+	}
+
+	r = runCLI(t, t.Context(), env, "", "config", "check", bad)
+	if want := bad + ":19:45: routes[1].template.card.sections[0].widgets[0].buttons[0].url: with " + filepath.Join(dir, "uptime.json"); r.code != exitUsage || !strings.Contains(r.stderr, want) || !strings.Contains(r.stderr, "not an absolute http or https URL") {
+		t.Errorf("bad template: exit %d, stderr %q; want 1 and %q about the link", r.code, r.stderr, want)
+	}
+
+	r = runCLI(t, t.Context(), env, "", "config", "check", "--send", "prom", good)
+	if r.code != 0 || !strings.Contains(r.stdout, "sent to space alerts: message spaces/") {
+		t.Fatalf("--send: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	msgs := chat.Messages()
+	if len(msgs) != 1 || len(msgs[0].Message.CardsV2) != 1 || !strings.Contains(msgs[0].Message.Text, "DiskFull") {
+		t.Errorf("--send posted %+v, want the sample's alert card", msgs)
+	}
+
+	r = runCLI(t, t.Context(), env, "", "config", "check", "--send", "nope", good)
+	if r.code != exitUsage || !strings.Contains(r.stderr, "--send nope: no such route") {
+		t.Errorf("--send unknown route: exit %d, stderr %q", r.code, r.stderr)
+	}
+}
+
+// TestExamplesCheck runs `gchat config check` on the source examples: every
+// route's template or card renders its sample into messages Google takes.
+func TestExamplesCheck(t *testing.T) {
+	hook := func(space string) string {
+		return "https://chat.googleapis.com/v1/spaces/" + space + "/messages?key=AIzaSyTESTKEY&token=" + canary
+	}
+	env := map[string]string{
+		"GCHAT_ALERTS_WEBHOOK": hook("AAAAalerts1"), "GCHAT_ONCALL_WEBHOOK": hook("AAAAoncall1"), "GCHAT_DEV_WEBHOOK": hook("AAAAdev0001"),
+		"GCHAT_ALERTMANAGER_TOKEN": "0123456789abcdef-am", "GCHAT_GRAFANA_PASSWORD": "0123456789abcdef-gr", "GCHAT_EVENTS_TOKEN": "0123456789abcdef-ev",
+	}
+	for file, want := range map[string][]string{
+		"alertmanager.yaml": {"route prometheus: the built-in Alertmanager sample makes 2 message(s)", "route grafana: the built-in Grafana sample makes 1 message(s)"},
+		"events.yaml":       {"route github-issues: ", "route github-pulls: ", "route gitlab-pipelines: ", "route uptime: "},
+	} {
+		t.Run(file, func(t *testing.T) {
+			r := runCLI(t, t.Context(), env, "", "config", "check", filepath.Join("..", "..", "examples", file))
+			if r.code != 0 {
+				t.Fatalf("exit %d:\n%s", r.code, r.stderr)
+			}
+			for _, w := range want {
+				if !strings.Contains(r.stdout, w) {
+					t.Errorf("stdout lacks %q:\n%s", w, r.stdout)
+				}
+			}
+			if strings.Contains(r.stdout, "makes none") || strings.Contains(r.stdout, "not tried") {
+				t.Errorf("a route made nothing of its sample:\n%s", r.stdout)
+			}
+			assertNoCanary(t, r)
+		})
 	}
 }

@@ -3,6 +3,8 @@ package relay
 import (
 	"net/http"
 
+	"github.com/gchatkit/gchat/internal/relay/config"
+
 	"github.com/gchatkit/gchat/internal/webhookapi"
 )
 
@@ -18,6 +20,11 @@ func (s *Server) routes() *http.ServeMux {
 	mux.HandleFunc("/v1/spaces/{space}/messages", func(w http.ResponseWriter, r *http.Request) {
 		webhookapi.WriteError(w, nil, webhookapi.MethodNotAllowed())
 	})
+
+	// Source routes (config routes:): Alertmanager, Grafana, any JSON.
+	for _, src := range []config.Source{config.SourceAlertmanager, config.SourceGrafana, config.SourceJSON} {
+		mux.HandleFunc("POST /v1/"+src.Path()+"/{route}", s.handleSource(src))
+	}
 
 	mux.HandleFunc("GET /healthz", handleHealth)
 	mux.HandleFunc("GET /readyz", s.handleReady)

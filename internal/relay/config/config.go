@@ -20,7 +20,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/gchatkit/gchat"
-	"go.yaml.in/yaml/v3"
 )
 
 // Defaults of settings the file leaves out.
@@ -48,8 +47,9 @@ type Config struct {
 	// Listen is the host:port of the relay's HTTP server. Default DefaultListen.
 	Listen string
 	// Store names the queue's database: "sqlite:PATH" (a bare PATH is
-	// accepted too). Default DefaultStore. "postgres://…" is recognised and
-	// refused until the PostgreSQL backend exists.
+	// accepted too) for one relay, or a "postgres://…" URL (also
+	// "postgresql://") that several replicas share. Default DefaultStore.
+	// It may hold a password: it is printed and logged only redacted.
 	Store string
 	// AdminToken protects the admin API; empty means none was configured.
 	AdminToken Secret
@@ -67,9 +67,9 @@ type Config struct {
 	Timing Timing
 	// Operator names the space that receives operator notices; empty for none.
 	Operator string
-	// Routes are kept as parsed until the sources issue gives them a schema.
-	// The nodes may contain aliases, even cyclic ones: walk them with care.
-	Routes []*yaml.Node
+	// Routes take payloads of monitoring systems and other senders, in
+	// file order; names are unique.
+	Routes []*Route
 	// TLS is the certificate the relay serves HTTPS with, from
 	// tls_cert_file and tls_key_file; nil serves plain HTTP.
 	TLS *tls.Certificate
@@ -211,6 +211,13 @@ func (c *Config) SQLitePath() (string, bool) {
 	return rest, kind == "sqlite"
 }
 
+// PostgresURL returns the URL of a "postgres://…" store, and false for
+// other backends.
+func (c *Config) PostgresURL() (string, bool) {
+	kind, rest := storeKind(c.Store)
+	return rest, kind == "postgres"
+}
+
 // storeKind splits a store setting into its backend and the rest.
 func storeKind(s string) (kind, rest string) {
 	switch {
@@ -259,9 +266,12 @@ func (c *Config) validate(skip func(field string) bool) error {
 	case c.Store == "" || kind == "sqlite" && rest == "":
 		add("store", "no path (want sqlite:PATH, e.g. %s)", DefaultStore)
 	case kind == "postgres":
-		add("store", "PostgreSQL is not supported yet: use sqlite:PATH until it arrives")
+		// Not quoted: the URL may hold a password.
+		if _, err := url.Parse(rest); err != nil {
+			add("store", "not a valid URL (want postgres://USER@HOST:5432/DATABASE?sslmode=…)")
+		}
 	case kind != "sqlite":
-		add("store", "unknown store %q (want sqlite:PATH)", kind+"://…")
+		add("store", "unknown store %q (want sqlite:PATH or postgres://…)", kind+"://…")
 	}
 
 	if c.AdminToken != "" {
@@ -347,6 +357,7 @@ func (c *Config) validate(skip func(field string) bool) error {
 	if c.Retention.Dead <= 0 {
 		add("retention.dead", "%s: want a positive duration (default %s)", fmtDuration(c.Retention.Dead), fmtDuration(DefaultDead))
 	}
+	c.validateRoutes(add, listenLoopback)
 	if c.Operator != "" && c.Space(c.Operator) == nil {
 		names := make([]string, len(c.Spaces))
 		for i, s := range c.Spaces {
@@ -481,7 +492,9 @@ func fmtDuration(d time.Duration) string {
 	return s
 }
 
-// redactStore masks the password of a database URL.
+// redactStore masks the password of a database URL, in its user
+// information and in the password and sslpassword parameters that pgx also
+// reads.
 func redactStore(s string) string {
 	if kind, _ := storeKind(s); kind == "sqlite" {
 		return s
@@ -490,8 +503,19 @@ func redactStore(s string) string {
 	if err != nil {
 		return "(unparsable store URL)"
 	}
+	if q := u.Query(); q.Has("password") || q.Has("sslpassword") {
+		for _, k := range []string{"password", "sslpassword"} {
+			if q.Has(k) {
+				q.Set(k, "xxxxx")
+			}
+		}
+		u.RawQuery = q.Encode()
+	}
 	return u.Redacted()
 }
+
+// RedactedStore is Store with its password masked, for output.
+func (c *Config) RedactedStore() string { return redactStore(c.Store) }
 
 // String is a one-line summary with every secret masked.
 func (c *Config) String() string {
@@ -542,6 +566,16 @@ func (c *Config) Summary() string {
 	for _, s := range c.Spaces {
 		fmt.Fprintf(&b, "  %s → %v; token %s, pace %s, on_failure %s, max_age %s, coalesce %t, reply_fallback %t\n",
 			s.Name, s.Webhook, setOrNot(s.IngestToken), fmtDuration(s.Pace), s.OnFailure, fmtDuration(s.MaxAge), s.Coalesce, s.ReplyFallback)
+	}
+	if len(c.Routes) > 0 {
+		fmt.Fprintf(&b, "routes (%d):\n", len(c.Routes))
+		for _, r := range c.Routes {
+			fmt.Fprintf(&b, "  %s: POST /v1/%s/%s → %s", r.Name, r.Source.Path(), r.Name, r.targetSummary())
+			if r.Source.Alerting() {
+				fmt.Fprintf(&b, "; thread %s", r.Thread)
+			}
+			fmt.Fprintf(&b, "; credentials %s\n", r.authSummary())
+		}
 	}
 	return b.String()
 }

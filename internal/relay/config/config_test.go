@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gchatkit/gchat"
+	"github.com/gchatkit/gchat/internal/source/alert"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -148,13 +149,45 @@ func TestLoadProblems(t *testing.T) {
 		{"listen beyond loopback", "listen: 0.0.0.0:8686\n" + space, `gchat.yaml:1:9: listen: refusing to listen on 0.0.0.0:8686 without ingest credentials: space "alerts" has no ingest_token`},
 		{"listen beyond loopback, two", "listen: :8686\n" + space + "  ops:\n    webhook_url: ${HOOK}\n  db:\n    webhook_url: ${HOOK}\n    ingest_token: ${TOKEN}\n",
 			`gchat.yaml:1:9: listen: refusing to listen on :8686 without ingest credentials: spaces "alerts", "ops" have no ingest_token`},
-		{"store postgres", "store: postgres://gchat:" + canaryAdmin + "@db/gchat\n" + space, `gchat.yaml:1:8: store: PostgreSQL is not supported yet: use sqlite:PATH until it arrives`},
-		{"store unknown", "store: mysql://db/gchat\n" + space, `gchat.yaml:1:8: store: unknown store "mysql://…" (want sqlite:PATH)`},
+		{"store postgres invalid", "store: postgres://gchat:" + canaryAdmin + "@db:port/gchat\n" + space, `gchat.yaml:1:8: store: not a valid URL (want postgres://USER@HOST:5432/DATABASE?sslmode=…)`},
+		{"store password unset", "store: postgres://gchat:${NOPE}@db/gchat\n" + space, `gchat.yaml:1:8: store: environment variable NOPE is not set`},
+		{"store unknown", "store: mysql://db/gchat\n" + space, `gchat.yaml:1:8: store: unknown store "mysql://…" (want sqlite:PATH or postgres://…)`},
 		{"store empty path", "store: \"sqlite:\"\n" + space, `gchat.yaml:1:8: store: no path (want sqlite:PATH, e.g. sqlite:gchat.db)`},
 		{"allowed_hosts URL", "allowed_hosts: [https://chat.example.com]\n" + space, `gchat.yaml:1:17: allowed_hosts[0]: "https://chat.example.com" is not a host: want a host name such as chat.example.com, not a URL`},
 		{"allowed_hosts not a list", "allowed_hosts: chat.example.com\n" + space, `gchat.yaml:1:16: allowed_hosts: want a list of host names, got a value`},
 		{"operator", space + "operator: alert\n", `gchat.yaml:4:11: operator: "alert" is not a configured space (did you mean "alerts"?)`},
-		{"routes not a list", space + "routes: {}\n", `gchat.yaml:4:9: routes: want a list of routes, got a mapping`},
+		{"routes not a list", space + "routes: {}\n", `gchat.yaml:4:9: routes: want a list of routes (- name: …), got a mapping`},
+		{"route without name and source", space + "routes:\n  - spaces: [alerts]\n",
+			"gchat.yaml:5:5: routes[0].name: a route needs a name: it is the last segment of its URL\n" +
+				"gchat.yaml:5:5: routes[0].source: a route needs a source: one of alertmanager, grafana, json"},
+		{"route source", space + "routes:\n  - name: am\n    source: alertmanger\n    spaces: [alerts]\n",
+			`gchat.yaml:6:13: routes[0].source: "alertmanger" is not one of alertmanager, grafana, json (did you mean "alertmanager"?)`},
+		{"route space", space + "routes:\n  - name: am\n    source: alertmanager\n    spaces: [alert]\n",
+			`gchat.yaml:7:14: routes[0].spaces[0]: "alert" is not a configured space (did you mean "alerts"?)`},
+		{"route twice", space + "routes:\n  - {name: am, source: grafana, spaces: alerts}\n  - {name: am, source: alertmanager, spaces: alerts}\n",
+			`gchat.yaml:6:12: routes[1].name: route "am" is defined twice`},
+		{"route no target", space + "routes:\n  - name: am\n    source: alertmanager\n",
+			`gchat.yaml:5:5: routes[0].spaces: a route needs spaces: to deliver to (or match: rules)`},
+		{"route thread", space + "routes:\n  - {name: am, source: alertmanager, spaces: alerts, thread: per-alert}\n",
+			`gchat.yaml:5:62: routes[0].thread: "per-alert" is not a thread policy (want one of group, fingerprint, alertname, day, none, incident)`},
+		{"route match", space + "routes:\n  - name: am\n    source: alertmanager\n    match:\n      - spaces: [oncall]\n",
+			"gchat.yaml:8:9: routes[0].match[0].when: a rule needs when: with at least one label or field (put catch-all spaces in the route's spaces:)\n" +
+				`gchat.yaml:8:18: routes[0].match[0].spaces[0]: "oncall" is not a configured space`},
+		{"route mention", space + "routes:\n  - {name: am, source: alertmanager, spaces: alerts, mentions: {critical: '@here'}}\n",
+			`gchat.yaml:5:75: routes[0].mentions.critical: "@here" is not a mention: want "<users/all>", "all", "<users/NUMERIC_ID>" or "users/NUMERIC_ID"`},
+		{"route basic half", space + "routes:\n  - {name: am, source: alertmanager, spaces: alerts, basic_username: am}\n",
+			`gchat.yaml:5:70: routes[0].basic_username: basic authentication needs both basic_username and basic_password`},
+		{"route open beyond loopback", "listen: 0.0.0.0:8686\n" + "spaces:\n  alerts:\n    webhook_url: ${HOOK}\n    ingest_token: ${TOKEN}\n" +
+			"routes:\n  - {name: am, source: alertmanager, spaces: alerts}\n",
+			`gchat.yaml:1:9: listen: refusing to listen on 0.0.0.0:8686 without credentials on routes "am": set bearer_token or basic_username and basic_password`},
+		{"json route without template", space + "routes:\n  - {name: gh, source: json, spaces: alerts}\n",
+			`gchat.yaml:5:5: routes[0].template: a json route needs a template: (text:, card:, thread_key:, dedup_key:)`},
+		{"template error", space + "routes:\n  - name: gh\n    source: json\n    spaces: alerts\n    template:\n      text: \"{{ .issue.title \"\n      card:\n        sections:\n          - widgets:\n              - text: ok\n              - buttons: [{text: Open, url: \"{{ .x }\"}]\n",
+			"gchat.yaml:9:13: routes[0].template.text: template: unclosed action (line 1)\n" +
+				`gchat.yaml:14:45: routes[0].template.card.sections[0].widgets[1].buttons[0].url: template: unexpected "}" in operand (line 1)`},
+		{"template unknown key", space + "routes:\n  - name: gh\n    source: json\n    spaces: alerts\n    template:\n      txt: hello\n",
+			"gchat.yaml:9:7: routes[0].template: unknown key \"txt\" (did you mean \"text\"?)\n" +
+				"gchat.yaml:9:7: routes[0].template: the spec has neither text nor card: there is nothing to post"},
 		{"merge into itself", "spaces: &s\n  <<: *s\n  alerts:\n    webhook_url: ${HOOK}\n", `gchat.yaml:2:7: spaces: << merges a mapping into itself`},
 		{"merge of a scalar", "spaces:\n  <<: 1\n  alerts:\n    webhook_url: ${HOOK}\n", `gchat.yaml:2:7: spaces: << wants a mapping or a list of mappings, got a value`},
 	}
@@ -275,8 +308,20 @@ retention:
   dead: 1.5d
 operator: ops
 routes:
-  - match: {source: alertmanager}
-    space: alerts
+  - name: prometheus
+    source: alertmanager
+    bearer_token: ${TOKEN2}-route
+    spaces: [ops]
+    match:
+      - when: {severity: critical}
+        spaces: [alerts, ops]
+    thread: incident
+    on_failure: dead_letter
+    max_age: 2h
+    dedup_window: 5m
+    suppress_repeats: 4h
+    mentions: {critical: all, warning: "users/123456789"}
+    max_alerts: 5
 `
 	src = strings.Replace(src, "defaults: &defaults\n", "", 1)
 	c, err := load(src)
@@ -300,11 +345,16 @@ routes:
 		Retention: Retention{Delivered: 36 * time.Hour, Dead: 36 * time.Hour},
 		Operator:  "ops",
 	}
-	if diff := cmp.Diff(want, c, cmpConfig, cmp.FilterPath(func(p cmp.Path) bool { return p.String() == "Routes" }, cmp.Ignore())); diff != "" {
+	want.Routes = []*Route{{
+		Name: "prometheus", Source: SourceAlertmanager, BearerToken: canaryIngest2 + "-route",
+		Spaces: []string{"ops"}, Match: []Match{{When: map[string]string{"severity": "critical"}, Spaces: []string{"alerts", "ops"}}},
+		Thread: alert.PolicyIncident, OnFailure: OnFailureDeadLetter, MaxAge: 2 * time.Hour,
+		DedupWindow: 5 * time.Minute, SuppressRepeats: 4 * time.Hour,
+		Mentions:  map[string]string{"critical": "<users/all>", "warning": "<users/123456789>"},
+		MaxAlerts: 5, Line: 24,
+	}}
+	if diff := cmp.Diff(want, c, cmpConfig); diff != "" {
 		t.Errorf("config (-want +got):\n%s", diff)
-	}
-	if len(c.Routes) != 1 || c.Routes[0].Line != 24 {
-		t.Errorf("routes: got %d nodes, want 1 at line 24", len(c.Routes))
 	}
 	if !c.AllowsHost("127.0.0.1:8687") || !c.AllowsHost("proxy.example:443") || !c.AllowsHost("chat.googleapis.com") || c.AllowsHost("127.0.0.1:8686") {
 		t.Error("AllowsHost disagrees with allowed_hosts")
@@ -390,8 +440,8 @@ func TestValidateAfterOverride(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.Listen = "0.0.0.0:1"
-	c.Store = "postgres://db"
-	want := "/etc/gchat/gchat.yaml: store: PostgreSQL is not supported yet: use sqlite:PATH until it arrives\n" +
+	c.Store = "postgres://db:x/gchat"
+	want := "/etc/gchat/gchat.yaml: store: not a valid URL (want postgres://USER@HOST:5432/DATABASE?sslmode=…)\n" +
 		"/etc/gchat/gchat.yaml: listen: refusing to listen on 0.0.0.0:1 without ingest credentials: space \"alerts\" has no ingest_token"
 	if err := c.Validate(); err == nil || err.Error() != want {
 		t.Errorf("Validate() = %v\nwant %s", err, want)
@@ -450,6 +500,8 @@ func TestNoSecretInOutput(t *testing.T) {
 		verr = err.Error()
 	}
 	assertNoSecret(t, "store password", c.Summary()+c.String()+fmt.Sprint(c.LogValue())+verr)
+	c.Store = "postgres://gchat@db/gchat?sslmode=verify-full&password=" + canaryAdmin + "&sslpassword=" + canaryIngest2
+	assertNoSecret(t, "store password parameters", c.Summary()+c.String()+fmt.Sprint(c.LogValue()))
 	if !c.Spaces[0].IngestToken.Equal(canaryIngest) || c.AdminToken.Reveal() != canaryAdmin {
 		t.Error("secrets not kept")
 	}
@@ -482,6 +534,30 @@ func TestFmtDuration(t *testing.T) {
 	}
 }
 
+// TestStorePostgres: a PostgreSQL store, its password from the environment,
+// is accepted and shown without the password.
+func TestStorePostgres(t *testing.T) {
+	c, err := load("store: postgres://gchat:${ADMIN}@db.internal:5432/gchat?sslmode=verify-full\n" + space)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "postgres://gchat:" + canaryAdmin + "@db.internal:5432/gchat?sslmode=verify-full"
+	if got, ok := c.PostgresURL(); !ok || got != want {
+		t.Errorf("PostgresURL() = %q, %t; want the expanded URL", got, ok)
+	}
+	if _, ok := c.SQLitePath(); ok {
+		t.Error("SQLitePath() reports a PostgreSQL store as SQLite")
+	}
+	if !strings.Contains(c.Summary(), "store postgres://gchat:xxxxx@db.internal:5432/gchat?sslmode=verify-full\n") {
+		t.Errorf("Summary does not show the redacted store:\n%s", c.Summary())
+	}
+	assertNoSecret(t, "Summary", c.Summary()+c.String())
+	c.Store = "postgresql://db/gchat"
+	if err := c.Validate(); err != nil {
+		t.Errorf("postgresql:// scheme: %v", err)
+	}
+}
+
 // The examples must stay valid: they are what users copy.
 func TestExamples(t *testing.T) {
 	env := map[string]string{
@@ -490,6 +566,12 @@ func TestExamples(t *testing.T) {
 		"GCHAT_INGEST_KEY":           "AIzaSyDdI0hCZtE6vySjMm-WEfRq3CPzqKqqsHI",
 		"GCHAT_STAGING_TOKEN":        "emulator-token",
 		"GCHAT_STAGING_INGEST_TOKEN": canaryIngest2,
+		"GCHAT_DB_PASSWORD":          canaryAdmin,
+		"GCHAT_ONCALL_WEBHOOK":       "https://chat.googleapis.com/v1/spaces/BBBB/messages?key=" + canaryKey + "&token=" + canaryToken + "2",
+		"GCHAT_DEV_WEBHOOK":          "https://chat.googleapis.com/v1/spaces/CCCC/messages?key=" + canaryKey + "&token=" + canaryToken + "3",
+		"GCHAT_ALERTMANAGER_TOKEN":   canaryIngest + "-am",
+		"GCHAT_GRAFANA_PASSWORD":     canaryIngest + "-grafana",
+		"GCHAT_EVENTS_TOKEN":         canaryIngest + "-events",
 	}
 	dir := filepath.Join("..", "..", "..", "examples")
 	files := map[string]string{
@@ -501,9 +583,12 @@ func TestExamples(t *testing.T) {
 		if s, ok := files[name]; ok {
 			return []byte(s), nil
 		}
+		if filepath.Dir(name) == filepath.Join(dir, "samples") {
+			return os.ReadFile(name) // the routes' sample payloads are real files
+		}
 		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
 	}
-	for _, name := range []string{"gchat.yaml", "minimal.yaml"} {
+	for _, name := range []string{"gchat.yaml", "minimal.yaml", "replicas.yaml", "alertmanager.yaml", "events.yaml"} {
 		t.Run(name, func(t *testing.T) {
 			path := filepath.Join(dir, name)
 			data, err := os.ReadFile(path)

@@ -16,7 +16,7 @@ import (
 // again, or Problems that each carry a line when the YAML parsed, and none
 // quotes a secret the environment or a file supplied.
 func FuzzLoad(f *testing.F) {
-	for _, name := range []string{"gchat.yaml", "minimal.yaml"} {
+	for _, name := range []string{"gchat.yaml", "minimal.yaml", "replicas.yaml", "alertmanager.yaml", "events.yaml"} {
 		data, err := os.ReadFile(filepath.Join("..", "..", "..", "examples", name))
 		if err != nil {
 			f.Fatal(err)
@@ -27,6 +27,8 @@ func FuzzLoad(f *testing.F) {
 		"", space, space + "    pace: fast\n", "spaces: &s\n  <<: [*s, *s]\n",
 		"a: &a [*a]\nspaces: {x: {<<: *a}}\n", "listen: :1\n" + space + "    ingest_token_file: token\n",
 		"spaces:\n  a: {webhook_url_file: hook, ingest_token: ${TOKEN}, on_failure: drop, max_age: 1d}\nretention: {dead: 1s}\noperator: a\nroutes: [1]\n",
+		space + "routes:\n  - {name: r, source: json, spaces: [alerts], template: {text: '{{ .a }}', card: {sections: [{widgets: [{buttons: [{text: x, url: '{{.u}}'}]}]}]}}}\n",
+		space + "routes:\n  - {name: r, source: alertmanager, spaces: alerts, match: [{when: {a: b}, spaces: [alerts]}], mentions: {x: all}, thread: day}\n",
 	} {
 		f.Add([]byte(s))
 	}

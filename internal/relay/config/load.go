@@ -31,9 +31,9 @@ var (
 
 // Load reads a configuration file's bytes. filename is used in problems and
 // to resolve relative *_file paths; getenv expands ${NAME} in webhook_url,
-// tokens and *_file paths; readFile reads *_file secrets, whose content is
-// trimmed. Load keeps no state: calling it again (on SIGHUP) reloads the file
-// and its secrets.
+// tokens, store and *_file paths; readFile reads *_file secrets, whose
+// content is trimmed. Load keeps no state: calling it again (on SIGHUP)
+// reloads the file and its secrets.
 //
 // The error is a *Problems listing every problem found, in file order. A
 // file that is empty or configures no spaces is a problem: the demo mode is
@@ -176,7 +176,10 @@ func (l *loader) top(c *Config, root *yaml.Node) {
 	}
 	if p, ok := m["store"]; ok {
 		if s, ok := l.str(p.val, "store"); ok {
-			c.Store = s
+			// ${NAME} lets a database password come from the environment.
+			if s, ok := l.expand(s, p.val, "store"); ok {
+				c.Store = s
+			}
 		}
 	}
 	if s, key, ok := l.secret(m, "", "admin_token"); ok {
@@ -219,13 +222,7 @@ func (l *loader) top(c *Config, root *yaml.Node) {
 		}
 	}
 	if p, ok := m["routes"]; ok {
-		if d := deref(p.val); !isNull(d) {
-			if d.Kind != yaml.SequenceNode {
-				l.report(p.val, "routes", "want a list of routes, got %s", kindName(d))
-			} else {
-				c.Routes = d.Content
-			}
-		}
+		l.routes(c, p.val)
 	}
 }
 

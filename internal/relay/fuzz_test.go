@@ -1,0 +1,76 @@
+package relay_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/gchatkit/gchat/internal/relay"
+	"github.com/gchatkit/gchat/internal/relay/config"
+	"github.com/gchatkit/gchat/internal/source/alert"
+	"github.com/gchatkit/gchat/internal/source/jsontmpl"
+	"go.yaml.in/yaml/v3"
+)
+
+// FuzzPlanRoute: whatever a sender posts, a route either makes messages
+// that pass Google's checks or refuses the payload with a PlanError (a 400
+// saying what is wrong); it never panics.
+func FuzzPlanRoute(f *testing.F) {
+	seeds, _ := filepath.Glob(filepath.Join("..", "source", "*", "testdata", "*.json"))
+	for _, p := range seeds {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	f.Add([]byte(`{"version":"4","groupKey":"k","status":"firing","alerts":[{"status":"firing","labels":{"severity":"critical"}}]}`))
+	f.Add([]byte(`{"version":"1","groupKey":"k","status":"resolved","alerts":[]}`))
+	f.Add([]byte(`[1, "x", {"a": null}]`))
+
+	var spec jsontmpl.Spec
+	data, err := os.ReadFile(filepath.Join("..", "source", "jsontmpl", "testdata", "github-pull-request.route.yaml"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	if err := yaml.Unmarshal(data, &spec); err != nil {
+		f.Fatal(err)
+	}
+	tmpl, err := jsontmpl.Compile(spec)
+	if err != nil {
+		f.Fatal(err)
+	}
+	match := []config.Match{{When: map[string]string{"severity": "critical", "action": "closed"}, Spaces: []string{"oncall"}}}
+	routes := []*config.Route{
+		{Name: "am", Source: config.SourceAlertmanager, Spaces: []string{"alerts"}, Match: match, Thread: alert.PolicyFingerprint,
+			Mentions: map[string]string{"critical": "<users/all>"}, MaxAlerts: 3},
+		{Name: "gf", Source: config.SourceGrafana, Spaces: []string{"alerts"}, Thread: alert.PolicyIncident, MaxAlerts: 10},
+		{Name: "ev", Source: config.SourceJSON, Spaces: []string{"alerts"}, Match: match, Template: tmpl},
+	}
+	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, body []byte) {
+		for _, r := range routes {
+			plan, err := relay.PlanRoute(t.Context(), r, body, now, nil)
+			if err != nil {
+				var pe *relay.PlanError
+				if !errors.As(err, &pe) || pe.Msg == "" {
+					t.Fatalf("route %s: error %v is not a PlanError with a message", r.Name, err)
+				}
+				continue
+			}
+			if len(plan.Posts) == 0 && plan.Skipped == "" {
+				t.Fatalf("route %s: no posts and no reason", r.Name)
+			}
+			for _, p := range plan.Posts {
+				if p.DedupKey == "" {
+					t.Fatalf("route %s: a post without a dedup key: a sender's retry would post it twice", r.Name)
+				}
+				if err := p.Message.Check().Err(); err != nil {
+					t.Fatalf("route %s: message to %s fails Check: %v", r.Name, p.Space, err)
+				}
+			}
+		}
+	})
+}

@@ -1,0 +1,271 @@
+package relay_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gchatkit/gchat"
+	"github.com/gchatkit/gchat/internal/relay"
+	"github.com/gchatkit/gchat/internal/relay/config"
+	"github.com/gchatkit/gchat/internal/source/alert"
+	"github.com/gchatkit/gchat/internal/source/jsontmpl"
+	"github.com/gchatkit/gchat/internal/store"
+	"go.yaml.in/yaml/v3"
+)
+
+const routeToken = "route-bearer-0123456789"
+
+// fixture reads a payload of a source package's testdata.
+func fixture(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile("../source/" + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// sourceEnv is a relay with an "oncall" space besides newEnv's and the
+// routes given.
+func sourceEnv(t *testing.T, routes ...*config.Route) *env {
+	t.Helper()
+	return newEnv(t, func(c *config.Config, _ *relay.Options) {
+		hook, err := gchat.ParseWebhook("https://chat.googleapis.com/v1/spaces/AAAAoncall1/messages?key=k&token=" + googleSecret)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Spaces = append(c.Spaces, config.NewSpace("oncall", hook))
+		c.Routes = routes
+	})
+}
+
+func amRoute(change func(*config.Route)) *config.Route {
+	r := &config.Route{Name: "prom", Source: config.SourceAlertmanager, BearerToken: routeToken,
+		Spaces: []string{"alerts"}, Thread: alert.PolicyGroup, DedupWindow: config.DefaultDedupWindow, MaxAlerts: config.DefaultMaxAlerts}
+	if change != nil {
+		change(r)
+	}
+	return r
+}
+
+type sourceResult struct {
+	Route      string
+	Deliveries []struct {
+		Space, ID, State string
+		Parts            int
+		Duplicate        bool
+	}
+	Skipped string
+}
+
+func (e *env) postSource(path, auth string, body []byte) (answer, sourceResult) {
+	e.t.Helper()
+	r := httptest.NewRequest(http.MethodPost, path, strings.NewReader(string(body)))
+	r.Header.Set("Content-Type", "application/json")
+	if auth != "" {
+		r.Header.Set("Authorization", auth)
+	}
+	a := e.do(r)
+	var res sourceResult
+	if a.code == http.StatusOK {
+		if err := json.Unmarshal([]byte(a.body), &res); err != nil {
+			e.t.Fatalf("answer is not JSON: %v\n%s", err, a.body)
+		}
+	}
+	return a, res
+}
+
+func (e *env) mustSource(path string, body []byte) sourceResult {
+	e.t.Helper()
+	a, res := e.postSource(path, "Bearer "+routeToken, body)
+	if a.code != http.StatusOK {
+		e.t.Fatalf("POST %s: %d, want 200:\n%s", path, a.code, a.body)
+	}
+	return res
+}
+
+func (e *env) message(id string) gchat.Message {
+	e.t.Helper()
+	var m gchat.Message
+	if err := json.Unmarshal(e.get(id).Message, &m); err != nil {
+		e.t.Fatal(err)
+	}
+	return m
+}
+
+func TestAlertmanagerRoute(t *testing.T) {
+	e := sourceEnv(t, amRoute(func(r *config.Route) {
+		r.Match = []config.Match{{When: map[string]string{"severity": "critical"}, Spaces: []string{"oncall", "alerts"}}}
+		r.Mentions = map[string]string{"critical": "<users/all>"}
+	}))
+	firing := fixture(t, "alertmanager/testdata/diskfull-firing.json")
+	res := e.mustSource("/v1/alertmanager/prom", firing)
+	// severity=critical: fan-out to the rule's two spaces.
+	if len(res.Deliveries) != 2 || res.Deliveries[0].Space != "oncall" || res.Deliveries[1].Space != "alerts" {
+		t.Fatalf("deliveries %+v, want oncall then alerts", res.Deliveries)
+	}
+	first := e.get(res.Deliveries[1].ID)
+	m := e.message(first.ID)
+	if !strings.HasPrefix(m.Text, "<users/all> ") || len(m.CardsV2) != 1 || m.Thread == nil || m.Thread.ThreadKey == "" {
+		t.Errorf("message text %q, %d cards, thread %+v: want the mention first, a card, a thread key", m.Text, len(m.CardsV2), m.Thread)
+	}
+	if first.Route != "prom" || first.Reply != "REPLY_MESSAGE_FALLBACK_TO_NEW_THREAD" || first.RelayThread == "" {
+		t.Errorf("delivery route %q, reply %q, relay thread %q", first.Route, first.Reply, first.RelayThread)
+	}
+
+	// The second Alertmanager of a pair sends the same notification: no
+	// second message.
+	again := e.mustSource("/v1/alertmanager/prom", firing)
+	if !again.Deliveries[1].Duplicate || again.Deliveries[1].ID != first.ID {
+		t.Errorf("repeat: %+v, want a duplicate of %s", again.Deliveries[1], first.ID)
+	}
+
+	// Resolved goes into the thread where it fired, without a mention.
+	resolved := e.mustSource("/v1/alertmanager/prom", fixture(t, "alertmanager/testdata/diskfull-resolved.json"))
+	r := e.get(resolved.Deliveries[1].ID)
+	if resolved.Deliveries[1].Duplicate || r.RelayThread != first.RelayThread || r.Group != first.Group {
+		t.Errorf("resolved: thread %q group %q, want the firing's %q", r.RelayThread, r.Group, first.RelayThread)
+	}
+	if rm := e.message(r.ID); strings.Contains(rm.Text, "<users/") || rm.Thread.ThreadKey != m.Thread.ThreadKey {
+		t.Errorf("resolved message %q in thread %q, want no mention and thread %q", rm.Text, rm.Thread.ThreadKey, m.Thread.ThreadKey)
+	}
+
+	// No match: the route's own spaces.
+	other := e.mustSource("/v1/alertmanager/prom", []byte(strings.ReplaceAll(string(firing), `"critical"`, `"warning"`)))
+	if len(other.Deliveries) != 1 || other.Deliveries[0].Space != "alerts" {
+		t.Errorf("warning: deliveries %+v, want alerts only", other.Deliveries)
+	}
+	if wm := e.message(other.Deliveries[0].ID); strings.Contains(wm.Text, "<users/") {
+		t.Errorf("warning message %q mentions, want no mention", wm.Text)
+	}
+}
+
+func TestIncidentThreads(t *testing.T) {
+	e := sourceEnv(t, amRoute(func(r *config.Route) { r.Thread = alert.PolicyIncident }))
+	firing := fixture(t, "alertmanager/testdata/diskfull-firing.json")
+	resolved := fixture(t, "alertmanager/testdata/diskfull-resolved.json")
+	thread := func(b []byte) string {
+		t.Helper()
+		return e.get(e.mustSource("/v1/alertmanager/prom", b).Deliveries[0].ID).RelayThread
+	}
+	t1 := thread(firing)
+	if got := thread(resolved); got != t1 {
+		t.Errorf("resolved in %q, want the firing's thread %q", got, t1)
+	}
+	t2 := thread(firing) // fires again after it fully resolved: a new incident
+	if t2 == t1 {
+		t.Errorf("second incident in the first one's thread %q", t1)
+	}
+	if got := thread(resolved); got != t2 {
+		t.Errorf("second resolved in %q, want %q", got, t2)
+	}
+}
+
+func TestGroupThreadOutlivesRepeats(t *testing.T) {
+	// Policy group: fire, resolve, fire again share the group's thread,
+	// and the second firing is a new message, not a duplicate of the first.
+	e := sourceEnv(t, amRoute(func(r *config.Route) { r.SuppressRepeats = 4 * time.Hour }))
+	firing := fixture(t, "alertmanager/testdata/diskfull-firing.json")
+	a := e.mustSource("/v1/alertmanager/prom", firing).Deliveries[0]
+	e.mustSource("/v1/alertmanager/prom", fixture(t, "alertmanager/testdata/diskfull-resolved.json"))
+	b := e.mustSource("/v1/alertmanager/prom", firing).Deliveries[0]
+	if b.Duplicate || b.ID == a.ID {
+		t.Fatalf("firing again after resolved: %+v, want a new delivery", b)
+	}
+	if e.get(a.ID).RelayThread != e.get(b.ID).RelayThread {
+		t.Errorf("group policy: the second firing left the group's thread")
+	}
+	// An unchanged repeat (repeat_interval) within suppress_repeats: none.
+	if c := e.mustSource("/v1/alertmanager/prom", firing).Deliveries[0]; !c.Duplicate {
+		t.Errorf("repeat of an unchanged group: %+v, want suppressed", c)
+	}
+}
+
+func TestSourceRefusals(t *testing.T) {
+	e := sourceEnv(t, amRoute(nil),
+		&config.Route{Name: "graf", Source: config.SourceGrafana, BasicUser: "grafana", BasicPassword: "basic-pass-0123456789",
+			Spaces: []string{"alerts"}, Thread: alert.PolicyGroup, MaxAlerts: 10})
+	firing := fixture(t, "alertmanager/testdata/diskfull-firing.json")
+	basic := func(user, pass string) string {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.SetBasicAuth(user, pass)
+		return r.Header.Get("Authorization")
+	}
+	for _, tc := range []struct {
+		name, path, auth string
+		body             []byte
+		code             int
+		msg              string
+	}{
+		{"no credentials", "/v1/alertmanager/prom", "", firing, 401, "credentials"},
+		{"wrong bearer", "/v1/alertmanager/prom", "Bearer nope", firing, 401, "credentials"},
+		{"unknown route", "/v1/alertmanager/nope", "Bearer " + routeToken, firing, 404, `no alertmanager route \"nope\"`},
+		{"route of another source", "/v1/grafana/prom", "Bearer " + routeToken, firing, 404, `no grafana route \"prom\"`},
+		{"invalid JSON", "/v1/alertmanager/prom", "Bearer " + routeToken, []byte(`{"version": "4",`), 400, "invalid alertmanager payload"},
+		{"wrong version", "/v1/alertmanager/prom", "Bearer " + routeToken, []byte(strings.Replace(string(firing), `"version": "4"`, `"version": "3"`, 1)), 400, "version"},
+		{"basic wrong password", "/v1/grafana/graf", basic("grafana", "x"), fixture(t, "grafana/testdata/firing.json"), 401, "credentials"},
+		{"basic", "/v1/grafana/graf", basic("grafana", "basic-pass-0123456789"), fixture(t, "grafana/testdata/firing.json"), 200, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a, _ := e.postSource(tc.path, tc.auth, tc.body)
+			if a.code != tc.code || !strings.Contains(a.body, tc.msg) {
+				t.Errorf("%d %s, want %d with %q", a.code, a.body, tc.code, tc.msg)
+			}
+		})
+	}
+	// Nothing refused was stored.
+	all, err := e.store.List(t.Context(), store.Filter{})
+	if err != nil || len(all) != 1 {
+		t.Errorf("stored %d deliveries (err %v), want the one accepted", len(all), err)
+	}
+}
+
+func TestSourceUnavailableStore(t *testing.T) {
+	e := sourceEnv(t, amRoute(nil))
+	e.store.Close()
+	a, _ := e.postSource("/v1/alertmanager/prom", "Bearer "+routeToken, fixture(t, "alertmanager/testdata/diskfull-firing.json"))
+	// Alertmanager retries 5xx, never 4xx: the notification is not lost.
+	if a.code != http.StatusServiceUnavailable || a.header.Get("Retry-After") == "" {
+		t.Errorf("closed store: %d (Retry-After %q), want 503 with Retry-After", a.code, a.header.Get("Retry-After"))
+	}
+}
+
+// TestJSONRoutes posts each example payload through a route made of its
+// example template.
+func TestJSONRoutes(t *testing.T) {
+	for _, name := range []string{"github-issues", "github-pull-request", "gitlab-pipeline", "uptime"} {
+		t.Run(name, func(t *testing.T) {
+			var spec jsontmpl.Spec
+			if err := yaml.Unmarshal(fixture(t, "jsontmpl/testdata/"+name+".route.yaml"), &spec); err != nil {
+				t.Fatal(err)
+			}
+			tmpl, err := jsontmpl.Compile(spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e := sourceEnv(t, &config.Route{Name: "ev", Source: config.SourceJSON, Spaces: []string{"alerts"},
+				DedupWindow: config.DefaultDedupWindow, Template: tmpl})
+			payload := fixture(t, "jsontmpl/testdata/"+name+".json")
+			res := e.mustSource("/v1/events/ev", payload)
+			if len(res.Deliveries) != 1 {
+				t.Fatalf("deliveries %+v (skipped %q), want one", res.Deliveries, res.Skipped)
+			}
+			m := e.message(res.Deliveries[0].ID)
+			if p := m.Check(); p.Err() != nil {
+				t.Errorf("message fails Check: %v", p.Err())
+			}
+			if m.Text == "" && len(m.CardsV2) == 0 {
+				t.Error("empty message")
+			}
+			// A sender's retry of the same payload: no second message.
+			if again := e.mustSource("/v1/events/ev", payload); !again.Deliveries[0].Duplicate {
+				t.Errorf("retry: %+v, want a duplicate", again.Deliveries[0])
+			}
+		})
+	}
+}

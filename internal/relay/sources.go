@@ -360,8 +360,9 @@ func (s *Server) enqueuePost(ctx context.Context, rt *config.Route, p Post) (sto
 func routeAuthorized(rt *config.Route, r *http.Request) bool {
 	switch {
 	case rt.BearerToken != "":
-		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		return ok && rt.BearerToken.Equal(strings.TrimSpace(got))
+		// The scheme is case-insensitive (RFC 7235 §2.1).
+		scheme, got, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+		return ok && strings.EqualFold(scheme, "Bearer") && rt.BearerToken.Equal(strings.TrimSpace(got))
 	case rt.BasicUser != "":
 		user, pass, ok := r.BasicAuth()
 		userOK := subtle.ConstantTimeCompare([]byte(user), []byte(rt.BasicUser)) == 1

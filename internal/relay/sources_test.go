@@ -204,6 +204,8 @@ func TestSourceRefusals(t *testing.T) {
 	}{
 		{"no credentials", "/v1/alertmanager/prom", "", firing, 401, "credentials"},
 		{"wrong bearer", "/v1/alertmanager/prom", "Bearer nope", firing, 401, "credentials"},
+		{"bearer in another case", "/v1/alertmanager/prom", "bearer " + routeToken, firing, 200, ""},
+		{"token without scheme", "/v1/alertmanager/prom", routeToken, firing, 401, "credentials"},
 		{"unknown route", "/v1/alertmanager/nope", "Bearer " + routeToken, firing, 404, `no alertmanager route \"nope\"`},
 		{"route of another source", "/v1/grafana/prom", "Bearer " + routeToken, firing, 404, `no grafana route \"prom\"`},
 		{"invalid JSON", "/v1/alertmanager/prom", "Bearer " + routeToken, []byte(`{"version": "4",`), 400, "invalid alertmanager payload"},
@@ -218,10 +220,11 @@ func TestSourceRefusals(t *testing.T) {
 			}
 		})
 	}
-	// Nothing refused was stored.
+	// Nothing refused was stored: one Alertmanager and one Grafana
+	// notification were accepted.
 	all, err := e.store.List(t.Context(), store.Filter{})
-	if err != nil || len(all) != 1 {
-		t.Errorf("stored %d deliveries (err %v), want the one accepted", len(all), err)
+	if err != nil || len(all) != 2 {
+		t.Errorf("stored %d deliveries (err %v), want the two accepted", len(all), err)
 	}
 }
 
@@ -267,5 +270,37 @@ func TestJSONRoutes(t *testing.T) {
 				t.Errorf("retry: %+v, want a duplicate", again.Deliveries[0])
 			}
 		})
+	}
+}
+
+// TestRefireWithinIncident: an alert that resolves and fires again while
+// its group keeps firing is posted again, though the group's alerts and
+// statuses are those of its first notification.
+func TestRefireWithinIncident(t *testing.T) {
+	e := sourceEnv(t, amRoute(nil))
+	var p map[string]any
+	if err := json.Unmarshal(fixture(t, "alertmanager/testdata/diskfull-firing.json"), &p); err != nil {
+		t.Fatal(err)
+	}
+	post := func(secondStatus, secondStart string) sourceResult {
+		t.Helper()
+		alerts := p["alerts"].([]any)
+		b := alerts[1].(map[string]any)
+		b["status"], b["startsAt"] = secondStatus, secondStart
+		body, err := json.Marshal(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e.mustSource("/v1/alertmanager/prom", body)
+	}
+	first := post("firing", "2026-11-27T07:18:43Z").Deliveries[0]
+	post("resolved", "2026-11-27T07:18:43Z")
+	again := post("firing", "2026-11-27T07:31:02Z").Deliveries[0]
+	if again.Duplicate || again.ID == first.ID {
+		t.Errorf("re-fire: %+v, want a new delivery", again)
+	}
+	// Alertmanager's repeat of that state is still a duplicate.
+	if rep := post("firing", "2026-11-27T07:31:02Z").Deliveries[0]; !rep.Duplicate {
+		t.Errorf("repeat of the re-fire: %+v, want a duplicate", rep)
 	}
 }

@@ -119,15 +119,17 @@ func subgroup(g Group, alerts []Alert) Group {
 }
 
 // StateHash returns a hash of what makes a notification news: its source,
-// group key, status, number of left-out alerts, and each alert's ID and
-// status, in any order. Two notifications with the same hash differ at most in
-// annotations, times and links, as Alertmanager's repeat_interval resends do;
-// the relay can suppress them. This is the same test Alertmanager applies
-// before resending (its firing and resolved fingerprint sets).
+// group key, status, number of left-out alerts, and each alert's ID, status
+// and start, in any order. Two notifications with the same hash differ at
+// most in annotations, end times and links, as Alertmanager's
+// repeat_interval resends and the copies of an HA pair do; the relay can
+// suppress them. The start counts because an alert that resolved and fired
+// again while its group kept firing is news with the same IDs and statuses:
+// Prometheus gives the new firing a new start.
 func StateHash(g Group) string {
 	alerts := make([]string, len(g.Alerts))
 	for i, a := range g.Alerts {
-		alerts[i] = a.ID() + " " + string(a.Status)
+		alerts[i] = a.ID() + " " + string(a.Status) + " " + strconv.FormatInt(a.StartsAt.UnixNano(), 10)
 	}
 	slices.Sort(alerts)
 	h := sha256.New()
@@ -137,7 +139,7 @@ func StateHash(g Group) string {
 		h.Write([]byte{':'})
 		h.Write([]byte(s))
 	}
-	write("alert-state-v1")
+	write("alert-state-v2")
 	write(g.Source)
 	write(g.GroupKey)
 	write(string(g.Status))

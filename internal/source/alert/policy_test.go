@@ -134,10 +134,10 @@ func TestStateHash(t *testing.T) {
 
 	same := map[string]func(g *Group){
 		"reordered": func(g *Group) { g.Alerts = []Alert{b, a} },
-		"annotations, times and links": func(g *Group) {
+		"annotations, end times and links": func(g *Group) {
 			x, y := a, b
 			x.Annotations = map[string]string{"description": "now 1% free"}
-			y.StartsAt, y.GeneratorURL = t0.Add(time.Hour), "https://p"
+			y.EndsAt, y.GeneratorURL = t0.Add(time.Hour), "https://p"
 			g.Alerts = []Alert{x, y}
 			g.CommonAnnotations = map[string]string{"k": "v"}
 		},
@@ -155,6 +155,13 @@ func TestStateHash(t *testing.T) {
 			g.Alerts = []Alert{x, b}
 		},
 		"group resolves": func(g *Group) { g.Status = Resolved },
+		// b resolved and fired again while a kept the group firing: same
+		// ids and statuses as before, a new start.
+		"alert fires again": func(g *Group) {
+			y := b
+			y.StartsAt = t0.Add(time.Hour)
+			g.Alerts = []Alert{a, y}
+		},
 		"alert added": func(g *Group) {
 			g.Alerts = append(slices.Clone(g.Alerts), firing(map[string]string{"alertname": "A", "i": "3"}))
 		},

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -45,13 +46,17 @@ var alertText = strings.Join([]string{
 // message fitted and encoded, and committed to an SQLite file before the
 // answer. Every request carries its own requestId (checked for duplicates)
 // and a thread key (one of 100 alerts). It reports accepts/s and the p50
-// and p99 latency of one request as its caller sees it.
+// and p99 latency of one request as its caller sees it. The collector runs
+// at relay.GCPercent, as in `gchat relay`, and once at Go's default for
+// comparison.
 func BenchmarkIngest(b *testing.B) {
 	for _, bc := range []struct {
 		sync string
 		conc int
-	}{{"FULL", 8}, {"FULL", 64}, {"NORMAL", 64}} {
-		b.Run(fmt.Sprintf("sync=%s/callers=%d", bc.sync, bc.conc), func(b *testing.B) {
+		gc   int
+	}{{"FULL", 8, relay.GCPercent}, {"FULL", 64, relay.GCPercent}, {"NORMAL", 64, relay.GCPercent}, {"FULL", 64, 100}} {
+		b.Run(fmt.Sprintf("sync=%s/callers=%d/gogc=%d", bc.sync, bc.conc, bc.gc), func(b *testing.B) {
+			defer debug.SetGCPercent(debug.SetGCPercent(bc.gc))
 			benchIngest(b, bc.sync, bc.conc)
 		})
 	}

@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"os"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -460,4 +462,60 @@ func TestDiagnosticTextCleaned(t *testing.T) {
 	if err := s.PauseLane(ctx, "L", store.Pause{Reason: "403\x00\xfe"}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestClaimSkipsLockedHead: a head that another transaction holds is
+// skipped, not waited for, and its group's next delivery does not overtake
+// it; the next claim takes it once it is free.
+func TestClaimSkipsLockedHead(t *testing.T) {
+	dbURL, _ := postgres.FreshSchema(t)
+	s := open(t, dbURL, nil)
+	conn := connect(t, dbURL)
+	ctx := t.Context()
+	var ids []string
+	for _, g := range []string{"a", "a", "b"} {
+		res, err := s.Enqueue(ctx, store.EnqueueRequest{Space: "ops", Lane: "L",
+			Deliveries: []store.NewDelivery{{Group: g, Message: json.RawMessage(`{"text":"x"}`)}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, res.Deliveries[0].ID)
+	}
+	lease, err := s.AcquireLease(ctx, store.LeaseRequest{Lane: "L", Owner: "r1", TTL: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(context.Background())
+	n, _ := strconv.ParseInt(strings.TrimPrefix(ids[0], "d"), 10, 64)
+	if _, err := tx.Exec(ctx, `SELECT 1 FROM deliveries WHERE id = $1 FOR UPDATE`, n); err != nil {
+		t.Fatal(err)
+	}
+	claimCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	got, err := s.Claim(claimCtx, lease, 10)
+	if err != nil {
+		t.Fatalf("Claim with a head locked elsewhere: %v (it must not wait for the lock)", err)
+	}
+	if len(got) != 1 || got[0].ID != ids[2] {
+		t.Fatalf("claimed %v, want only group b's head %s: group a's head %s is locked and %s must not overtake it", claimIDs(got), ids[2], ids[0], ids[1])
+	}
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got, err = s.Claim(ctx, lease, 10)
+	if err != nil || len(got) != 1 || got[0].ID != ids[0] {
+		t.Fatalf("claim after the lock: %v, err %v; want %s", claimIDs(got), err, ids[0])
+	}
+}
+
+func claimIDs(ds []store.Delivery) []string {
+	var out []string
+	for _, d := range ds {
+		out = append(out, d.ID)
+	}
+	return out
 }

@@ -236,11 +236,13 @@ func duplicates(ctx context.Context, tx pgx.Tx, req store.EnqueueRequest, now ti
 
 // Claim implements store.Queue.
 //
-// It does not use FOR UPDATE SKIP LOCKED: that serves competing consumers of
-// one queue, while a lane has one consumer, its lease holder, and the lane's
-// row lock already keeps every other writer of its pending rows out. Skipping
-// a locked head would also be wrong here: the group's next delivery would
-// overtake it.
+// A lane has one consumer, its lease holder, and the lane's row lock keeps
+// the other writers of its pending rows out; still, the heads are locked FOR
+// UPDATE SKIP LOCKED, so that a head some other transaction holds (an
+// operator's call in flight) is left for the next claim instead of making
+// this one wait. The heads are chosen before they are locked, so a skipped
+// head's group yields nothing this time: its next delivery never overtakes
+// it.
 func (s *Store) Claim(ctx context.Context, lease store.Lease, max int) ([]store.Delivery, error) {
 	if max <= 0 {
 		return nil, nil
@@ -261,14 +263,18 @@ func (s *Store) Claim(ctx context.Context, lease store.Lease, max int) ([]store.
 		out, err = queryDeliveries(ctx, tx, `UPDATE deliveries
 			SET state = 'sending', attempts = attempts + 1, updated_at = $1
 			WHERE id IN (
-				SELECT h.id FROM (
-					SELECT DISTINCT ON (grp) id, seq, state, next_attempt_at FROM deliveries
-					WHERE lane = $2 AND state IN ('queued', 'sending')
-					ORDER BY grp, seq
-				) h
-				WHERE h.state = 'queued' AND h.next_attempt_at <= $1
-				ORDER BY h.seq
-				LIMIT $3
+				SELECT d.id FROM deliveries d
+				WHERE d.id IN (
+					SELECT h.id FROM (
+						SELECT DISTINCT ON (grp) id, seq, state, next_attempt_at FROM deliveries
+						WHERE lane = $2 AND state IN ('queued', 'sending')
+						ORDER BY grp, seq
+					) h
+					WHERE h.state = 'queued' AND h.next_attempt_at <= $1
+					ORDER BY h.seq
+					LIMIT $3
+				)
+				FOR UPDATE SKIP LOCKED
 			)
 			RETURNING `+columns, lane.now, lease.Lane, max)
 		if err != nil {

@@ -89,27 +89,30 @@ func PlanRoute(ctx context.Context, r *config.Route, body []byte, now time.Time,
 // planAlerts splits a group by the route's thread policy; each part is one
 // message per target space, in a thread of its own key.
 //
-// Dedup: each part's key is its state (alert.StateHash) within its
-// incident, so that a second Alertmanager of a pair, a sender's retry or a
-// repeat of an unchanged group (within suppress_repeats) makes no second
-// message, while the same alerts firing again after they resolved do.
+// Dedup: each part's key is its state (alert.StateHash: its alerts, their
+// statuses and starts) within the group's incident, so that a second
+// Alertmanager of a pair, a sender's retry or a repeat of an unchanged group
+// (within suppress_repeats) makes no second message, while an alert firing
+// again does: Prometheus starts it anew, and a group that fires again after
+// it fully resolved is a new incident even if a sender kept the start.
 func planAlerts(ctx context.Context, r *config.Route, g alert.Group, now time.Time, incidents Incidents) (Plan, error) {
 	window := max(r.DedupWindow, r.SuppressRepeats)
+	// One incident number per notification, for the group as a whole.
+	incident := int64(1)
+	if incidents != nil {
+		n, err := incidents(ctx, r.Name+"\x00"+g.GroupKey, g.Status == alert.Firing)
+		if err != nil {
+			return Plan{}, fmt.Errorf("incident of %s: %w", r.Name, err)
+		}
+		incident = n
+	}
 	var plan Plan
 	for _, part := range alert.Split(g, r.Thread, now) {
-		// The incident is the part's own when the policy splits the group
+		// The part's subject: its own key when the policy splits the group
 		// (an alert, an alert name), else the group's.
 		subject := g.GroupKey
 		if r.Thread == alert.PolicyFingerprint || r.Thread == alert.PolicyAlertName {
 			subject = part.ThreadKey
-		}
-		incident := int64(1)
-		if incidents != nil {
-			n, err := incidents(ctx, r.Name+"\x00"+subject, part.Group.Status == alert.Firing)
-			if err != nil {
-				return Plan{}, fmt.Errorf("incident of %s: %w", r.Name, err)
-			}
-			incident = n
 		}
 		key := part.ThreadKey
 		switch r.Thread {

@@ -96,12 +96,26 @@ func spaceFromPath(p string) (string, error) {
 	case !ok || tail != "messages":
 		return "", fmt.Errorf("path %q: want …/v1/spaces/%s/messages", p, space)
 	}
-	for _, c := range space {
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
-			return "", fmt.Errorf("path %q: space id %q: only letters, digits, '-' and '_' are allowed", p, space)
-		}
+	if !ValidSpaceID(space) {
+		return "", fmt.Errorf("path %q: space id %q: only letters, digits, '-' and '_' are allowed", p, space)
 	}
 	return space, nil
+}
+
+// ValidSpaceID reports whether s is a well-formed Chat space id: one or
+// more ASCII letters, digits, '-' and '_' (spec §11.1), as in
+// spaces/AAAAbcd1234.
+func ValidSpaceID(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 // Space returns the Google space id, the SPACE of /v1/spaces/SPACE/messages.

@@ -166,3 +166,13 @@ func FuzzParseWebhook(f *testing.F) {
 		}
 	})
 }
+
+func TestValidSpaceID(t *testing.T) {
+	for s, want := range map[string]bool{
+		"AAAAbcd1234": true, "a-b_c": true, "": false, "AAAA/x": false, "AAAA x": false, "ÄAAA": false, "AAAA.": false,
+	} {
+		if got := ValidSpaceID(s); got != want {
+			t.Errorf("ValidSpaceID(%q) = %t, want %t", s, got, want)
+		}
+	}
+}

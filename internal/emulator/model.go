@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gchatkit/gchat"
 )
 
 // space is the state of one space. Every field is guarded by Server.mu.
@@ -88,19 +90,9 @@ func (h WebhookSpec) validate() error {
 	return nil
 }
 
-// validID reports whether s matches [A-Za-z0-9_-]+ (spec §11.1).
-func validID(s string) bool {
-	if s == "" || len(s) > 128 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
-}
+// validID reports whether s matches [A-Za-z0-9_-]+ (spec §11.1), at most
+// 128 characters.
+func validID(s string) bool { return len(s) <= 128 && gchat.ValidSpaceID(s) }
 
 // CreateSpace creates a space and its webhooks.
 func (s *Server) CreateSpace(spec SpaceSpec) (Space, error) {

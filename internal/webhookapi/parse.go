@@ -139,18 +139,7 @@ func spaceFromPath(p string) string {
 }
 
 // validSpace reports whether s is a space id (§11.1: [A-Za-z0-9_-]+).
-func validSpace(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
-}
+func validSpace(s string) bool { return gchat.ValidSpaceID(s) }
 
 // query holds the parameters in their order; the first of a repeated name
 // wins.

@@ -66,6 +66,7 @@ func runEmulator(ctx context.Context, args []string, env environment) error {
 	fs.DurationVar(&faults.Latency, "fault-latency", 0, "latency added to every request")
 	fs.Float64Var(&faults.Reset, "fault-reset", 0, "share of requests whose connection is reset")
 	fs.Float64Var(&faults.Hang, "fault-hang", 0, "share of requests never answered (until the client gives up)")
+	fs.Float64Var(&faults.Lost, "fault-lost", 0, "share of requests posted whose answer is lost (the connection is reset after the post)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), emulatorUsage)
 		fs.PrintDefaults()

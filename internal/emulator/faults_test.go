@@ -224,6 +224,38 @@ func TestFaultReset(t *testing.T) {
 	}()
 }
 
+// TestFaultLost: the message is posted, then the connection is reset before
+// the answer, so the client cannot tell; its retry with the same requestId
+// finds the first message when the emulator honours requestId.
+func TestFaultLost(t *testing.T) {
+	e := faultEnv(t, emulator.FaultConfig{Global: emulator.Faults{Lost: 0.5}}, 0.2, 0.7)
+	srv := newLoopback(t, e.s)
+	url := srv.URL + strings.TrimPrefix(e.h1.URL, emulator.DefaultBaseURL) + "&requestId=r-1"
+	resp, err := srv.Client().Post(url, "application/json", strings.NewReader(text("x")))
+	if err == nil {
+		resp.Body.Close()
+		t.Fatalf("got an answer %d, want a reset connection", resp.StatusCode)
+	}
+	msgs := e.s.Messages(e.space.ID, emulator.MessageFilter{})
+	if len(msgs) != 1 {
+		t.Fatalf("%d messages after a lost answer, want the one posted", len(msgs))
+	}
+	// The retry (the draw 0.7 is past the lost band): the same message.
+	resp, err = srv.Client().Post(url, "application/json", strings.NewReader(text("x")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	again := e.s.Messages(e.space.ID, emulator.MessageFilter{})
+	if resp.StatusCode != http.StatusOK || len(again) != 1 {
+		t.Errorf("retry: status %d, %d messages; want 200 and still one", resp.StatusCode, len(again))
+	}
+	rs, _ := e.s.Requests(e.space.ID)
+	if len(rs) != 2 || rs[0].Fault != "lost" || rs[0].Status != 0 || rs[1].Fault != "" || rs[1].Status != http.StatusOK {
+		t.Errorf("records %+v, want a lost request then an answered one", rs)
+	}
+}
+
 func TestQuotaSynctest(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := emulator.NewServer(emulator.Config{}, nil) // Google's quotas, real (bubble) clock

@@ -38,6 +38,7 @@ const (
 	fault503     = "503"
 	faultReset   = "reset"
 	faultHang    = "hang"
+	faultLost    = "lost"
 )
 
 // handleMessageCreate is the webhook endpoint, POST /v1/spaces/{space}/messages,
@@ -101,7 +102,7 @@ func (s *Server) handleMessageCreate(w http.ResponseWriter, r *http.Request) {
 			return // the client went away, or the server is closing: no answer
 		}
 	}
-	if fault != "" {
+	if fault != "" && fault != faultLost {
 		rec.Fault = fault
 		switch fault {
 		case faultReset:
@@ -143,11 +144,19 @@ func (s *Server) handleMessageCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rec.Status = http.StatusOK
+	if !replay {
+		s.events.publish("message", *m)
+	}
+	if fault == faultLost {
+		// Posted, but the client never hears so.
+		rec.Fault, rec.Status = faultLost, 0
+		abort(w)
+		return
+	}
 	if replay {
 		s.writeMessage(w, req, m.Body)
 		return
 	}
-	s.events.publish("message", *m)
 	webhookapi.WriteMessage(w, req, req.Body) // echo filled it in
 }
 
@@ -187,17 +196,18 @@ func unknownSpace(set *Settings) *webhookapi.Error {
 }
 
 // drawFaultLocked picks at most one failure for a request from one draw, in
-// the bands reset, hang, 429, 500, 503. No draw is made when every rate is
-// zero, so a deterministic Rand is consumed only by requests that can fail.
+// the bands reset, hang, 429, 500, 503, lost. No draw is made when every
+// rate is zero, so a deterministic Rand is consumed only by requests that
+// can fail.
 func (s *Server) drawFaultLocked(f *Faults) string {
-	if f.Reset+f.Hang+f.Rate429+f.Rate500+f.Rate503 <= 0 {
+	if f.Reset+f.Hang+f.Rate429+f.Rate500+f.Rate503+f.Lost <= 0 {
 		return ""
 	}
 	x := s.rand()
 	for _, b := range []struct {
 		share float64
 		name  string
-	}{{f.Reset, faultReset}, {f.Hang, faultHang}, {f.Rate429, fault429}, {f.Rate500, fault500}, {f.Rate503, fault503}} {
+	}{{f.Reset, faultReset}, {f.Hang, faultHang}, {f.Rate429, fault429}, {f.Rate500, fault500}, {f.Rate503, fault503}, {f.Lost, faultLost}} {
 		if x < b.share {
 			return b.name
 		}

@@ -158,6 +158,10 @@ type Faults struct {
 	Latency time.Duration
 	Reset   float64 // the connection is closed without an answer
 	Hang    float64 // no answer until the client goes away or the server closes
+	// Lost: the message is posted, then the connection is closed without
+	// the answer, so the client cannot tell it was posted (an ambiguous
+	// attempt).
+	Lost float64
 }
 
 // jsonFaults is Faults on the wire: latency as a Go duration string.
@@ -168,11 +172,12 @@ type jsonFaults struct {
 	Latency string  `json:"latency"`
 	Reset   float64 `json:"reset"`
 	Hang    float64 `json:"hang"`
+	Lost    float64 `json:"lost"`
 }
 
-// MarshalJSON writes {"rate429","rate500","rate503","latency":"200ms","reset","hang"}.
+// MarshalJSON writes {"rate429","rate500","rate503","latency":"200ms","reset","hang","lost"}.
 func (f Faults) MarshalJSON() ([]byte, error) {
-	return json.Marshal(jsonFaults{f.Rate429, f.Rate500, f.Rate503, f.Latency.String(), f.Reset, f.Hang})
+	return json.Marshal(jsonFaults{f.Rate429, f.Rate500, f.Rate503, f.Latency.String(), f.Reset, f.Hang, f.Lost})
 }
 
 // UnmarshalJSON reads what MarshalJSON writes; latency may be "" for none.
@@ -189,7 +194,7 @@ func (f *Faults) UnmarshalJSON(data []byte) error {
 		}
 		lat = d
 	}
-	*f = Faults{j.Rate429, j.Rate500, j.Rate503, lat, j.Reset, j.Hang}
+	*f = Faults{Rate429: j.Rate429, Rate500: j.Rate500, Rate503: j.Rate503, Latency: lat, Reset: j.Reset, Hang: j.Hang, Lost: j.Lost}
 	return nil
 }
 
@@ -198,7 +203,7 @@ func (f Faults) Validate() error {
 	rates := []struct {
 		name string
 		v    float64
-	}{{"rate429", f.Rate429}, {"rate500", f.Rate500}, {"rate503", f.Rate503}, {"reset", f.Reset}, {"hang", f.Hang}}
+	}{{"rate429", f.Rate429}, {"rate500", f.Rate500}, {"rate503", f.Rate503}, {"reset", f.Reset}, {"hang", f.Hang}, {"lost", f.Lost}}
 	sum := 0.0
 	for _, r := range rates {
 		if !(r.v >= 0 && r.v <= 1) {

@@ -10,14 +10,11 @@ import (
 	"fmt"
 	"math"
 	"net/url"
-	"reflect"
 	"sort"
-	"strconv"
 	"strings"
-	"time"
-	"unicode/utf8"
 
 	"github.com/gchatkit/gchat/internal/source/alert"
+	"github.com/gchatkit/gchat/internal/source/alertjson"
 )
 
 // Source is the Source of the groups Decode returns.
@@ -81,13 +78,13 @@ func Decode(data []byte) (alert.Group, error) {
 	}
 	var p payload
 	if err := json.Unmarshal(data, &p); err != nil {
-		return alert.Group{}, jsonError("", err)
+		return alert.Group{}, alertjson.JSONError("", err)
 	}
 	switch {
 	case p.Version == "":
 		return alert.Group{}, errors.New("version: missing")
 	case p.Version != "4":
-		return alert.Group{}, fmt.Errorf("version: %s is not supported (want \"4\")", quote(p.Version))
+		return alert.Group{}, fmt.Errorf("version: %s is not supported (want \"4\")", alertjson.Quote(p.Version))
 	case p.GroupKey == "":
 		return alert.Group{}, errors.New("groupKey: missing")
 	case p.TruncatedAlerts < 0 || p.TruncatedAlerts > math.MaxInt32:
@@ -95,7 +92,7 @@ func Decode(data []byte) (alert.Group, error) {
 	case len(p.Alerts) == 0:
 		return alert.Group{}, errors.New("alerts: missing or empty")
 	}
-	status, err := parseStatus("status", p.Status)
+	status, err := alertjson.Status("status", p.Status)
 	if err != nil {
 		return alert.Group{}, err
 	}
@@ -106,13 +103,13 @@ func Decode(data []byte) (alert.Group, error) {
 		ExternalURL:     p.ExternalURL,
 		TruncatedAlerts: p.TruncatedAlerts,
 	}
-	if g.GroupLabels, err = stringMap("groupLabels", p.GroupLabels); err != nil {
+	if g.GroupLabels, err = alertjson.Strings("groupLabels", p.GroupLabels); err != nil {
 		return alert.Group{}, err
 	}
-	if g.CommonLabels, err = stringMap("commonLabels", p.CommonLabels); err != nil {
+	if g.CommonLabels, err = alertjson.Strings("commonLabels", p.CommonLabels); err != nil {
 		return alert.Group{}, err
 	}
-	if g.CommonAnnotations, err = stringMap("commonAnnotations", p.CommonAnnotations); err != nil {
+	if g.CommonAnnotations, err = alertjson.Strings("commonAnnotations", p.CommonAnnotations); err != nil {
 		return alert.Group{}, err
 	}
 	if len(p.Alerts) > maxAlerts {
@@ -135,137 +132,29 @@ func Decode(data []byte) (alert.Group, error) {
 func decodeAlert(path string, raw json.RawMessage, externalURL string) (alert.Alert, error) {
 	var p alertPayload
 	if err := json.Unmarshal(raw, &p); err != nil {
-		return alert.Alert{}, jsonError(path, err)
+		return alert.Alert{}, alertjson.JSONError(path, err)
 	}
 	var a alert.Alert
 	var err error
-	if a.Status, err = parseStatus(path+".status", p.Status); err != nil {
+	if a.Status, err = alertjson.Status(path+".status", p.Status); err != nil {
 		return alert.Alert{}, err
 	}
-	if a.Labels, err = stringMap(path+".labels", p.Labels); err != nil {
+	if a.Labels, err = alertjson.Strings(path+".labels", p.Labels); err != nil {
 		return alert.Alert{}, err
 	}
-	if a.Annotations, err = stringMap(path+".annotations", p.Annotations); err != nil {
+	if a.Annotations, err = alertjson.Strings(path+".annotations", p.Annotations); err != nil {
 		return alert.Alert{}, err
 	}
-	if a.StartsAt, err = parseTime(path+".startsAt", p.StartsAt); err != nil {
+	if a.StartsAt, err = alertjson.Time(path+".startsAt", p.StartsAt); err != nil {
 		return alert.Alert{}, err
 	}
-	if a.EndsAt, err = parseTime(path+".endsAt", p.EndsAt); err != nil {
+	if a.EndsAt, err = alertjson.Time(path+".endsAt", p.EndsAt); err != nil {
 		return alert.Alert{}, err
 	}
 	a.GeneratorURL = p.GeneratorURL
 	a.Fingerprint = p.Fingerprint
 	a.SilenceURL = silenceURL(externalURL, a.Labels)
 	return a, nil
-}
-
-func parseStatus(path, s string) (alert.Status, error) {
-	switch s {
-	case "firing":
-		return alert.Firing, nil
-	case "resolved":
-		return alert.Resolved, nil
-	case "":
-		return "", fmt.Errorf("%s: missing", path)
-	}
-	return "", fmt.Errorf("%s: %s is not firing or resolved", path, quote(s))
-}
-
-// parseTime parses an RFC 3339 time into UTC; "" and 0001-01-01T00:00:00Z
-// give the zero time.
-func parseTime(path, s string) (time.Time, error) {
-	if s == "" {
-		return time.Time{}, nil
-	}
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("%s: %s is not an RFC 3339 time", path, quote(s))
-	}
-	if t.IsZero() {
-		return time.Time{}, nil
-	}
-	return t.UTC(), nil
-}
-
-// stringMap decodes the values of m as strings; null is "". It returns nil for
-// an empty m.
-func stringMap(path string, m map[string]json.RawMessage) (map[string]string, error) {
-	if len(m) == 0 {
-		return nil, nil
-	}
-	out := make(map[string]string, len(m))
-	for k, raw := range m {
-		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return nil, jsonError(key(path, k), err)
-		}
-		out[k] = s
-	}
-	return out, nil
-}
-
-// key appends a map key to a path: path.name for a name like a label name,
-// else path["name"].
-func key(path, k string) string {
-	if labelName(k) {
-		return path + "." + k
-	}
-	return path + "[" + quote(k) + "]"
-}
-
-// jsonError rewrites an error of encoding/json to name the field at path.
-func jsonError(path string, err error) error {
-	var se *json.SyntaxError
-	var te *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &se):
-		return fmt.Errorf("invalid JSON at byte %d: %v", se.Offset, err)
-	case errors.As(err, &te):
-		p := path
-		if te.Field != "" {
-			p = strings.TrimPrefix(path+"."+te.Field, ".")
-		}
-		if p == "" {
-			p = "payload"
-		}
-		return fmt.Errorf("%s: want %s, got %s", p, kind(te.Type), te.Value)
-	}
-	if path == "" {
-		return err
-	}
-	return fmt.Errorf("%s: %w", path, err)
-}
-
-// kind names a Go type as the JSON value it decodes.
-func kind(t reflect.Type) string {
-	if t == nil {
-		return "another value"
-	}
-	switch t.Kind() {
-	case reflect.String:
-		return "a string"
-	case reflect.Int, reflect.Int64, reflect.Int32:
-		return "an integer"
-	case reflect.Map, reflect.Struct:
-		return "an object"
-	case reflect.Slice, reflect.Array:
-		return "an array"
-	}
-	return t.String()
-}
-
-// quote quotes s for an error message, shortened: a payload can be large.
-func quote(s string) string {
-	const limit = 64
-	if len(s) > limit {
-		i := limit
-		for i > 0 && !utf8.RuneStart(s[i]) {
-			i--
-		}
-		return strconv.Quote(s[:i]) + "…"
-	}
-	return strconv.Quote(s)
 }
 
 // silenceURL returns the link to Alertmanager's page for a new silence of
@@ -286,7 +175,7 @@ func silenceURL(externalURL string, labels map[string]string) string {
 	sort.Strings(names)
 	ms := make([]string, len(names))
 	for i, n := range names {
-		if !labelName(n) {
+		if !alertjson.LabelName(n) {
 			n = matcherQuote(n) // UTF-8 names, Alertmanager 0.27 and later
 		}
 		ms[i] = n + "=" + matcherQuote(labels[names[i]])
@@ -294,19 +183,6 @@ func silenceURL(externalURL string, labels map[string]string) string {
 	filter := "{" + strings.Join(ms, ", ") + "}"
 	// QueryEscape writes spaces as +, which the page's parser keeps as +.
 	return base + "/#/silences/new?filter=" + strings.ReplaceAll(url.QueryEscape(filter), "+", "%20")
-}
-
-// labelName reports whether s is a classic Prometheus label name.
-func labelName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i, c := range s {
-		if !(c == '_' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || i > 0 && '0' <= c && c <= '9') {
-			return false
-		}
-	}
-	return true
 }
 
 // matcherQuote quotes a value for an Alertmanager matcher, which knows the

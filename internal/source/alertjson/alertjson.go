@@ -96,7 +96,10 @@ func JSONError(path string, err error) error {
 	case errors.As(err, &te):
 		p := path
 		if te.Field != "" {
-			p = strings.TrimPrefix(path+"."+te.Field, ".")
+			// encoding/json names the embedded structs on the way; the
+			// payload has no such level.
+			field := strings.NewReplacer("Envelope.", "", "AlertFields.", "").Replace(te.Field)
+			p = strings.TrimPrefix(path+"."+field, ".")
 		}
 		if p == "" {
 			p = "payload"

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"net/url"
 	"sort"
 	"strings"
@@ -28,30 +27,14 @@ const maxAlerts = 1000
 
 // payload is Alertmanager's webhook body, version 4
 // (notify/webhook.Message: template.Data plus version, groupKey and
-// truncatedAlerts). Maps of strings decode as raw values so that an error can
-// name the key; unknown fields are ignored, as later versions may add some.
+// truncatedAlerts). Unknown fields are ignored, as later versions may add
+// some.
 type payload struct {
-	Version           string                     `json:"version"`
-	GroupKey          string                     `json:"groupKey"`
-	TruncatedAlerts   int                        `json:"truncatedAlerts"`
-	Status            string                     `json:"status"`
-	Receiver          string                     `json:"receiver"`
-	GroupLabels       map[string]json.RawMessage `json:"groupLabels"`
-	CommonLabels      map[string]json.RawMessage `json:"commonLabels"`
-	CommonAnnotations map[string]json.RawMessage `json:"commonAnnotations"`
-	ExternalURL       string                     `json:"externalURL"`
-	// Alerts decode one by one, so that an error can say which.
-	Alerts []json.RawMessage `json:"alerts"`
+	alertjson.Envelope
 }
 
 type alertPayload struct {
-	Status       string                     `json:"status"`
-	Labels       map[string]json.RawMessage `json:"labels"`
-	Annotations  map[string]json.RawMessage `json:"annotations"`
-	StartsAt     string                     `json:"startsAt"`
-	EndsAt       string                     `json:"endsAt"`
-	GeneratorURL string                     `json:"generatorURL"`
-	Fingerprint  string                     `json:"fingerprint"`
+	alertjson.AlertFields
 }
 
 // Decode decodes an Alertmanager webhook payload. It requires version "4", a
@@ -85,48 +68,10 @@ func Decode(data []byte) (alert.Group, error) {
 		return alert.Group{}, errors.New("version: missing")
 	case p.Version != "4":
 		return alert.Group{}, fmt.Errorf("version: %s is not supported (want \"4\")", alertjson.Quote(p.Version))
-	case p.GroupKey == "":
-		return alert.Group{}, errors.New("groupKey: missing")
-	case p.TruncatedAlerts < 0 || p.TruncatedAlerts > math.MaxInt32:
-		return alert.Group{}, fmt.Errorf("truncatedAlerts: %d is out of range", p.TruncatedAlerts)
-	case len(p.Alerts) == 0:
-		return alert.Group{}, errors.New("alerts: missing or empty")
 	}
-	status, err := alertjson.Status("status", p.Status)
-	if err != nil {
-		return alert.Group{}, err
-	}
-	g := alert.Group{
-		Source:          Source,
-		Receiver:        p.Receiver,
-		GroupKey:        p.GroupKey,
-		ExternalURL:     p.ExternalURL,
-		TruncatedAlerts: p.TruncatedAlerts,
-	}
-	if g.GroupLabels, err = alertjson.Strings("groupLabels", p.GroupLabels); err != nil {
-		return alert.Group{}, err
-	}
-	if g.CommonLabels, err = alertjson.Strings("commonLabels", p.CommonLabels); err != nil {
-		return alert.Group{}, err
-	}
-	if g.CommonAnnotations, err = alertjson.Strings("commonAnnotations", p.CommonAnnotations); err != nil {
-		return alert.Group{}, err
-	}
-	if len(p.Alerts) > maxAlerts {
-		g.TruncatedAlerts += len(p.Alerts) - maxAlerts
-		p.Alerts = p.Alerts[:maxAlerts]
-	}
-	g.Alerts = make([]alert.Alert, len(p.Alerts))
-	for i, raw := range p.Alerts {
-		if g.Alerts[i], err = decodeAlert(fmt.Sprintf("alerts[%d]", i), raw, p.ExternalURL); err != nil {
-			return alert.Group{}, err
-		}
-	}
-	g.Status = alert.Resolved
-	if g.Firing() > 0 || status == alert.Firing && g.TruncatedAlerts > 0 {
-		g.Status = alert.Firing
-	}
-	return g, nil
+	return p.Group(Source, maxAlerts, func(path string, raw json.RawMessage) (alert.Alert, error) {
+		return decodeAlert(path, raw, p.ExternalURL)
+	})
 }
 
 func decodeAlert(path string, raw json.RawMessage, externalURL string) (alert.Alert, error) {
@@ -134,25 +79,10 @@ func decodeAlert(path string, raw json.RawMessage, externalURL string) (alert.Al
 	if err := json.Unmarshal(raw, &p); err != nil {
 		return alert.Alert{}, alertjson.JSONError(path, err)
 	}
-	var a alert.Alert
-	var err error
-	if a.Status, err = alertjson.Status(path+".status", p.Status); err != nil {
+	a, err := p.Alert(path)
+	if err != nil {
 		return alert.Alert{}, err
 	}
-	if a.Labels, err = alertjson.Strings(path+".labels", p.Labels); err != nil {
-		return alert.Alert{}, err
-	}
-	if a.Annotations, err = alertjson.Strings(path+".annotations", p.Annotations); err != nil {
-		return alert.Alert{}, err
-	}
-	if a.StartsAt, err = alertjson.Time(path+".startsAt", p.StartsAt); err != nil {
-		return alert.Alert{}, err
-	}
-	if a.EndsAt, err = alertjson.Time(path+".endsAt", p.EndsAt); err != nil {
-		return alert.Alert{}, err
-	}
-	a.GeneratorURL = p.GeneratorURL
-	a.Fingerprint = p.Fingerprint
 	a.SilenceURL = silenceURL(externalURL, a.Labels)
 	return a, nil
 }

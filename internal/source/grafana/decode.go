@@ -14,7 +14,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"sort"
 	"strings"
 
@@ -37,36 +36,18 @@ const maxAlerts = 1000
 // Grafana adds. Maps of strings decode as raw values so that an error can name
 // the key; unknown fields are ignored, as later versions may add some.
 type payload struct {
-	Receiver          string                     `json:"receiver"`
-	Status            string                     `json:"status"`
-	GroupLabels       map[string]json.RawMessage `json:"groupLabels"`
-	CommonLabels      map[string]json.RawMessage `json:"commonLabels"`
-	CommonAnnotations map[string]json.RawMessage `json:"commonAnnotations"`
-	ExternalURL       string                     `json:"externalURL"`
-	Version           string                     `json:"version"`
-	GroupKey          string                     `json:"groupKey"`
-	TruncatedAlerts   int                        `json:"truncatedAlerts"`
-	// Title and Message are Grafana's rendered notification templates; the
-	// documentation marks them (and state) "will be deprecated soon", but
-	// Grafana 11 still sends them.
+	alertjson.Envelope
+	// Title and Message are Grafana's own rendering of the notification.
 	Title   string `json:"title"`
 	Message string `json:"message"`
-	// Alerts decode one by one, so that an error can say which.
-	Alerts []json.RawMessage `json:"alerts"`
 }
 
 type alertPayload struct {
-	Status       string                     `json:"status"`
-	Labels       map[string]json.RawMessage `json:"labels"`
-	Annotations  map[string]json.RawMessage `json:"annotations"`
-	StartsAt     string                     `json:"startsAt"`
-	EndsAt       string                     `json:"endsAt"`
-	GeneratorURL string                     `json:"generatorURL"`
-	Fingerprint  string                     `json:"fingerprint"`
-	SilenceURL   string                     `json:"silenceURL"`
-	DashboardURL string                     `json:"dashboardURL"`
-	PanelURL     string                     `json:"panelURL"`
-	ValueString  string                     `json:"valueString"`
+	alertjson.AlertFields
+	SilenceURL   string `json:"silenceURL"`
+	DashboardURL string `json:"dashboardURL"`
+	PanelURL     string `json:"panelURL"`
+	ValueString  string `json:"valueString"`
 	// Values maps each query or expression of the rule (refId) to the number
 	// it gave; read only to make a ValueString when Grafana sent none.
 	Values map[string]json.RawMessage `json:"values"`
@@ -105,49 +86,12 @@ func Decode(data []byte) (alert.Group, error) {
 		return alert.Group{}, errors.New(`version: "4" is Alertmanager's payload, not Grafana's (want "1"); send it to the alertmanager source`)
 	case p.Version != "1":
 		return alert.Group{}, fmt.Errorf("version: %s is not supported (want \"1\")", alertjson.Quote(p.Version))
-	case p.GroupKey == "":
-		return alert.Group{}, errors.New("groupKey: missing")
-	case p.TruncatedAlerts < 0 || p.TruncatedAlerts > math.MaxInt32:
-		return alert.Group{}, fmt.Errorf("truncatedAlerts: %d is out of range", p.TruncatedAlerts)
-	case len(p.Alerts) == 0:
-		return alert.Group{}, errors.New("alerts: missing or empty")
 	}
-	status, err := alertjson.Status("status", p.Status)
+	g, err := p.Group(Source, maxAlerts, decodeAlert)
 	if err != nil {
 		return alert.Group{}, err
 	}
-	g := alert.Group{
-		Source:          Source,
-		Receiver:        p.Receiver,
-		GroupKey:        p.GroupKey,
-		ExternalURL:     p.ExternalURL,
-		Title:           p.Title,
-		Message:         p.Message,
-		TruncatedAlerts: p.TruncatedAlerts,
-	}
-	if g.GroupLabels, err = alertjson.Strings("groupLabels", p.GroupLabels); err != nil {
-		return alert.Group{}, err
-	}
-	if g.CommonLabels, err = alertjson.Strings("commonLabels", p.CommonLabels); err != nil {
-		return alert.Group{}, err
-	}
-	if g.CommonAnnotations, err = alertjson.Strings("commonAnnotations", p.CommonAnnotations); err != nil {
-		return alert.Group{}, err
-	}
-	if len(p.Alerts) > maxAlerts {
-		g.TruncatedAlerts += len(p.Alerts) - maxAlerts
-		p.Alerts = p.Alerts[:maxAlerts]
-	}
-	g.Alerts = make([]alert.Alert, len(p.Alerts))
-	for i, raw := range p.Alerts {
-		if g.Alerts[i], err = decodeAlert(fmt.Sprintf("alerts[%d]", i), raw); err != nil {
-			return alert.Group{}, err
-		}
-	}
-	g.Status = alert.Resolved
-	if g.Firing() > 0 || status == alert.Firing && g.TruncatedAlerts > 0 {
-		g.Status = alert.Firing
-	}
+	g.Title, g.Message = p.Title, p.Message
 	return g, nil
 }
 
@@ -156,28 +100,13 @@ func decodeAlert(path string, raw json.RawMessage) (alert.Alert, error) {
 	if err := json.Unmarshal(raw, &p); err != nil {
 		return alert.Alert{}, alertjson.JSONError(path, err)
 	}
-	var a alert.Alert
-	var err error
-	if a.Status, err = alertjson.Status(path+".status", p.Status); err != nil {
-		return alert.Alert{}, err
-	}
-	if a.Labels, err = alertjson.Strings(path+".labels", p.Labels); err != nil {
-		return alert.Alert{}, err
-	}
-	if a.Annotations, err = alertjson.Strings(path+".annotations", p.Annotations); err != nil {
-		return alert.Alert{}, err
-	}
 	if p.StartsAt == "" {
 		return alert.Alert{}, fmt.Errorf("%s.startsAt: missing", path)
 	}
-	if a.StartsAt, err = alertjson.Time(path+".startsAt", p.StartsAt); err != nil {
+	a, err := p.Alert(path)
+	if err != nil {
 		return alert.Alert{}, err
 	}
-	if a.EndsAt, err = alertjson.Time(path+".endsAt", p.EndsAt); err != nil {
-		return alert.Alert{}, err
-	}
-	a.GeneratorURL = p.GeneratorURL
-	a.Fingerprint = p.Fingerprint
 	a.SilenceURL = p.SilenceURL
 	a.DashboardURL = p.DashboardURL
 	a.PanelURL = p.PanelURL

@@ -34,6 +34,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/gchatkit/gchat/internal/bench/benchkit"
 	"io"
 	"log/slog"
 	"net"
@@ -57,12 +58,6 @@ import (
 	"github.com/gchatkit/gchat/internal/relay/config"
 	"github.com/gchatkit/gchat/internal/relay/dispatch"
 	"github.com/gchatkit/gchat/internal/store/sqlite"
-)
-
-// Google's limits that the floor is made of (spec §4.1, §4.2).
-const (
-	quotaInterval  = time.Second
-	quotaPerMinute = 60
 )
 
 // Alertmanager's route timings: a group's first notification waits
@@ -128,11 +123,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	g, err := startEmulator()
+	g, err := benchkit.StartEmulator("alerts", "Alertmanager")
 	if err != nil {
 		return err
 	}
-	defer g.stop()
+	defer g.Stop()
 	rl, err := startRelay(ctx, dir, g, p)
 	if err != nil {
 		return err
@@ -185,13 +180,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 
 	fmt.Fprintf(stdout, "alerts: %d alerts in %d groups of %d (alertname × cluster) into one space, through %s and the relay's route (thread per group, max_alerts %d); quota 1/s burst 1 and %d/min; pace %s\n\n",
-		len(alerts), p.groups, p.perGroup, am.version, p.perGroup, quotaPerMinute, p.pace)
+		len(alerts), p.groups, p.perGroup, am.version, p.perGroup, benchkit.QuotaPerMinute, p.pace)
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "phase\tnotifications\trequests\t429s\tmessages\tthreads\talerts shown\tlost\tall visible: after the POST\tafter the 1st notification\tfloor\t(k−1)·pace\t")
 	for _, r := range results {
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d/%d\t%d\t%s\t%s\t%s\t%s\t\n", r.status, r.notifications, r.requests, r.throttled,
-			r.messages, r.threads, r.shown, len(alerts), r.lost, seconds(r.visible), seconds(r.fromFirst),
-			seconds(floorTime(p.groups)), seconds(time.Duration(p.groups-1)*p.pace))
+			r.messages, r.threads, r.shown, len(alerts), r.lost, benchkit.Seconds(r.visible), benchkit.Seconds(r.fromFirst),
+			benchkit.Seconds(benchkit.FloorTime(p.groups)), benchkit.Seconds(time.Duration(p.groups-1)*p.pace))
 	}
 	tw.Flush()
 	fmt.Fprintf(stdout, "\nall visible: from the POST of the alerts to Alertmanager, or from the first notification the relay got, until the\n"+
@@ -230,23 +225,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// floorTime is when the last of k requests can start, the first at 0,
-// under both quotas: one per second, and at most quotaPerMinute in any
-// rolling minute. At exactly one per second the minute never holds more
-// than quotaPerMinute, so the second quota only matters for faster
-// senders; it is kept so that a change of either constant stays right.
-func floorTime(k int) time.Duration {
-	starts := make([]time.Duration, k)
-	for i := range starts {
-		t := time.Duration(i) * quotaInterval
-		if i >= quotaPerMinute {
-			t = max(t, starts[i-quotaPerMinute]+time.Minute)
-		}
-		starts[i] = t
-	}
-	return starts[k-1]
-}
-
 // sleep waits for d or until ctx ends.
 func sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
@@ -258,8 +236,6 @@ func sleep(ctx context.Context, d time.Duration) error {
 		return nil
 	}
 }
-
-func seconds(d time.Duration) string { return fmt.Sprintf("%.1f s", d.Seconds()) }
 
 // amAlert is an alert as Alertmanager's API v2 takes it.
 type amAlert struct {
@@ -321,7 +297,7 @@ type phase struct {
 
 // runPhase posts alerts to Alertmanager and waits until every one is
 // visible in a card of the given status, or the timeout.
-func runPhase(ctx context.Context, status string, alerts []amAlert, g *googleSpace, am *alertmanagerProc, p params) (phase, error) {
+func runPhase(ctx context.Context, status string, alerts []amAlert, g *benchkit.GoogleSpace, am *alertmanagerProc, p params) (phase, error) {
 	ctx, cancel := context.WithTimeout(ctx, p.timeout)
 	defer cancel()
 	res := phase{status: status, from: time.Now()}
@@ -333,7 +309,7 @@ func runPhase(ctx context.Context, status string, alerts []amAlert, g *googleSpa
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	for len(seen) < len(alerts) {
-		msgs := g.emu.Messages(g.space, emulator.MessageFilter{Since: res.from})
+		msgs := g.Emu.Messages(g.Space, emulator.MessageFilter{Since: res.from})
 		for _, m := range msgs[min(next, len(msgs)):] {
 			c := readCard(m.Message)
 			if c.status != status {
@@ -429,9 +405,9 @@ func readCard(m gchat.Message) alertCard {
 // group, a card that hides alerts or mixes groups, a resolved message not
 // after its group's firing one in its thread, a lost alert, a 429. It fills
 // in the phases' message, thread and request counts.
-func check(g *googleSpace, results []phase, p params) []string {
+func check(g *benchkit.GoogleSpace, results []phase, p params) []string {
 	var problems []string
-	msgs := g.emu.Messages(g.space, emulator.MessageFilter{})
+	msgs := g.Emu.Messages(g.Space, emulator.MessageFilter{})
 	threadsOf := map[int]map[string]bool{}    // group → threads holding its alerts
 	groupsIn := map[string]map[int]bool{}     // thread → groups with alerts in it
 	firstOf := map[string]map[int]time.Time{} // status → group → its first message
@@ -494,7 +470,7 @@ func check(g *googleSpace, results []phase, p params) []string {
 			problems = append(problems, fmt.Sprintf("thread %s holds %d groups, want 1", th, len(gs)))
 		}
 	}
-	reqs, _ := g.emu.Requests(g.space)
+	reqs, _ := g.Emu.Requests(g.Space)
 	for i := range results {
 		r := &results[i]
 		threads := map[string]bool{}
@@ -525,34 +501,6 @@ func check(g *googleSpace, results []phase, p params) []string {
 	return problems
 }
 
-// googleSpace is an emulator with Google's default quotas on a loopback
-// listener, with one space and one webhook.
-type googleSpace struct {
-	emu   *emulator.Server
-	host  string // host:port
-	space string
-	hook  string // the webhook URL
-	stop  func()
-}
-
-func startEmulator() (*googleSpace, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	set := emulator.DefaultSettings() // 1/s burst 1, 60/min
-	emu := emulator.NewServer(emulator.Config{
-		BaseURL:  "http://" + ln.Addr().String(),
-		Spaces:   []emulator.SpaceSpec{{DisplayName: "alerts", Webhooks: []emulator.WebhookSpec{{Name: "Alertmanager"}}}},
-		Settings: &set,
-	}, nil)
-	srv := &http.Server{Handler: emu, ReadHeaderTimeout: 5 * time.Second}
-	go srv.Serve(ln)
-	sp := emu.Spaces()[0]
-	return &googleSpace{emu: emu, host: ln.Addr().String(), space: sp.ID, hook: sp.Webhooks[0].URL,
-		stop: func() { emu.Close(); srv.Close() }}, nil
-}
-
 // relayProc is the relay, in process: its configuration loaded from YAML
 // as `gchat relay --config` loads it, real ingest over loopback, SQLite with
 // synchronous=FULL and the dispatcher with a single-attempt client.
@@ -571,7 +519,7 @@ type notification struct {
 	status int
 }
 
-func startRelay(ctx context.Context, dir string, g *googleSpace, p params) (*relayProc, error) {
+func startRelay(ctx context.Context, dir string, g *benchkit.GoogleSpace, p params) (*relayProc, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -594,7 +542,7 @@ routes:
     spaces: [alerts]
     thread: group
     max_alerts: %d
-`, ln.Addr().String(), "sqlite:"+filepath.Join(dir, "relay.db"), g.host, g.hook, p.pace, rl.token, p.perGroup)
+`, ln.Addr().String(), "sqlite:"+filepath.Join(dir, "relay.db"), g.Host, g.Hook.Reveal(), p.pace, rl.token, p.perGroup)
 	cfg, err := config.Load([]byte(yaml), "alerts.yaml", nil, nil)
 	if err != nil {
 		ln.Close()

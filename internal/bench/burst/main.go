@@ -18,6 +18,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/gchatkit/gchat/internal/bench/benchkit"
 	"io"
 	"log/slog"
 	"net"
@@ -42,8 +43,6 @@ import (
 // Google's limits that the floor is made of (spec §4.1, §4.2).
 const (
 	maxRequestBytes = 32_000
-	quotaInterval   = time.Second
-	quotaPerMinute  = 60
 )
 
 func main() {
@@ -130,15 +129,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 
 	fmt.Fprintf(stdout, "burst: %d messages of %d text bytes in one thread, %d encoded bytes in all; quota 1/s burst 1 and %d/min; pace %s\n\n",
-		p.n, p.size, total, quotaPerMinute, p.pace)
+		p.n, p.size, total, benchkit.QuotaPerMinute, p.pace)
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "\tall visible after\trequests\tmessages\tlost\t429s\t")
 	fmt.Fprintf(tw, "floor: ⌈%d B / %d B⌉ requests at 1/s\t%s\t%d\t%d\t–\t–\t\n",
-		total, maxRequestBytes, seconds(floorTime(floorReqs)), floorReqs, floorReqs)
+		total, maxRequestBytes, benchkit.Seconds(benchkit.FloorTime(floorReqs)), floorReqs, floorReqs)
 	fmt.Fprintf(tw, "floor one by one: %d requests at 1/s\t%s\t%d\t%d\t–\t–\t\n",
-		p.n, seconds(floorTime(p.n)), p.n, p.n)
+		p.n, benchkit.Seconds(benchkit.FloorTime(p.n)), p.n, p.n)
 	for _, r := range results {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t\n", r.name, seconds(r.visible), r.requests, r.messages, r.lost, r.throttled)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t\n", r.name, benchkit.Seconds(r.visible), r.requests, r.messages, r.lost, r.throttled)
 	}
 	tw.Flush()
 	for _, r := range results {
@@ -149,25 +148,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintln(stdout)
 	return nil
 }
-
-// floorTime is when the last of k requests can start, the first at 0,
-// under both quotas: one per second, and at most quotaPerMinute in any
-// rolling minute. At exactly one per second the minute never holds more
-// than quotaPerMinute, so the second quota only matters for faster
-// senders; it is kept here so a change of either constant stays right.
-func floorTime(k int) time.Duration {
-	starts := make([]time.Duration, k)
-	for i := range starts {
-		t := time.Duration(i) * quotaInterval
-		if i >= quotaPerMinute {
-			t = max(t, starts[i-quotaPerMinute]+time.Minute)
-		}
-		starts[i] = t
-	}
-	return starts[k-1]
-}
-
-func seconds(d time.Duration) string { return fmt.Sprintf("%.1f s", d.Seconds()) }
 
 // burstMessages returns n alert-like messages of about size text bytes, in
 // one thread, each with a unique marker.
@@ -196,47 +176,16 @@ type result struct {
 	note      string
 }
 
-// googleSpace is an emulator with Google's default quotas on a loopback
-// listener, with one space and one webhook.
-type googleSpace struct {
-	emu   *emulator.Server
-	space string
-	hook  *gchat.Webhook
-	stop  func()
-}
-
-func startEmulator() (*googleSpace, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	set := emulator.DefaultSettings() // 1/s burst 1, 60/min
-	emu := emulator.NewServer(emulator.Config{
-		BaseURL:  "http://" + ln.Addr().String(),
-		Spaces:   []emulator.SpaceSpec{{DisplayName: "burst", Webhooks: []emulator.WebhookSpec{{Name: "burst"}}}},
-		Settings: &set,
-	}, nil)
-	srv := &http.Server{Handler: emu, ReadHeaderTimeout: 5 * time.Second}
-	go srv.Serve(ln)
-	sp := emu.Spaces()[0]
-	hook, err := gchat.ParseWebhook(sp.Webhooks[0].URL)
-	if err != nil {
-		srv.Close()
-		return nil, err
-	}
-	return &googleSpace{emu: emu, space: sp.ID, hook: hook, stop: func() { emu.Close(); srv.Close() }}, nil
-}
-
 // wait polls the emulator until every marker of msgs is visible or ctx
 // ends, and fills in the result from the first send at start.
-func (g *googleSpace) wait(ctx context.Context, start time.Time, msgs []gchat.Message) result {
+func wait(ctx context.Context, g *benchkit.GoogleSpace, start time.Time, msgs []gchat.Message) result {
 	seen := make([]time.Time, len(msgs))
 	left := len(msgs)
 	next := 0 // messages already looked at
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	for left > 0 {
-		got := g.emu.Messages(g.space, emulator.MessageFilter{})
+		got := g.Emu.Messages(g.Space, emulator.MessageFilter{})
 		for _, m := range got[next:] {
 			for i := range msgs {
 				if seen[i].IsZero() && strings.Contains(m.Message.Text, marker(i)) {
@@ -264,39 +213,39 @@ func (g *googleSpace) wait(ctx context.Context, start time.Time, msgs []gchat.Me
 		}
 		r.visible = max(r.visible, t.Sub(start))
 	}
-	st := g.emu.Stats().Spaces[g.space]
+	st := g.Emu.Stats().Spaces[g.Space]
 	for code, c := range st.ByStatus {
 		r.requests += c
 		if code == http.StatusTooManyRequests {
 			r.throttled += c
 		}
 	}
-	r.messages = len(g.emu.Messages(g.space, emulator.MessageFilter{}))
+	r.messages = len(g.Emu.Messages(g.Space, emulator.MessageFilter{}))
 	return r
 }
 
 // runOneByOne sends each message on its own with a gchat.Client paced at
 // p.pace and its default retries, as a program without a relay would.
 func runOneByOne(ctx context.Context, p params, msgs []gchat.Message) (result, error) {
-	g, err := startEmulator()
+	g, err := benchkit.StartEmulator("burst", "burst")
 	if err != nil {
 		return result{}, err
 	}
-	defer g.stop()
+	defer g.Stop()
 	ctx, cancel := context.WithTimeout(ctx, p.timeout)
 	defer cancel()
 	client := &gchat.Client{Pace: p.pace}
 	start := time.Now()
 	var failed int
 	for i := range msgs {
-		if _, err := client.Send(ctx, g.hook, &msgs[i]); err != nil {
+		if _, err := client.Send(ctx, g.Hook, &msgs[i]); err != nil {
 			if ctx.Err() != nil {
 				break
 			}
 			failed++
 		}
 	}
-	r := g.wait(ctx, start, msgs)
+	r := wait(ctx, g, start, msgs)
 	if failed > 0 {
 		r.note = fmt.Sprintf("%d sends failed after retries\n", failed)
 	}
@@ -308,11 +257,11 @@ func runOneByOne(ctx context.Context, p params, msgs []gchat.Message) (result, e
 // coalescing on, as `gchat relay` wires them) as fast as ingest takes it, and waits until the
 // dispatcher has delivered it.
 func runRelay(ctx context.Context, p params, msgs []gchat.Message) (result, error) {
-	g, err := startEmulator()
+	g, err := benchkit.StartEmulator("burst", "burst")
 	if err != nil {
 		return result{}, err
 	}
-	defer g.stop()
+	defer g.Stop()
 	ctx, cancel := context.WithTimeout(ctx, p.timeout)
 	defer cancel()
 
@@ -327,7 +276,7 @@ func runRelay(ctx context.Context, p params, msgs []gchat.Message) (result, erro
 	}
 	defer st.Close()
 
-	sp := config.NewSpace("burst", g.hook)
+	sp := config.NewSpace("burst", g.Hook)
 	sp.Pace = p.pace
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -365,7 +314,7 @@ func runRelay(ctx context.Context, p params, msgs []gchat.Message) (result, erro
 		}
 	}
 	accepted := time.Since(start)
-	r := g.wait(ctx, start, msgs)
+	r := wait(ctx, g, start, msgs)
 	r.note = fmt.Sprintf("all %d accepted (committed, synchronous=FULL) in %s\n", len(msgs), accepted.Round(time.Millisecond))
 	return r, nil
 }

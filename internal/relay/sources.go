@@ -83,7 +83,7 @@ func PlanRoute(ctx context.Context, r *config.Route, body []byte, now time.Time,
 	if err != nil {
 		return Plan{}, &PlanError{Msg: fmt.Sprintf("invalid %s payload: %v", r.Source, err), Err: err}
 	}
-	return planAlerts(ctx, r, g, now, incidents)
+	return planAlerts(ctx, r, g, body, now, incidents)
 }
 
 // planAlerts splits a group by the route's thread policy; each part is one
@@ -95,8 +95,23 @@ func PlanRoute(ctx context.Context, r *config.Route, body []byte, now time.Time,
 // (within suppress_repeats) makes no second message, while an alert firing
 // again does: Prometheus starts it anew, and a group that fires again after
 // it fully resolved is a new incident even if a sender kept the start.
-func planAlerts(ctx context.Context, r *config.Route, g alert.Group, now time.Time, incidents Incidents) (Plan, error) {
+//
+// A route with a template renders it over the notification's JSON instead
+// of the built-in card (Validate allows it only with policies that keep the
+// group whole).
+func planAlerts(ctx context.Context, r *config.Route, g alert.Group, body []byte, now time.Time, incidents Incidents) (Plan, error) {
 	window := max(r.DedupWindow, r.SuppressRepeats)
+	var custom *gchat.Message
+	if r.Template != nil {
+		res, err := r.Template.Execute(body)
+		switch {
+		case errors.Is(err, jsontmpl.ErrSkip):
+			return Plan{Skipped: "the route's when: is false for this notification"}, nil
+		case err != nil:
+			return Plan{}, &PlanError{Msg: err.Error(), Err: err}
+		}
+		custom = &res.Message
+	}
 	// One incident number per notification, for the group as a whole.
 	incident := int64(1)
 	if incidents != nil {
@@ -128,7 +143,15 @@ func planAlerts(ctx context.Context, r *config.Route, g alert.Group, now time.Ti
 				mention = r.Mentions["*"]
 			}
 		}
-		msg := alert.Build(part.Group, alert.Options{MaxAlerts: r.MaxAlerts, Mention: mention})
+		var msg gchat.Message
+		if custom != nil {
+			msg = *custom
+			if mention != "" {
+				msg.Text = strings.TrimSpace(mention + " " + msg.Text)
+			}
+		} else {
+			msg = alert.Build(part.Group, alert.Options{MaxAlerts: r.MaxAlerts, Mention: mention})
+		}
 		dedup := fmt.Sprintf("%s:%s#%d:%s", r.Name, hashKey(subject), incident, alert.StateHash(part.Group))
 		for _, sp := range targets(r, func(k string) (string, bool) { v, ok := part.Group.CommonLabels[k]; return v, ok }) {
 			plan.Posts = append(plan.Posts, Post{Space: sp, Message: msg, ThreadKey: threadKey(r.Name, key),

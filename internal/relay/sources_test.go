@@ -304,3 +304,36 @@ func TestRefireWithinIncident(t *testing.T) {
 		t.Errorf("repeat of the re-fire: %+v, want a duplicate", rep)
 	}
 }
+
+// TestAlertmanagerTemplate: a template replaces the built-in card of an
+// alerting route; threads, mentions and dedup stay the route's.
+func TestAlertmanagerTemplate(t *testing.T) {
+	tmpl, err := jsontmpl.Compile(jsontmpl.Spec{
+		When: `{{ ne .commonLabels.severity "info" }}`,
+		Text: `{{ .commonLabels.alertname }} is {{ .status }} on {{ .commonLabels.cluster }} ({{ len .alerts }} alerts)`,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := sourceEnv(t, amRoute(func(r *config.Route) {
+		r.Template = tmpl
+		r.Mentions = map[string]string{"critical": "<users/all>"}
+	}))
+	firing := fixture(t, "alertmanager/testdata/diskfull-firing.json")
+	res := e.mustSource("/v1/alertmanager/prom", firing)
+	m := e.message(res.Deliveries[0].ID)
+	if m.Text != "<users/all> DiskFull is firing on prod-eu (2 alerts)" || len(m.CardsV2) != 0 || m.Thread == nil || m.Thread.ThreadKey == "" {
+		t.Errorf("message %+v, want the template's text after the mention, in the group's thread", m)
+	}
+	resolved := e.mustSource("/v1/alertmanager/prom", fixture(t, "alertmanager/testdata/diskfull-resolved.json"))
+	if r := e.message(resolved.Deliveries[0].ID); r.Text != "DiskFull is resolved on prod-eu (2 alerts)" || r.Thread.ThreadKey != m.Thread.ThreadKey {
+		t.Errorf("resolved %q in thread %q, want the template's text in %q", r.Text, r.Thread.ThreadKey, m.Thread.ThreadKey)
+	}
+	if again := e.mustSource("/v1/alertmanager/prom", firing).Deliveries[0]; again.Duplicate {
+		t.Errorf("firing again after resolved: a duplicate, want a new message")
+	}
+	info := e.mustSource("/v1/alertmanager/prom", []byte(strings.ReplaceAll(string(firing), `"critical"`, `"info"`)))
+	if len(info.Deliveries) != 0 || info.Skipped == "" {
+		t.Errorf("when: false: %+v, want skipped", info)
+	}
+}

@@ -185,6 +185,10 @@ func TestLoadProblems(t *testing.T) {
 		{"template error", space + "routes:\n  - name: gh\n    source: json\n    spaces: alerts\n    template:\n      text: \"{{ .issue.title \"\n      card:\n        sections:\n          - widgets:\n              - text: ok\n              - buttons: [{text: Open, url: \"{{ .x }\"}]\n",
 			"gchat.yaml:9:13: routes[0].template.text: template: unclosed action (line 1)\n" +
 				`gchat.yaml:14:45: routes[0].template.card.sections[0].widgets[1].buttons[0].url: template: unexpected "}" in operand (line 1)`},
+		{"alerting template that threads by alert", space + "routes:\n  - name: am\n    source: alertmanager\n    spaces: alerts\n    thread: fingerprint\n    template:\n      text: '{{ .status }}'\n",
+			"gchat.yaml:10:7: routes[0].template: a template renders the whole notification; thread: fingerprint splits it: use group, incident, day or none, or the built-in card"},
+		{"alerting template with a thread key", space + "routes:\n  - name: am\n    source: alertmanager\n    spaces: alerts\n    template:\n      text: '{{ .status }}'\n      thread_key: x\n",
+			"gchat.yaml:9:7: routes[0].template: thread_key and dedup_key are for json routes; alertmanager routes thread by thread: and deduplicate by the alerts' state"},
 		{"template unknown key", space + "routes:\n  - name: gh\n    source: json\n    spaces: alerts\n    template:\n      txt: hello\n",
 			"gchat.yaml:9:7: routes[0].template: unknown key \"txt\" (did you mean \"text\"?)\n" +
 				"gchat.yaml:9:7: routes[0].template: the spec has neither text nor card: there is nothing to post"},

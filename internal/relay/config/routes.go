@@ -87,7 +87,9 @@ type Route struct {
 	Mentions map[string]string
 	// MaxAlerts is how many alerts a card lists. Default DefaultMaxAlerts.
 	MaxAlerts int
-	// Template makes the message of a json route.
+	// Template makes the message of a json route, and replaces the
+	// built-in card of an alerting route (rendered over the notification's
+	// JSON as the sender posted it).
 	Template *jsontmpl.Template
 	// Sample is a payload to check the route with (gchat config check):
 	// for json routes, the content of sample_file; for alerting routes,
@@ -98,8 +100,10 @@ type Route struct {
 	Line int
 
 	tokenKey, passwordKey string
-	// template is the template's YAML, to place execution problems.
-	template *yaml.Node
+	// template is the template's YAML, to place execution problems;
+	// templateKeys reports that it sets thread_key or dedup_key.
+	template     *yaml.Node
+	templateKeys bool
 	file     string
 }
 
@@ -408,6 +412,7 @@ func (l *loader) template(r *Route, v *yaml.Node, field string) {
 		l.report(v, field, "%v", err)
 	default:
 		r.Template, r.template = t, n
+		r.templateKeys = spec.ThreadKey != "" || spec.DedupKey != ""
 	}
 }
 
@@ -573,8 +578,10 @@ func (c *Config) validateRoutes(add func(field, format string, args ...any), lis
 		switch {
 		case r.Source == SourceJSON && r.Template == nil:
 			add(f+".template", "a json route needs a template: (text:, card:, thread_key:, dedup_key:)")
-		case r.Source.Alerting() && r.Template != nil:
-			add(f+".template", "templates are for json routes; %s routes build their cards themselves", r.Source)
+		case r.Source.Alerting() && r.Template != nil && (r.Thread == alert.PolicyFingerprint || r.Thread == alert.PolicyAlertName):
+			add(f+".template", "a template renders the whole notification; thread: %s splits it: use group, incident, day or none, or the built-in card", r.Thread)
+		case r.Source.Alerting() && r.templateKeys:
+			add(f+".template", "thread_key and dedup_key are for json routes; %s routes thread by thread: and deduplicate by the alerts' state", r.Source)
 		}
 		if r.Source == SourceJSON && len(r.Mentions) > 0 {
 			add(f+".mentions", "mentions are by severity, for alerting routes; write the mention into a json route's text template")

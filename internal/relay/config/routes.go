@@ -104,7 +104,7 @@ type Route struct {
 	// templateKeys reports that it sets thread_key or dedup_key.
 	template     *yaml.Node
 	templateKeys bool
-	file     string
+	file         string
 }
 
 // Where returns where the field at a template path ("text",

@@ -2,6 +2,7 @@ package card
 
 import (
 	"fmt"
+	"github.com/gchatkit/gchat/internal/cardhtml"
 	"strings"
 )
 
@@ -70,7 +71,7 @@ func scanHTML(s string) []string {
 	for i := 0; i < len(s); {
 		switch s[i] {
 		case '<':
-			t, ok := parseTag(s, i)
+			t, ok := cardhtml.ParseTag(s, i)
 			if !ok {
 				if lt == 0 {
 					firstLT = i
@@ -79,17 +80,18 @@ func scanHTML(s string) []string {
 				i++
 				continue
 			}
-			i = t.end
-			attrs, ok := allowedAttrs(t.name)
+			i = t.End
+			attrs, ok := allowedAttrs(t.Name)
 			if !ok {
-				name := strings.ToLower(t.name)
+				name := t.Name
 				report("tag "+name, fmt.Sprintf("tag <%s> is not in the card HTML subset (b i u s font a time br code pre ul ol li)", name))
 				continue
 			}
-			for _, a := range t.attrs {
+			for _, attr := range t.Attrs {
+				a := attr.Name
 				if !containsFold(attrs, a) {
-					key := "attr " + strings.ToLower(t.name) + " " + a
-					report(key, fmt.Sprintf("tag <%s> has attribute %q, which card HTML does not use; if the < is meant literally, write &lt;", strings.ToLower(t.name), a))
+					key := "attr " + t.Name + " " + a
+					report(key, fmt.Sprintf("tag <%s> has attribute %q, which card HTML does not use; if the < is meant literally, write &lt;", t.Name, a))
 				}
 			}
 		case '&':
@@ -131,79 +133,6 @@ func containsFold(list []string, s string) bool {
 	return false
 }
 
-// tag is a start or end tag found by parseTag.
-type tag struct {
-	name  string
-	attrs []string // attribute names, in order
-	end   int      // offset just past '>'
-}
-
-// parseTag reads a start tag, end tag or self-closing tag at s[i] == '<', following
-// the HTML tokenizer closely enough for card text: a letter must follow '<' or
-// '</' at once (so "a < b" is text), attribute values may be quoted with " or ',
-// and the tag must be closed by '>' before the end of s.
-func parseTag(s string, i int) (tag, bool) {
-	j := i + 1
-	if j < len(s) && s[j] == '/' {
-		j++
-	}
-	start := j
-	for j < len(s) && (isLetter(s[j]) || j > start && isDigit(s[j])) {
-		j++
-	}
-	if j == start {
-		return tag{}, false
-	}
-	t := tag{name: s[start:j]}
-	for {
-		j = skipSpace(s, j)
-		if j >= len(s) {
-			return tag{}, false
-		}
-		switch s[j] {
-		case '>':
-			t.end = j + 1
-			return t, true
-		case '/': // as in <br/>; HTML ignores a stray slash elsewhere too
-			j++
-			continue
-		}
-		k := j
-		for j < len(s) && !isSpace(s[j]) && !strings.ContainsRune(`>/="'<`, rune(s[j])) {
-			j++
-		}
-		if j == k {
-			return tag{}, false // '=', a quote or '<' where a name belongs
-		}
-		t.attrs = append(t.attrs, s[k:j])
-		j = skipSpace(s, j)
-		if j >= len(s) || s[j] != '=' {
-			continue
-		}
-		j = skipSpace(s, j+1)
-		if j >= len(s) {
-			return tag{}, false
-		}
-		if q := s[j]; q == '"' || q == '\'' {
-			e := strings.IndexByte(s[j+1:], q)
-			if e < 0 {
-				return tag{}, false
-			}
-			j += 1 + e + 1
-			continue
-		}
-		// An unquoted value ends at '<' too, unlike in HTML: a '<' there is
-		// more likely unescaped text, and stopping keeps the scan linear.
-		k = j
-		for j < len(s) && !isSpace(s[j]) && s[j] != '>' && s[j] != '<' {
-			j++
-		}
-		if j == k {
-			return tag{}, false
-		}
-	}
-}
-
 // entityLen returns the length of the character reference at the start of s
 // ("&amp;", "&#39;", "&#x27;"), or 0 if s does not start with one. Any
 // alphanumeric name is accepted: the scanner checks syntax, not HTML's list of
@@ -231,14 +160,6 @@ func entityLen(s string) int {
 	return j + 1
 }
 
-func skipSpace(s string, j int) int {
-	for j < len(s) && isSpace(s[j]) {
-		j++
-	}
-	return j
-}
-
-func isSpace(c byte) bool         { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' }
 func isLetter(c byte) bool        { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
 func isDigit(c byte) bool         { return '0' <= c && c <= '9' }
 func isLetterOrDigit(c byte) bool { return isLetter(c) || isDigit(c) }

@@ -1,6 +1,7 @@
 package card
 
 import (
+	"github.com/gchatkit/gchat/internal/cardhtml"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -106,8 +107,8 @@ func FuzzCheckHTML(f *testing.F) {
 				t.Errorf("scanHTML(%q) gave an empty message", s)
 			}
 		}
-		if tg, ok := parseTagAt(s); ok && (tg.end <= strings.IndexByte(s, '<') || tg.end > len(s)) {
-			t.Errorf("parseTag(%q) ended at %d, outside the input", s, tg.end)
+		if tg, ok := parseTagAt(s); ok && (tg.End <= strings.IndexByte(s, '<') || tg.End > len(s)) {
+			t.Errorf("parseTag(%q) ended at %d, outside the input", s, tg.End)
 		}
 
 		esc := Escape(s)
@@ -127,11 +128,11 @@ func FuzzCheckHTML(f *testing.F) {
 	})
 }
 
-// parseTagAt runs parseTag on the first '<' of s, if any.
-func parseTagAt(s string) (tag, bool) {
+// parseTagAt runs cardhtml.ParseTag on the first '<' of s, if any.
+func parseTagAt(s string) (cardhtml.Tag, bool) {
 	i := strings.IndexByte(s, '<')
 	if i < 0 {
-		return tag{}, false
+		return cardhtml.Tag{}, false
 	}
-	return parseTag(s, i)
+	return cardhtml.ParseTag(s, i)
 }

@@ -1,6 +1,7 @@
 package render
 
 import (
+	"github.com/gchatkit/gchat/internal/cardhtml"
 	"html"
 	"strings"
 )
@@ -67,18 +68,18 @@ func writeCardHTML(b *strings.Builder, s string) {
 			break
 		}
 		i += lt
-		t, ok := parseTag(s[:min(len(s), i+maxTag)], i)
-		if !ok || !allowedTag(t.name) {
+		t, ok := cardhtml.ParseTag(s[:min(len(s), i+maxTag)], i)
+		if !ok || !allowedTag(t.Name) {
 			i++
 			continue
 		}
 		text(s[last:i])
-		i, last = t.end, t.end
-		name := t.name
+		i, last = t.End, t.End
+		name := t.Name
 		switch {
 		case name == "br":
 			b.WriteString("<br>")
-		case t.closing:
+		case t.Closing:
 			if k := lastIndex(stack, name); k >= 0 {
 				closeTo(k)
 			}
@@ -112,19 +113,19 @@ func allowedTag(name string) bool {
 }
 
 // openTag re-emits an allowed start tag with its allowed attributes.
-func openTag(t tag) string {
-	switch t.name {
+func openTag(t cardhtml.Tag) string {
+	switch t.Name {
 	case "a":
-		if href, ok := linkURL(html.UnescapeString(t.attr("href"))); ok {
+		if href, ok := linkURL(html.UnescapeString(t.Attr("href"))); ok {
 			return `<a class="gc-link" href="` + html.EscapeString(href) + `" ` + linkAttrs + `>`
 		}
 		return `<a class="gc-link-blocked">`
 	case "font":
-		if c, ok := fontColor(html.UnescapeString(t.attr("color"))); ok {
+		if c, ok := fontColor(html.UnescapeString(t.Attr("color"))); ok {
 			return `<font color="` + c + `">`
 		}
 	}
-	return "<" + t.name + ">"
+	return "<" + t.Name + ">"
 }
 
 // fontColor returns a color attribute that cannot carry anything but a
@@ -153,102 +154,3 @@ func lastIndex(stack []string, name string) int {
 	}
 	return -1
 }
-
-// tag is a start or end tag found by parseTag; name is lowercased.
-type tag struct {
-	name    string
-	closing bool
-	attrs   [][2]string // name (lowercased) and raw value
-	end     int         // offset just past '>'
-}
-
-// attr returns the raw value of the first attribute called name.
-func (t tag) attr(name string) string {
-	for _, a := range t.attrs {
-		if a[0] == name {
-			return a[1]
-		}
-	}
-	return ""
-}
-
-// parseTag reads a start or end tag at s[i] == '<', close to the HTML tokenizer:
-// a letter must follow '<' or '</' at once, attribute values may be quoted
-// with " or ' or unquoted, and '>' must close the tag before the end of s. It
-// need not match a browser exactly: what it accepts is re-emitted from scratch,
-// and what it refuses is escaped.
-func parseTag(s string, i int) (tag, bool) {
-	var t tag
-	j := i + 1
-	if j < len(s) && s[j] == '/' {
-		t.closing = true
-		j++
-	}
-	start := j
-	for j < len(s) && (isLetter(s[j]) || j > start && isDigit(s[j])) {
-		j++
-	}
-	if j == start {
-		return tag{}, false
-	}
-	t.name = strings.ToLower(s[start:j])
-	for {
-		j = skipSpace(s, j)
-		if j >= len(s) {
-			return tag{}, false
-		}
-		switch s[j] {
-		case '>':
-			t.end = j + 1
-			return t, true
-		case '/':
-			j++
-			continue
-		}
-		k := j
-		for j < len(s) && !isSpace(s[j]) && !strings.ContainsRune(`>/="'<`, rune(s[j])) {
-			j++
-		}
-		if j == k {
-			return tag{}, false
-		}
-		name := strings.ToLower(s[k:j])
-		j = skipSpace(s, j)
-		if j >= len(s) || s[j] != '=' {
-			t.attrs = append(t.attrs, [2]string{name, ""})
-			continue
-		}
-		j = skipSpace(s, j+1)
-		if j >= len(s) {
-			return tag{}, false
-		}
-		if q := s[j]; q == '"' || q == '\'' {
-			e := strings.IndexByte(s[j+1:], q)
-			if e < 0 {
-				return tag{}, false
-			}
-			t.attrs = append(t.attrs, [2]string{name, s[j+1 : j+1+e]})
-			j += 1 + e + 1
-			continue
-		}
-		k = j
-		for j < len(s) && !isSpace(s[j]) && s[j] != '>' && s[j] != '<' {
-			j++
-		}
-		if j == k {
-			return tag{}, false
-		}
-		t.attrs = append(t.attrs, [2]string{name, s[k:j]})
-	}
-}
-
-func skipSpace(s string, j int) int {
-	for j < len(s) && isSpace(s[j]) {
-		j++
-	}
-	return j
-}
-
-func isSpace(c byte) bool  { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' }
-func isLetter(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
-func isDigit(c byte) bool  { return '0' <= c && c <= '9' }

@@ -25,6 +25,7 @@ import (
 	"github.com/gchatkit/gchat/internal/relay"
 	"github.com/gchatkit/gchat/internal/relay/config"
 	"github.com/gchatkit/gchat/internal/relay/dispatch"
+	"github.com/gchatkit/gchat/internal/source/alert"
 	"github.com/gchatkit/gchat/internal/store"
 	"github.com/gchatkit/gchat/internal/store/sqlite"
 )
@@ -233,6 +234,10 @@ func runRelayDemo(ctx context.Context, listen, storeFlag string, env environment
 		AllowedHosts: []string{addr},
 		Spaces:       []*config.Space{sp},
 		Retention:    config.Retention{Delivered: config.DefaultDelivered, Dead: config.DefaultDead},
+		// An Alertmanager route into the demo space, without credentials:
+		// the demo listens on loopback only.
+		Routes: []*config.Route{{Name: "demo", Source: config.SourceAlertmanager, Spaces: []string{"demo"},
+			Thread: alert.PolicyGroup, DedupWindow: config.DefaultDedupWindow, MaxAlerts: config.DefaultMaxAlerts}},
 	}
 
 	ingest := base + "/v1/spaces/demo/messages?key=x&token=" + sp.IngestToken.Reveal()
@@ -240,9 +245,10 @@ func runRelayDemo(ctx context.Context, listen, storeFlag string, env environment
   emulator page: %s/emulator/
   ingest URL:    %s
   admin API:     %s/api/v1/ (Authorization: Bearer %s)
+  Alertmanager:  %s/v1/alertmanager/demo (a webhook receiver's url)
 Send a message, then watch it arrive on the page:
   curl -sS -X POST '%s' -H 'Content-Type: application/json' -d '{"text":"Hello from the gchat relay demo"}'
-`, base, ingest, base, cfg.AdminToken.Reveal(), ingest)
+`, base, ingest, base, cfg.AdminToken.Reveal(), base, ingest)
 	return serveRelay(ctx, ln, st, relaySetup{cfg: cfg, emu: emu}, logger)
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/gchatkit/gchat/internal/source/alertmanager"
 	"io"
 	"log/slog"
 	"net"
@@ -167,6 +168,16 @@ func TestRelayDemoEndToEnd(t *testing.T) {
 	texts := waitMessages(t, base+"/emulator/api/v1", spaceID("demo"), 1)
 	if texts[0] != "Hello from the gchat relay demo" {
 		t.Errorf("emulator got %q", texts[0])
+	}
+	// The printed Alertmanager route takes a real notification.
+	if !strings.Contains(stdout.String(), "Alertmanager:  "+base+"/v1/alertmanager/demo ") {
+		t.Errorf("no Alertmanager route on stdout:\n%s", stdout.String())
+	}
+	if resp, body := postJSON(t, base+"/v1/alertmanager/demo", string(alertmanager.Sample)); resp.StatusCode != 200 {
+		t.Fatalf("alertmanager route: got %d:\n%s", resp.StatusCode, body)
+	}
+	if texts := waitMessages(t, base+"/emulator/api/v1", spaceID("demo"), 2); !strings.Contains(texts[1], "FIRING") {
+		t.Errorf("emulator got %q after the Alertmanager notification, want a firing alert", texts[1])
 	}
 
 	// The printed admin token opens the admin API, which shows the delivery done.

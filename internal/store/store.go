@@ -30,6 +30,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -453,6 +456,22 @@ type Migrated struct {
 	From, To int
 	// Applied names the migrations applied, in order ("0002_incidents.sql").
 	Applied []string
+}
+
+// FormatID and ParseID are the delivery ID form both backends use: "d" and
+// 16 digits of a positive integer, so that IDs sort as strings in the order
+// of their numbers. Callers treat IDs as opaque.
+func FormatID(n int64) string { return fmt.Sprintf("d%016d", n) }
+
+// ParseID returns the number of an ID made by FormatID; false for any other
+// string.
+func ParseID(id string) (int64, bool) {
+	rest, ok := strings.CutPrefix(id, "d")
+	if !ok || len(rest) != 16 {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(rest, 10, 64)
+	return n, err == nil && n > 0
 }
 
 // NewRequestID returns a random requestId in UUID version 4 form, the form

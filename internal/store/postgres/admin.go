@@ -16,7 +16,7 @@ func (s *Store) Get(ctx context.Context, id string) (store.Delivery, error) {
 	if s.closed.Load() {
 		return store.Delivery{}, store.ErrClosed
 	}
-	n, ok := parseID(id)
+	n, ok := store.ParseID(id)
 	if !ok {
 		return store.Delivery{}, fmt.Errorf("get %s: %w", id, store.ErrNotFound)
 	}
@@ -55,14 +55,14 @@ func (s *Store) List(ctx context.Context, f store.Filter) ([]store.Delivery, err
 		add("state = ANY(?)", states)
 	}
 	if f.BatchID != "" {
-		n, ok := parseID(f.BatchID)
+		n, ok := store.ParseID(f.BatchID)
 		if !ok {
 			return nil, nil
 		}
 		add("batch_id = ?", n)
 	}
 	if f.After != "" {
-		n, ok := parseID(f.After)
+		n, ok := store.ParseID(f.After)
 		if !ok {
 			return nil, fmt.Errorf("list: bad cursor %q", f.After)
 		}
@@ -112,7 +112,7 @@ func (s *Store) lockDelivery(ctx context.Context, tx pgx.Tx, n int64) (store.Del
 
 // Replay implements store.Admin.
 func (s *Store) Replay(ctx context.Context, id string) (store.Delivery, error) {
-	n, ok := parseID(id)
+	n, ok := store.ParseID(id)
 	if !ok {
 		return store.Delivery{}, fmt.Errorf("replay %s: %w", id, store.ErrNotFound)
 	}
@@ -125,7 +125,7 @@ func (s *Store) Replay(ctx context.Context, id string) (store.Delivery, error) {
 		target := n
 		if cur.BatchID != "" {
 			// A member is sent only as part of its batch (same lane).
-			target, _ = parseID(cur.BatchID)
+			target, _ = store.ParseID(cur.BatchID)
 			cur, err = scanDelivery(tx.QueryRow(ctx, `SELECT `+columns+` FROM deliveries WHERE id = $1 FOR UPDATE`, target))
 			if errors.Is(err, pgx.ErrNoRows) {
 				return store.ErrNotFound
@@ -156,7 +156,7 @@ func (s *Store) Replay(ctx context.Context, id string) (store.Delivery, error) {
 
 // Delete implements store.Admin.
 func (s *Store) Delete(ctx context.Context, id string) error {
-	n, ok := parseID(id)
+	n, ok := store.ParseID(id)
 	if !ok {
 		return fmt.Errorf("delete %s: %w", id, store.ErrNotFound)
 	}

@@ -400,19 +400,7 @@ func retryable(err error) bool {
 	return errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001")
 }
 
-// IDs are bigint in the database and "d" + 16 digits outside, as in the
-// SQLite backend, so that they sort as strings in creation order.
-
-func formatID(n int64) string { return fmt.Sprintf("d%016d", n) }
-
-func parseID(id string) (int64, bool) {
-	rest, ok := strings.CutPrefix(id, "d")
-	if !ok || len(rest) != 16 {
-		return 0, false
-	}
-	n, err := strconv.ParseInt(rest, 10, 64)
-	return n, err == nil && n > 0
-}
+// IDs are bigint in the database and store.FormatID's form outside.
 
 // nullTime is t as a statement parameter: NULL for the zero time.
 func nullTime(t time.Time) any {

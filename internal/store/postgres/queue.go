@@ -36,13 +36,13 @@ func scanDelivery(row pgx.Row) (store.Delivery, error) {
 	if err != nil {
 		return store.Delivery{}, err
 	}
-	d.ID = formatID(id)
+	d.ID = store.FormatID(id)
 	d.Message = json.RawMessage(message)
 	d.State = store.State(state)
 	d.NextAttemptAt, d.CreatedAt, d.UpdatedAt, d.QueuedAt = next.UTC(), created.UTC(), updated.UTC(), queued.UTC()
 	d.DoneAt = fromNull(doneAt)
 	if batch != nil {
-		d.BatchID = formatID(*batch)
+		d.BatchID = store.FormatID(*batch)
 	}
 	return d, nil
 }
@@ -297,7 +297,7 @@ func (s *Store) Finish(ctx context.Context, lease store.Lease, id string, out st
 	default:
 		return store.Delivery{}, fmt.Errorf("finish %s: outcome state %q: want done, queued, dead or dropped", id, out.State)
 	}
-	n, ok := parseID(id)
+	n, ok := store.ParseID(id)
 	if !ok {
 		return store.Delivery{}, fmt.Errorf("finish %s: %w", id, store.ErrNotFound)
 	}
@@ -355,7 +355,7 @@ func (s *Store) FreezeBatch(ctx context.Context, lease store.Lease, ids []string
 	}
 	nums := make([]int64, len(ids))
 	for i, id := range ids {
-		n, ok := parseID(id)
+		n, ok := store.ParseID(id)
 		if !ok {
 			return store.Delivery{}, fmt.Errorf("freeze batch: %s: %w", id, store.ErrNotFound)
 		}
@@ -379,7 +379,7 @@ func (s *Store) FreezeBatch(ctx context.Context, lease store.Lease, ids []string
 		}
 		members := make([]store.Delivery, len(nums))
 		for i, n := range nums {
-			d, ok := byID[formatID(n)]
+			d, ok := byID[store.FormatID(n)]
 			if !ok {
 				return fmt.Errorf("%s: %w", ids[i], store.ErrNotFound)
 			}
@@ -430,7 +430,7 @@ func (s *Store) FreezeBatch(ctx context.Context, lease store.Lease, ids []string
 		if err != nil {
 			return err
 		}
-		batchID, _ := parseID(batch.ID)
+		batchID, _ := store.ParseID(batch.ID)
 		_, err = tx.Exec(ctx, `UPDATE deliveries SET state = 'batched', batch_id = $1, updated_at = $2
 			WHERE id = ANY($3)`, batchID, lane.now, nums)
 		return err

@@ -15,7 +15,7 @@ func (s *Store) Get(ctx context.Context, id string) (store.Delivery, error) {
 	if err := s.readable(); err != nil {
 		return store.Delivery{}, err
 	}
-	n, ok := parseID(id)
+	n, ok := store.ParseID(id)
 	if !ok {
 		return store.Delivery{}, fmt.Errorf("get %s: %w", id, store.ErrNotFound)
 	}
@@ -58,14 +58,14 @@ func (s *Store) List(ctx context.Context, f store.Filter) ([]store.Delivery, err
 		where = append(where, "state IN ("+strings.Join(marks, ", ")+")")
 	}
 	if f.BatchID != "" {
-		n, ok := parseID(f.BatchID)
+		n, ok := store.ParseID(f.BatchID)
 		if !ok {
 			return nil, nil
 		}
 		add("batch_id = ?", n)
 	}
 	if f.After != "" {
-		n, ok := parseID(f.After)
+		n, ok := store.ParseID(f.After)
 		if !ok {
 			return nil, fmt.Errorf("list: bad cursor %q", f.After)
 		}
@@ -91,7 +91,7 @@ func (s *Store) List(ctx context.Context, f store.Filter) ([]store.Delivery, err
 
 // Replay implements store.Admin.
 func (s *Store) Replay(ctx context.Context, id string) (store.Delivery, error) {
-	n, ok := parseID(id)
+	n, ok := store.ParseID(id)
 	if !ok {
 		return store.Delivery{}, fmt.Errorf("replay %s: %w", id, store.ErrNotFound)
 	}
@@ -104,7 +104,7 @@ func (s *Store) Replay(ctx context.Context, id string) (store.Delivery, error) {
 		target := n
 		if cur.BatchID != "" {
 			// A member is sent only as part of its batch.
-			target, _ = parseID(cur.BatchID)
+			target, _ = store.ParseID(cur.BatchID)
 			if cur, err = getDelivery(ctx, tx, target); err != nil {
 				return err
 			}
@@ -132,7 +132,7 @@ func (s *Store) Replay(ctx context.Context, id string) (store.Delivery, error) {
 
 // Delete implements store.Admin.
 func (s *Store) Delete(ctx context.Context, id string) error {
-	n, ok := parseID(id)
+	n, ok := store.ParseID(id)
 	if !ok {
 		return fmt.Errorf("delete %s: %w", id, store.ErrNotFound)
 	}

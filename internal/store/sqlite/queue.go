@@ -37,7 +37,7 @@ func scanDelivery(row scanner) (store.Delivery, error) {
 	if err != nil {
 		return store.Delivery{}, err
 	}
-	d.ID = formatID(id)
+	d.ID = store.FormatID(id)
 	d.Message = json.RawMessage(message)
 	d.State = store.State(state)
 	d.NextAttemptAt = fromNanos(next)
@@ -47,7 +47,7 @@ func scanDelivery(row scanner) (store.Delivery, error) {
 	d.DoneAt = fromNanos(doneAt)
 	d.Batch = isBatch
 	if batch != 0 {
-		d.BatchID = formatID(batch)
+		d.BatchID = store.FormatID(batch)
 	}
 	return d, nil
 }
@@ -187,7 +187,7 @@ func (s *Store) Enqueue(ctx context.Context, req store.EnqueueRequest) (store.En
 			}
 			t := fromNanos(now)
 			res.Deliveries[i] = store.Delivery{
-				ID: formatID(id), Space: req.Space, Lane: req.Lane, Group: nd.Group, Seq: id,
+				ID: store.FormatID(id), Space: req.Space, Lane: req.Lane, Group: nd.Group, Seq: id,
 				Message: nd.Message, Reply: nd.Reply, MessageID: nd.MessageID, RequestID: requestIDs[i],
 				CallerRequestID: req.CallerRequestID, DedupKey: req.DedupKey, RelayThread: nd.RelayThread, Route: req.Route,
 				State: store.StateQueued, NextAttemptAt: t, CreatedAt: t, UpdatedAt: t, QueuedAt: t,
@@ -280,7 +280,7 @@ func (s *Store) Finish(ctx context.Context, lease store.Lease, id string, out st
 	default:
 		return store.Delivery{}, fmt.Errorf("finish %s: outcome state %q: want done, queued, dead or dropped", id, out.State)
 	}
-	n, ok := parseID(id)
+	n, ok := store.ParseID(id)
 	if !ok {
 		return store.Delivery{}, fmt.Errorf("finish %s: %w", id, store.ErrNotFound)
 	}
@@ -336,7 +336,7 @@ func (s *Store) FreezeBatch(ctx context.Context, lease store.Lease, ids []string
 	}
 	nums := make([]int64, len(ids))
 	for i, id := range ids {
-		n, ok := parseID(id)
+		n, ok := store.ParseID(id)
 		if !ok {
 			return store.Delivery{}, fmt.Errorf("freeze batch: %s: %w", id, store.ErrNotFound)
 		}

@@ -681,17 +681,3 @@ func fromNanos(n int64) time.Time {
 	}
 	return time.Unix(0, n).UTC()
 }
-
-// IDs are INTEGER in the database and "d" + 16 digits outside, so that they
-// sort as strings in creation order.
-
-func formatID(n int64) string { return fmt.Sprintf("d%016d", n) }
-
-func parseID(id string) (int64, bool) {
-	rest, ok := strings.CutPrefix(id, "d")
-	if !ok || len(rest) != 16 {
-		return 0, false
-	}
-	n, err := strconv.ParseInt(rest, 10, 64)
-	return n, err == nil && n > 0
-}

@@ -3,9 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -13,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gchatkit/gchat/internal/emulator"
 	"github.com/gchatkit/gchat/internal/store/postgres/pgtest"
 )
 
@@ -24,16 +21,7 @@ import (
 // name the same holder.
 func TestRelayPostgresReplicas(t *testing.T) {
 	dbURL, _ := pgtest.FreshSchema(t, "gchat_cmd_")
-	set := emulator.DefaultSettings()
-	set.QuotaPerSecond = 0 // off: the relay paces at 50 ms
-	emu := emulator.NewServer(emulator.Config{
-		Spaces:   []emulator.SpaceSpec{{ID: "AAAAreplica", DisplayName: "alerts", Webhooks: []emulator.WebhookSpec{{Name: "relay", Token: "emu-secret-token"}}}},
-		Settings: &set,
-	}, slog.New(slog.DiscardHandler))
-	ts := httptest.NewServer(emu)
-	defer ts.Close()
-	defer emu.Close()
-	hook := ts.URL + "/v1/spaces/AAAAreplica/messages?key=" + emulator.FakeKey + "&token=emu-secret-token"
+	ts, hook := unpacedEmulator(t, "AAAAreplica") // the relay paces at 50 ms
 
 	dir := t.TempDir()
 	cfg := "listen: 127.0.0.1:0\n" +

@@ -227,19 +227,27 @@ func emulatorWebhookToken(t *testing.T, api string) string {
 	return token
 }
 
-// TestRelayConfigEndToEnd runs the relay from a configuration file whose
-// space delivers to an emulator on another port.
-func TestRelayConfigEndToEnd(t *testing.T) {
+// unpacedEmulator serves an emulator without quotas (the tests' relays
+// pace themselves) with one space of the given id, and returns its server
+// and the space's webhook URL (token "emu-secret-token").
+func unpacedEmulator(t *testing.T, spaceID string) (*httptest.Server, string) {
+	t.Helper()
 	set := emulator.DefaultSettings()
-	set.QuotaPerSecond = 0 // off: the test paces at 50 ms
+	set.QuotaPerSecond = 0
 	emu := emulator.NewServer(emulator.Config{
-		Spaces:   []emulator.SpaceSpec{{ID: "AAAAconfig1", DisplayName: "alerts", Webhooks: []emulator.WebhookSpec{{Name: "relay", Token: "emu-secret-token"}}}},
+		Spaces:   []emulator.SpaceSpec{{ID: spaceID, DisplayName: "alerts", Webhooks: []emulator.WebhookSpec{{Name: "relay", Token: "emu-secret-token"}}}},
 		Settings: &set,
 	}, slog.New(slog.DiscardHandler))
 	ts := httptest.NewServer(emu)
-	defer ts.Close()
-	defer emu.Close()
-	hook := ts.URL + "/v1/spaces/AAAAconfig1/messages?key=" + emulator.FakeKey + "&token=emu-secret-token"
+	t.Cleanup(ts.Close)
+	t.Cleanup(func() { emu.Close() }) // runs first: ends event streams, so ts.Close need not wait
+	return ts, ts.URL + "/v1/spaces/" + spaceID + "/messages?key=" + emulator.FakeKey + "&token=emu-secret-token"
+}
+
+// TestRelayConfigEndToEnd runs the relay from a configuration file whose
+// space delivers to an emulator on another port.
+func TestRelayConfigEndToEnd(t *testing.T) {
+	ts, hook := unpacedEmulator(t, "AAAAconfig1") // the test paces at 50 ms
 
 	dir := t.TempDir()
 	cfg := "listen: 127.0.0.1:0\n" +

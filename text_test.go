@@ -44,13 +44,6 @@ func TestEscape(t *testing.T) {
 	}
 }
 
-func TestEscapeUnchangedDoesNotAllocate(t *testing.T) {
-	s := "disk full on db-1 at 93% & rising"
-	if n := testing.AllocsPerRun(100, func() { _ = Escape(s) }); n != 0 {
-		t.Errorf("Escape of plain text: got %v allocations, want 0", n)
-	}
-}
-
 // markupIn returns the first construct of Chat's text markup that a
 // conservative reader would find in s, or "". Chat's rules are not
 // documented (spec §3.1), so it reads marks as most light-markup dialects do:

@@ -25,6 +25,10 @@ type Message struct {
 	// FallbackText is the plain text shown where cards cannot be, such as in
 	// mobile notifications.
 	FallbackText string `json:"fallbackText,omitempty"`
+	// PreviewText is text Chat reads for link preview chips and does not
+	// show. Today's discovery document lacks it, but Google accepts it
+	// (observed; Grafana sends it with every alert): see docs/senders.md.
+	PreviewText string `json:"previewText,omitempty"`
 }
 
 // Thread identifies a thread by Google's resource name or by a key chosen by the

@@ -505,6 +505,26 @@ func TestConformance(t *testing.T) {
 					t.Errorf("message %q", got)
 				}
 			}},
+		// Observed leniency (docs/senders.md): previewText.
+		{name: "previewText accepted and echoed (observed: acceptPreviewText default on)", run: func(t *testing.T, e *env) {
+			a := e.post(e.h1.URL, "", `{"text":"hi","previewText":"p"}`)
+			ok(t, a)
+			if got := a.str("previewText"); got != "p" {
+				t.Errorf("echoed previewText %q, want p", got)
+			}
+			if got := e.s.Messages(e.space.ID, emulator.MessageFilter{})[0].HTML; !strings.Contains(string(got), `previewText</span> p`) {
+				t.Errorf("page HTML does not show previewText:\n%s", got)
+			}
+		}},
+		{name: "previewText → 400 unknown name (acceptPreviewText off)",
+			set: func(s *emulator.Settings) { s.AcceptPreviewText = false },
+			run: func(t *testing.T, e *env) {
+				a := e.post(e.h1.URL, "", `{"text":"hi","previewText":"p"}`)
+				want(t, a, http.StatusBadRequest, "INVALID_ARGUMENT")
+				if got := a.str("error.message"); got != `Invalid JSON payload received. Unknown name "preview_text" at 'message': Cannot find field.` {
+					t.Errorf("message %q", got)
+				}
+			}},
 		{name: "§4.1/over 32,000 bytes → 400", run: func(t *testing.T, e *env) {
 			want(t, e.post(e.h1.URL, "", text(strings.Repeat("x", 32001))), http.StatusBadRequest, "INVALID_ARGUMENT")
 		}},

@@ -63,6 +63,7 @@ func (s *Server) handleMessageCreate(w http.ResponseWriter, r *http.Request) {
 	if set.LegacyTextLimit {
 		cfg.MaxText = legacyTextLimit
 	}
+	cfg.StrictSchema = !set.AcceptPreviewText
 	req, perr := webhookapi.Parse(r, cfg)
 	rec.Webhook = hook.id
 	if perr != nil {

@@ -25,6 +25,9 @@ import (
 //   - RetryAfterSeconds: whether a 429 carries Retry-After (spec §4.2, [UNK]).
 //   - LegacyTextLimit: the 4,096-character text limit of 2018–2020
 //     (spec §4.1, [UNK] today).
+//   - AcceptPreviewText: whether previewText, which Google accepts though
+//     its discovery document lacks it, is accepted (observed; see
+//     docs/senders.md).
 //
 // Settings are read by value: a change applies to requests that start after it.
 type Settings struct {
@@ -82,6 +85,13 @@ type Settings struct {
 	// characters ("Message is longer than 4096 characters", seen 2018–2020).
 	// Off by default.
 	LegacyTextLimit bool `json:"legacyTextLimit"`
+
+	// Observed, not documented: Google answers 200 to a message with
+	// previewText (Grafana's contact point sends it with every alert; see
+	// docs/senders.md), though today's discovery document lacks the field.
+	// True (the default) accepts it; false refuses it with the 400 for an
+	// unknown name, as the discovery document alone would.
+	AcceptPreviewText bool `json:"acceptPreviewText"`
 }
 
 // Values of Settings.OrFailUnknownThread.
@@ -113,6 +123,7 @@ func DefaultSettings() Settings {
 		MessageIDConflict:    true,
 		DeletedWebhookStatus: http.StatusForbidden,
 		UnknownSpaceStatus:   http.StatusForbidden,
+		AcceptPreviewText:    true,
 	}
 }
 

@@ -29,6 +29,11 @@ type Config struct {
 	MaxBodyBytes int64
 	// KeyValid reports whether key is the accepted API key. Nil accepts any.
 	KeyValid func(key string) bool
+	// StrictSchema refuses the fields Google accepts though its discovery
+	// document lacks them (previewText; see lenient.go and
+	// docs/senders.md) with Google's 400 for an unknown name. False, the
+	// default, accepts them as Google does.
+	StrictSchema bool
 	// TokenValid reports whether token is a webhook of space. Nil accepts any.
 	// It may return an *Error of its own (for a deleted webhook, a space
 	// whose apps are disabled) to replace the default 403.

@@ -128,20 +128,22 @@ type walker struct {
 	// sorted visits object keys in order of their proto names: the slow
 	// second pass that makes the reported error the same on every run.
 	sorted bool
+	// strict refuses the undocumented fields Google accepts (lenient.go).
+	strict bool
 }
 
 // checkBody checks the body object m against the Message type. Among several
 // errors Google reports the first in document order, which a decoded map has
 // lost; the error reported is instead the first in order of field names, the
 // same on every run.
-func checkBody(root *msgType, m map[string]any) (changed bool, _ *Error) {
-	w := walker{}
+func checkBody(root *msgType, m map[string]any, strict bool) (changed bool, _ *Error) {
+	w := walker{strict: strict}
 	at := rootLoc()
 	err := w.message(root, m, &at)
 	if err != nil {
 		// The first pass stops at an error without touching the bad value,
 		// and what it already normalised checks the same again.
-		w2 := walker{sorted: true}
+		w2 := walker{sorted: true, strict: strict}
 		if err2 := w2.message(root, m, &at); err2 != nil {
 			err = err2
 		}
@@ -180,7 +182,7 @@ func (w *walker) message(t *msgType, m map[string]any, at *loc) *Error {
 // member checks one key and value of an object of type t.
 func (w *walker) member(t *msgType, m map[string]any, key string, v any, at *loc, renames *[]string) *Error {
 	f := t.fields[key]
-	if f == nil {
+	if f == nil || f.undocumented && w.strict {
 		return unknownName(key, at, "Cannot find field.") // spec §2.1
 	}
 	if v == nil {

@@ -414,7 +414,7 @@ func (req *Request) readBody(body []byte, cfg Config) *Error {
 
 	// §2.1, §11.3: names, types and enum values against the full schema;
 	// output-only fields dropped.
-	changed, e := checkBody(root, m)
+	changed, e := checkBody(root, m, cfg.StrictSchema)
 	if e != nil {
 		return e
 	}
@@ -521,6 +521,7 @@ func typed(m map[string]any, raw []byte, changed bool) (gchat.Message, error) {
 	if !v2 && !v1 {
 		msg.Text, _ = m["text"].(string)
 		msg.FallbackText, _ = m["fallbackText"].(string)
+		msg.PreviewText, _ = m["previewText"].(string)
 		if th, ok := m["thread"].(map[string]any); ok {
 			msg.Thread = &gchat.Thread{}
 			msg.Thread.Name, _ = th["name"].(string)

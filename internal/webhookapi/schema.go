@@ -54,6 +54,9 @@ type field struct {
 	repeated bool
 	isMap    bool
 	output   bool
+	// undocumented marks a field Google accepts though the discovery
+	// document lacks it (lenient.go).
+	undocumented bool
 }
 
 func compile(data []byte) (*schema, error) {
@@ -81,6 +84,7 @@ func compile(data []byte) (*schema, error) {
 			}
 		}
 	}
+	addUndocumented(types)
 	root := types[d.Root]
 	if root == nil {
 		return nil, fmt.Errorf("root type %q missing", d.Root)

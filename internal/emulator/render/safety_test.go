@@ -100,7 +100,7 @@ func entity(s string) (int, error) {
 var checkedTags = map[string]bool{
 	"a": true, "b": true, "blockquote": true, "br": true, "code": true, "details": true,
 	"div": true, "font": true, "i": true, "img": true, "li": true, "ol": true, "pre": true,
-	"s": true, "span": true, "summary": true, "time": true, "u": true, "ul": true,
+	"s": true, "span": true, "summary": true, "bdi": true, "time": true, "u": true, "ul": true,
 }
 
 // attrTags lists, per attribute, the tags that may carry it ("" for any).

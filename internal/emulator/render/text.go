@@ -380,8 +380,11 @@ func angle(line string, i int) (string, int, bool) {
 }
 
 // link returns an anchor to href, a URL accepted by linkURL, around inner HTML.
+// The label is bidi-isolated (bdi): a direction override in it, such as the
+// U+202E of "invoice\u202etxt.exe", stays inside the label instead of
+// reordering the text that follows it on the line.
 func link(href, inner string) string {
-	return `<a class="gc-link" href="` + html.EscapeString(href) + `" ` + linkAttrs + `>` + inner + `</a>`
+	return `<a class="gc-link" href="` + html.EscapeString(href) + `" ` + linkAttrs + `><bdi>` + inner + `</bdi></a>`
 }
 
 // linkAttrs open links outside the emulator's page, without giving the target

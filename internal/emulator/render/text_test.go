@@ -180,3 +180,16 @@ func TestTextNothingDropped(t *testing.T) {
 		checkNothingDropped(t, tc.in, string(Text(tc.in)))
 	}
 }
+
+// TestLinkLabelIsolated: a link label with a direction override (U+202E)
+// is bidi-isolated, so that "invoice\u202etxt.exe" cannot reorder the text
+// after the link; the stylesheet isolates links and card titles as well.
+func TestLinkLabelIsolated(t *testing.T) {
+	got := string(Text("see <https://example.com/f|invoice\u202etxt.exe> now"))
+	if want := "><bdi>invoice\u202etxt.exe</bdi></a> now"; !strings.Contains(got, want) {
+		t.Errorf("got %q, want the label isolated: %q", got, want)
+	}
+	if css := Stylesheet(); !strings.Contains(css, ".gc-message a, .gc-message bdi, .gc-card-title, .gc-card-subtitle { unicode-bidi: isolate; }") {
+		t.Error("stylesheet does not isolate links and titles")
+	}
+}

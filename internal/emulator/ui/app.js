@@ -262,7 +262,7 @@
     const tag = sender.type === 'BOT' ? 'App' : sender.type === 'HUMAN' ? '' : sender.type;
     const time = el('time', { datetime: m.createTime, title: m.createTime, text: formatTime(m.createTime) });
     const head = el('div', { class: 'msg-head' },
-      el('span', { class: 'sender', text: sender.displayName || sender.name || 'Unknown' }),
+      el('bdi', { class: 'sender', text: sender.displayName || sender.name || 'Unknown' }),
       tag ? el('span', { class: 'tag', title: `sender type ${sender.type}`, text: tag }) : null,
       time);
     if (m.thread && m.thread.threadKey && !m.threadReply) {

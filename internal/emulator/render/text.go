@@ -383,8 +383,25 @@ func angle(line string, i int) (string, int, bool) {
 // The label is bidi-isolated (bdi): a direction override in it, such as the
 // U+202E of "invoice\u202etxt.exe", stays inside the label instead of
 // reordering the text that follows it on the line.
+//
+// Isolation keeps the label from spilling, but the label itself still reads
+// reordered, as it would in Chat; so a label holding an override gets a
+// marker after it whose title says so [guess: Chat shows no such marker;
+// the page is a developer's tool].
 func link(href, inner string) string {
-	return `<a class="gc-link" href="` + html.EscapeString(href) + `" ` + linkAttrs + `><bdi>` + inner + `</bdi></a>`
+	mark := ""
+	if hasBidiControl(inner) {
+		mark = `<span class="gc-bidi-mark" title="this label holds a bidi control character (U+202A–U+202E, U+2066–U+2069): it reads differently from the order of its characters">⚠</span>`
+	}
+	return `<a class="gc-link" href="` + html.EscapeString(href) + `" ` + linkAttrs + `><bdi>` + inner + `</bdi></a>` + mark
+}
+
+// hasBidiControl reports whether s holds an explicit embedding, override or
+// isolate character.
+func hasBidiControl(s string) bool {
+	return strings.ContainsFunc(s, func(r rune) bool {
+		return '\u202a' <= r && r <= '\u202e' || '\u2066' <= r && r <= '\u2069'
+	})
 }
 
 // linkAttrs open links outside the emulator's page, without giving the target

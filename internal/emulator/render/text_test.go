@@ -186,8 +186,11 @@ func TestTextNothingDropped(t *testing.T) {
 // after the link; the stylesheet isolates links and card titles as well.
 func TestLinkLabelIsolated(t *testing.T) {
 	got := string(Text("see <https://example.com/f|invoice\u202etxt.exe> now"))
-	if want := "><bdi>invoice\u202etxt.exe</bdi></a> now"; !strings.Contains(got, want) {
-		t.Errorf("got %q, want the label isolated: %q", got, want)
+	if want := "><bdi>invoice\u202etxt.exe</bdi></a><span class=\"gc-bidi-mark\""; !strings.Contains(got, want) {
+		t.Errorf("got %q, want the label isolated and marked: %q", got, want)
+	}
+	if got := string(Text("<https://example.com/f|invoice.txt>")); strings.Contains(got, "gc-bidi-mark") {
+		t.Errorf("got %q, want no mark on a plain label", got)
 	}
 	if css := Stylesheet(); !strings.Contains(css, ".gc-message a, .gc-message bdi, .gc-card-title, .gc-card-subtitle { unicode-bidi: isolate; }") {
 		t.Error("stylesheet does not isolate links and titles")

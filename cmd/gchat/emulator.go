@@ -58,6 +58,7 @@ func runEmulator(ctx context.Context, args []string, env environment) error {
 	fs.IntVar(&set.DeletedWebhookStatus, "deleted-webhook-status", def.DeletedWebhookStatus, "guess: the status a deleted webhook's URL answers (403 or 404)")
 	fs.IntVar(&set.UnknownSpaceStatus, "unknown-space-status", def.UnknownSpaceStatus, "guess: the status for an unknown space (403 or 404)")
 	fs.BoolVar(&set.LegacyTextLimit, "legacy-text-limit", false, "guess: refuse text over 4,096 characters, as Google did in 2018-2020")
+	fs.BoolVar(&set.AcceptPreviewText, "accept-preview-text", def.AcceptPreviewText, "observed: accept previewText, which Google accepts though its discovery document lacks it (Grafana sends it)")
 
 	var faults emulator.Faults
 	fs.Float64Var(&faults.Rate429, "fault-429", 0, "share of requests answered 429 RESOURCE_EXHAUSTED")

@@ -64,8 +64,8 @@ type Answer struct {
 }
 
 // LoadCorpus reads every NAME.http of dir with its NAME.json. A request
-// without its expectation, or an expectation without an evidence tag, is an
-// error, so that no sender's file goes untested.
+// without its expectation, an expectation without its request or without an
+// evidence tag is an error, so that no sender's file goes untested.
 func LoadCorpus(dir string) ([]Case, error) {
 	files, err := filepath.Glob(filepath.Join(dir, "*.http"))
 	if err != nil {
@@ -73,6 +73,15 @@ func LoadCorpus(dir string) ([]Case, error) {
 	}
 	if len(files) == 0 {
 		return nil, fmt.Errorf("load corpus: no .http files in %s", dir)
+	}
+	metas, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range metas {
+		if !slices.Contains(files, strings.TrimSuffix(m, ".json")+".http") {
+			return nil, fmt.Errorf("load corpus: %s has no request (.http)", m)
+		}
 	}
 	var cases []Case
 	for _, f := range files {

@@ -117,3 +117,31 @@ func TestSendersReadme(t *testing.T) {
 		}
 	}
 }
+
+// TestLoadCorpusRefusesLoneFiles: a request without its expectation, or an
+// expectation without its request, fails the load.
+func TestLoadCorpusRefusesLoneFiles(t *testing.T) {
+	const req = "POST /v1/spaces/SPACE_ID/messages?key=KEY&token=TOKEN HTTP/1.1\r\nContent-Type: application/json\r\n\r\n{\"text\":\"hi\"}\n"
+	for name, files := range map[string][]string{
+		"request alone":     {"a.http"},
+		"expectation alone": {"a.http", "a.json", "b.json"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			for _, f := range files {
+				data := req
+				if strings.HasSuffix(f, ".json") {
+					data = `{"sender":"s","version":"v","source":"x","sends":"text","google":{"status":200,"evidence":"documented"},"shows":["hi"]}`
+				}
+				if err := os.WriteFile(dir+"/"+f, []byte(data), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := LoadCorpus(dir); err == nil {
+				t.Errorf("LoadCorpus accepted %v", files)
+			} else {
+				t.Log(err)
+			}
+		})
+	}
+}

@@ -42,6 +42,7 @@ func FuzzParse(f *testing.F) {
 		{`{"cards":[{"sections":[{"widgets":[{"keyValue":{"content":"c","icon":"STAR"}}]}]}]}`, ""},
 		{`{"text":"hi","thread":{"name":"spaces/` + testSpace + `/threads/T"}}`, "messageId=client-x&requestId=r"},
 		{`{"text":5}`, "foo=bar"},
+		{`{"previewText":"p","fallbackText":"f","cards":[{"header":{"title":"t"},"sections":[{"widgets":[{"buttons":[{"textButton":{"text":"b","onClick":{"openLink":{"url":"https://x"}}}}]},{"image":{"imageUrl":"https://x/i.png"}}]}]}]}`, ""},
 		{`Test message content`, ""},
 		{`{"text" : "hi"`, ""},
 		{`{"text":"hi"} }`, ""},

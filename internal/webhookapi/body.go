@@ -1,6 +1,8 @@
 package webhookapi
 
 import (
+	"bytes"
+	"cmp"
 	"encoding/base64"
 	"encoding/json"
 	"math"
@@ -63,13 +65,63 @@ func rootLoc() loc { return loc{name: "message", index: -1} }
 // snake_case, and the location of the object that holds it. A BadRequest
 // detail names the location (spec §2.1, awx#4665).
 func unknownName(name string, at *loc, why string) *Error {
-	where := at.String()
+	return unknownNameWhy(name, at.String(), why)
+}
+
+func unknownNameAt(name, where string) *Error { return unknownNameWhy(name, where, "Cannot find field.") }
+
+func unknownNameWhy(name, where, why string) *Error {
 	msg := `Invalid JSON payload received. Unknown name "` + snakeCase(name) + `"`
 	if where != "" {
 		msg += ` at '` + where + `'`
 	}
 	msg += ": " + why
 	return InvalidArgument(msg, BadRequest(FieldViolation{Field: where, Description: msg}))
+}
+
+// unknownNames is Google's answer to a body with unknown names: one
+// message per name, joined by newlines, in the order of the body, and one
+// BadRequest detail listing each (observed: pydantic/logfire#1540).
+//
+// Guess: a decoded map has lost the body's order, so each name is placed
+// at the first place it is written as a key in raw; names written alike are
+// ordered by location.
+func unknownNames(us []unknownField, raw []byte) *Error {
+	if len(us) == 1 {
+		at := us[0].at
+		return unknownNameAt(us[0].key, at)
+	}
+	offset := func(u unknownField) int {
+		quoted, _ := json.Marshal(u.key)
+		for i := 0; ; {
+			j := bytes.Index(raw[i:], quoted)
+			if j < 0 {
+				return len(raw)
+			}
+			k := i + j + len(quoted)
+			for k < len(raw) && (raw[k] == ' ' || raw[k] == '\t' || raw[k] == '\n' || raw[k] == '\r') {
+				k++
+			}
+			if k < len(raw) && raw[k] == ':' {
+				return i + j
+			}
+			i = k
+		}
+	}
+	slices.SortStableFunc(us, func(a, b unknownField) int {
+		if c := cmp.Compare(offset(a), offset(b)); c != 0 {
+			return c
+		}
+		return cmp.Or(strings.Compare(a.at, b.at), strings.Compare(a.key, b.key))
+	})
+	msgs := make([]string, len(us))
+	vs := make([]FieldViolation, len(us))
+	for i, u := range us {
+		e := unknownNameAt(u.key, u.at)
+		msgs[i] = e.Message
+		vs[i] = FieldViolation{Field: u.at, Description: e.Message}
+	}
+	return InvalidArgument(strings.Join(msgs, "\n"), BadRequest(vs...))
 }
 
 // invalidValue is the converter's InvalidValue: the location of the value, a
@@ -130,16 +182,32 @@ type walker struct {
 	sorted bool
 	// strict refuses the undocumented fields Google accepts (lenient.go).
 	strict bool
+	// unknown collects the unknown names of the first pass, which goes on
+	// past them: Google reports every unknown name of a body at once.
+	unknown []unknownField
+}
+
+// unknownField is an unknown name and the location of the object holding it.
+type unknownField struct {
+	key string
+	at  string
 }
 
 // checkBody checks the body object m against the Message type. Among several
 // errors Google reports the first in document order, which a decoded map has
 // lost; the error reported is instead the first in order of field names, the
 // same on every run.
-func checkBody(root *msgType, m map[string]any, strict bool) (changed bool, _ *Error) {
+//
+// Unknown names are the exception: when the body has no other error, every
+// unknown name is reported in one answer, as Google does (observed:
+// pydantic/logfire#1540, kyverno/policy-reporter#332).
+func checkBody(root *msgType, m map[string]any, strict bool, raw []byte) (changed bool, _ *Error) {
 	w := walker{strict: strict}
 	at := rootLoc()
 	err := w.message(root, m, &at)
+	if err == nil && len(w.unknown) > 0 {
+		return w.changed, unknownNames(w.unknown, raw)
+	}
 	if err != nil {
 		// The first pass stops at an error without touching the bad value,
 		// and what it already normalised checks the same again.
@@ -183,6 +251,10 @@ func (w *walker) message(t *msgType, m map[string]any, at *loc) *Error {
 func (w *walker) member(t *msgType, m map[string]any, key string, v any, at *loc, renames *[]string) *Error {
 	f := t.fields[key]
 	if f == nil || f.undocumented && w.strict {
+		if !w.sorted {
+			w.unknown = append(w.unknown, unknownField{key, at.String()})
+			return nil
+		}
 		return unknownName(key, at, "Cannot find field.") // spec §2.1
 	}
 	if v == nil {

@@ -1,6 +1,8 @@
 package webhookapi
 
 import (
+	"bytes"
+	"encoding/json"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -48,6 +50,48 @@ func TestUndocumentedFields(t *testing.T) {
 			}
 			if got := req.Body["previewText"]; got != tc.wantText {
 				t.Errorf("got echoed previewText %v, want %q", got, tc.wantText)
+			}
+		})
+	}
+}
+
+// TestUnknownNamesAllReported: Google answers a body with several unknown
+// names with every one of them, in the order of the body, joined by
+// newlines, and one BadRequest detail listing each (observed:
+// pydantic/logfire#1540, a Slack-shaped body).
+func TestUnknownNamesAllReported(t *testing.T) {
+	const (
+		m1 = `Invalid JSON payload received. Unknown name "username" at 'message': Cannot find field.`
+		m2 = `Invalid JSON payload received. Unknown name "attachments" at 'message': Cannot find field.`
+		m3 = `Invalid JSON payload received. Unknown name "colour" at 'message.thread': Cannot find field.`
+	)
+	for _, tc := range []struct {
+		name, body, wantMsg string
+		wantDetails         []FieldViolation
+	}{
+		{"two, in body order", `{"text":"alert","username":"Logfire","attachments":[{"color":"#f00","text":"x"}]}`,
+			m1 + "\n" + m2, []FieldViolation{{"message", m1}, {"message", m2}}},
+		{"order of the body, not of names", `{"attachments":[],"username":"Logfire","text":"alert"}`,
+			m2 + "\n" + m1, []FieldViolation{{"message", m2}, {"message", m1}}},
+		{"nested too", `{"text":"a","username":"L","thread":{"colour":"red"}}`,
+			m1 + "\n" + m3, []FieldViolation{{"message", m1}, {"message.thread", m3}}},
+		{"a type error wins", `{"text":5,"username":"L"}`, `Invalid value at 'message.text' (TYPE_STRING), 5`, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec, _ := answer(t, httptest.NewRequest("POST", base, strings.NewReader(tc.body)), testConfig())
+			e := decodeEnvelope(t, rec.Body.Bytes())
+			if rec.Code != 400 || e.Message != tc.wantMsg {
+				t.Fatalf("got %d %q, want 400 %q", rec.Code, e.Message, tc.wantMsg)
+			}
+			if tc.wantDetails == nil {
+				return
+			}
+			var got bytes.Buffer
+			if len(e.Details) == 1 {
+				json.Compact(&got, e.Details[0])
+			}
+			if got.String() != string(BadRequest(tc.wantDetails...)) {
+				t.Errorf("got details %s, want one BadRequest with %v", e.Details, tc.wantDetails)
 			}
 		})
 	}

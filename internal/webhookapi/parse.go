@@ -414,7 +414,7 @@ func (req *Request) readBody(body []byte, cfg Config) *Error {
 
 	// §2.1, §11.3: names, types and enum values against the full schema;
 	// output-only fields dropped.
-	changed, e := checkBody(root, m, cfg.StrictSchema)
+	changed, e := checkBody(root, m, cfg.StrictSchema, body)
 	if e != nil {
 		return e
 	}

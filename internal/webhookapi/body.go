@@ -68,7 +68,9 @@ func unknownName(name string, at *loc, why string) *Error {
 	return unknownNameWhy(name, at.String(), why)
 }
 
-func unknownNameAt(name, where string) *Error { return unknownNameWhy(name, where, "Cannot find field.") }
+func unknownNameAt(name, where string) *Error {
+	return unknownNameWhy(name, where, "Cannot find field.")
+}
 
 func unknownNameWhy(name, where, why string) *Error {
 	msg := `Invalid JSON payload received. Unknown name "` + snakeCase(name) + `"`

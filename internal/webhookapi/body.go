@@ -90,8 +90,7 @@ func unknownNameWhy(name, where, why string) *Error {
 // ordered by location.
 func unknownNames(us []unknownField, raw []byte) *Error {
 	if len(us) == 1 {
-		at := us[0].at
-		return unknownNameAt(us[0].key, at)
+		return unknownNameAt(us[0].key, us[0].at)
 	}
 	offset := func(u unknownField) int {
 		quoted, _ := json.Marshal(u.key)

@@ -65,6 +65,9 @@ func runConfig(ctx context.Context, args []string, env environment) error {
 		}
 		return usageError("%w", err)
 	}
+	for _, p := range cfg.ExposedSecretFiles(os.Stat) {
+		fmt.Fprintf(env.stderr, "warning: %v\n", p)
+	}
 	if *send != "" && cfg.Route(*send) == nil {
 		return usageError("--send %s: no such route in %s", *send, name)
 	}

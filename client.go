@@ -69,13 +69,14 @@ type Response struct {
 	Continuations []*Response `json:"continuations,omitempty"`
 }
 
-// Send sends msg to the webhook at webhookURL with a zero Client. Programs
-// that send more than once should keep a Client, which paces per space.
-func Send(ctx context.Context, webhookURL string, msg *Message, opts ...Option) (*Response, error) {
-	hook, err := ParseWebhook(webhookURL)
-	if err != nil {
-		return nil, err
-	}
+// Send sends msg to hook with a zero Client: Client.Send for a one-off
+// message. Programs that send more than once should keep a Client, which
+// paces per space across its sends.
+//
+// The webhook is a *Webhook, as for Client.Send, so that the URL is parsed
+// (and its mistakes reported) once, and held in a form that never prints
+// the token.
+func Send(ctx context.Context, hook *Webhook, msg *Message, opts ...Option) (*Response, error) {
 	var c Client
 	return c.Send(ctx, hook, msg, opts...)
 }

@@ -16,6 +16,9 @@
 //	var client gchat.Client
 //	resp, err := client.Send(ctx, hook, &gchat.Message{Text: "Backup *done*"})
 //
+// The package-level Send does the same with a zero Client, for a program that
+// sends one message; both take the parsed *Webhook.
+//
 // Errors are typed: *ValidationError (nothing was sent), *APIError (Google's
 // answer, with its HTTP status, Google status and message), *PartError (a long
 // message was split and a later part failed). Retryable tells them apart.

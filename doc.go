@@ -42,4 +42,11 @@
 // A message is at most 32,000 bytes as encoded, and its text is kept within
 // 4,096 UTF-16 code units. Fit splits a longer message into a head message and
 // continuations in its thread; Send does this on its own.
+//
+// # Dependencies
+//
+// Package gchat imports the standard library and package card, and card
+// imports only the standard library and an internal helper of this module
+// that itself imports only the standard library: a program using gchat
+// compiles no third-party code.
 package gchat

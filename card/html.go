@@ -2,8 +2,9 @@ package card
 
 import (
 	"fmt"
-	"github.com/gchatkit/gchat/internal/cardhtml"
 	"strings"
+
+	"github.com/gchatkit/gchat/internal/cardhtml"
 )
 
 // Card text (textParagraph.text, decoratedText.text, section headers) is a small

@@ -14,6 +14,11 @@
 // threads, quotas), with the guesses where Google is undocumented set to
 // their defaults. Quotas are off unless WithGoogleQuotas is given, so that
 // tests are not paced; faults can be injected with SetFaults.
+//
+// What the emulator recorded comes back as this package's types: Message
+// (the request's gchat.Message with its thread, sender, ids and check
+// findings), Thread, RequestRecord and Stats; Settings holds the quotas and
+// each guess about Google as a field of its own.
 package gchattest
 
 import (

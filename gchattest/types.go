@@ -115,46 +115,49 @@ type Faults struct {
 // Settings are the emulator's quotas and its answers where Google's
 // behaviour is not documented. Each undocumented behaviour is a field, so a
 // test can run against either answer; Server.Settings returns the ones in
-// force. The notes in the repository's docs/google-chat.md give the evidence
-// for each.
+// force. The evidence for each is in the repository's docs/google-chat.md,
+// cited by section.
 type Settings struct {
 	// QuotaPerSecond is the rate of the per-space token bucket that all
-	// webhooks of a space share (Google: 1 request per second). Zero or
+	// webhooks of a space share (Google: 1 request per second, §4.2). Zero or
 	// negative switches it off, as NewServer does unless WithGoogleQuotas is
 	// given.
 	QuotaPerSecond float64
 	// QuotaBurst is the bucket's size; zero means 1.
 	QuotaBurst int
 	// QuotaPerMinute caps the requests accepted per space in any rolling 60
-	// seconds (Google: 60). Zero or negative switches it off.
+	// seconds (Google: 60, §4.2). Zero or negative switches it off.
 	QuotaPerMinute int
 	// RetryAfterSeconds, when positive, is sent as a Retry-After header with
 	// every 429. Zero (the default) sends none: no Retry-After from Google
-	// has been reported.
+	// has been reported (§4.2).
 	RetryAfterSeconds int
 	// OrFailUnknownThread is the answer to REPLY_MESSAGE_OR_FAIL with a
 	// thread that does not exist: OrFailNotFound (the default, 404) or
-	// OrFailNewThread (start the thread). Google's two documents disagree.
+	// OrFailNewThread (start the thread). Google's two documents disagree
+	// (§7).
 	OrFailUnknownThread string
 	// ThreadPrecedence orders ThreadByName, ThreadByBodyKey and
 	// ThreadByQueryKey: when a request names a thread in several ways, the
-	// first present wins. Default: name, body key, query key. Undocumented.
+	// first present wins. Default: name, body key, query key. Undocumented
+	// (§7, §13).
 	ThreadPrecedence []string
 	// HonourRequestID makes a repeated requestId in one space answer the
 	// first message again and post nothing (the default). Documented for the
-	// Chat API, not for webhooks.
+	// Chat API, not for webhooks (§1.3).
 	HonourRequestID bool
 	// MessageIDConflict makes a messageId already used in the space a 409
-	// ALREADY_EXISTS (the default); false records the id and posts.
+	// ALREADY_EXISTS (the default, inferred, §6.3); false records the id and
+	// posts.
 	MessageIDConflict bool
 	// DeletedWebhookStatus is the answer to a deleted webhook's URL: 403
-	// (the default, like a bad token) or 404.
+	// (the default, like a bad token) or 404 (§6.3).
 	DeletedWebhookStatus int
 	// UnknownSpaceStatus is the answer for a space that does not exist: 403
-	// (the default) or 404.
+	// (the default) or 404 (§6.3).
 	UnknownSpaceStatus int
 	// LegacyTextLimit refuses text over 4,096 characters, as Google did from
-	// 2018 to 2020. Off by default.
+	// 2018 to 2020 (§4.1). Off by default.
 	LegacyTextLimit bool
 }
 

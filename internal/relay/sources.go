@@ -25,9 +25,10 @@ import (
 const MaxSourceBody = 4 << 20
 
 // handleSource serves POST /v1/{source}/{route}: it checks the route's
-// credentials, plans the payload and commits every post before answering.
-// A store failure answers 503: Alertmanager and Grafana retry it, and the
-// posts already committed are deduplicated on the retry.
+// credentials, plans the payload (relay/plan) and hands every post to the
+// accept path (relay/accept) before answering. A store failure answers 503:
+// Alertmanager and Grafana retry it, and the posts already committed are
+// deduplicated on the retry.
 func (s *Server) handleSource(src config.Source) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if s.stopping.Load() {

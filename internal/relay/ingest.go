@@ -45,28 +45,8 @@ func (s *Server) handleMessageCreate(w http.ResponseWriter, r *http.Request) {
 	}
 	res, err := s.accept.Accept(r.Context(), accept.Request{Space: sp, Message: msg, Reply: req.ReplyOption,
 		MessageID: req.MessageID, CallerRequestID: req.RequestID})
-	var (
-		thErr   *accept.ThreadError
-		msgErr  *accept.MessageError
-		fullErr *accept.FullError
-	)
-	switch {
-	case errors.As(err, &thErr):
-		webhookapi.WriteError(w, req, webhookapi.InvalidArgument(fmt.Sprintf("Unknown thread name %q: send a thread name this relay handed out, or a threadKey.", thErr.Name)))
-		return
-	case errors.As(err, &msgErr) && msgErr.Op == "fit":
-		webhookapi.WriteError(w, req, webhookapi.InvalidArgument("The message cannot be fitted into Google's limits: "+msgErr.Err.Error()))
-		return
-	case errors.As(err, &msgErr):
-		webhookapi.WriteError(w, req, webhookapi.InvalidArgument("The message cannot be encoded: "+msgErr.Err.Error()))
-		return
-	case errors.As(err, &fullErr):
-		log.Warn("queue_full", slog.Int("limit", fullErr.Limit))
-		unavailable(w, req, fmt.Sprintf("The relay's queue for space %s is full; retry later.", sp.Name))
-		return
-	case err != nil:
-		log.Error("enqueue_failed", slog.Any("err", err))
-		unavailable(w, req, "")
+	if err != nil {
+		writeAcceptError(w, req, log, err)
 		return
 	}
 
@@ -75,6 +55,31 @@ func (s *Server) handleMessageCreate(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set(HeaderDeliveryID, first.ID)
 	w.Header().Set(HeaderDeliveryState, string(first.State))
 	webhookapi.WriteMessage(w, req, queuedBody(req, first))
+}
+
+// writeAcceptError turns an error of the accept path into Google's answer:
+// the caller's mistakes are 400s, a full queue or a failed store a 503
+// with Retry-After.
+func writeAcceptError(w http.ResponseWriter, req *webhookapi.Request, log *slog.Logger, err error) {
+	var (
+		thErr   *accept.ThreadError
+		msgErr  *accept.MessageError
+		fullErr *accept.FullError
+	)
+	switch {
+	case errors.As(err, &thErr):
+		webhookapi.WriteError(w, req, webhookapi.InvalidArgument(fmt.Sprintf("Unknown thread name %q: send a thread name this relay handed out, or a threadKey.", thErr.Name)))
+	case errors.As(err, &msgErr) && msgErr.Op == "fit":
+		webhookapi.WriteError(w, req, webhookapi.InvalidArgument("The message cannot be fitted into Google's limits: "+msgErr.Err.Error()))
+	case errors.As(err, &msgErr):
+		webhookapi.WriteError(w, req, webhookapi.InvalidArgument("The message cannot be encoded: "+msgErr.Err.Error()))
+	case errors.As(err, &fullErr):
+		log.Warn("queue_full", slog.Int("limit", fullErr.Limit))
+		unavailable(w, req, fmt.Sprintf("The relay's queue for space %s is full; retry later.", fullErr.Space))
+	default:
+		log.Error("enqueue_failed", slog.Any("err", err))
+		unavailable(w, req, "")
+	}
 }
 
 // parseConfig is the dialect as the relay accepts it: the relay's size

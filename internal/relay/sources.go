@@ -72,18 +72,8 @@ func (s *Server) handleSource(src config.Source) http.HandlerFunc {
 		answer := sourceAnswer{Route: name, Skipped: pl.Skipped}
 		for _, p := range pl.Posts {
 			res, err := s.acceptPost(r.Context(), rt, p)
-			var full *accept.FullError
-			switch {
-			case errors.As(err, &full):
-				log.Warn("queue_full", slog.String("space", p.Space))
-				unavailable(w, nil, fmt.Sprintf("The relay's queue for space %s is full; retry later.", p.Space))
-				return
-			case err != nil:
-				// Whatever else failed (the store, or a message the route
-				// made that cannot be fitted) answers 503: the senders
-				// retry it, and the posts committed before are deduplicated.
-				log.Error("enqueue_failed", slog.String("space", p.Space), slog.Any("err", err))
-				unavailable(w, nil, "")
+			if err != nil {
+				writeSourceAcceptError(w, log.With(slog.String("space", p.Space)), p.Space, err)
 				return
 			}
 			first := res.Deliveries[0]
@@ -129,6 +119,21 @@ func (s *Server) acceptPost(ctx context.Context, rt *config.Route, p plan.Post) 
 		req.Reply = gchat.ReplyFallbackToNewThread
 	}
 	return s.accept.Accept(ctx, req)
+}
+
+// writeSourceAcceptError answers an error of the accept path with a 503:
+// whatever failed (the store, a full queue, or a message the route made
+// that cannot be fitted), the senders retry a 5xx, and the posts committed
+// before are deduplicated on the retry.
+func writeSourceAcceptError(w http.ResponseWriter, log *slog.Logger, space string, err error) {
+	var full *accept.FullError
+	if errors.As(err, &full) {
+		log.Warn("queue_full")
+		unavailable(w, nil, fmt.Sprintf("The relay's queue for space %s is full; retry later.", space))
+		return
+	}
+	log.Error("enqueue_failed", slog.Any("err", err))
+	unavailable(w, nil, "")
 }
 
 // routeAuthorized checks the request's credentials against the route's, in

@@ -69,7 +69,7 @@ func writeAcceptError(w http.ResponseWriter, req *webhookapi.Request, log *slog.
 	switch {
 	case errors.As(err, &thErr):
 		webhookapi.WriteError(w, req, webhookapi.InvalidArgument(fmt.Sprintf("Unknown thread name %q: send a thread name this relay handed out, or a threadKey.", thErr.Name)))
-	case errors.As(err, &msgErr) && msgErr.Op == "fit":
+	case errors.As(err, &msgErr) && msgErr.Op == accept.OpFit:
 		webhookapi.WriteError(w, req, webhookapi.InvalidArgument("The message cannot be fitted into Google's limits: "+msgErr.Err.Error()))
 	case errors.As(err, &msgErr):
 		webhookapi.WriteError(w, req, webhookapi.InvalidArgument("The message cannot be encoded: "+msgErr.Err.Error()))

@@ -95,14 +95,14 @@ func (a *Accepter) Accept(ctx context.Context, req Request) (store.EnqueueResult
 	}
 	parts, err := gchat.Fit(th.msg, gchat.Options{Reply: th.reply, MessageID: req.MessageID, RequestID: store.NewRequestID()}, gchat.Limits{})
 	if err != nil {
-		return store.EnqueueResult{}, &MessageError{Op: "fit", Err: err}
+		return store.EnqueueResult{}, &MessageError{Op: OpFit, Err: err}
 	}
 	enq := store.EnqueueRequest{Space: sp.Name, Lane: sp.Webhook.Space(), Route: req.Route,
 		CallerRequestID: req.CallerRequestID, DedupKey: req.DedupKey, DedupWindow: req.DedupWindow, Limit: a.limit}
 	for _, p := range parts {
 		body, err := gchat.Encode(&p.Message)
 		if err != nil {
-			return store.EnqueueResult{}, &MessageError{Op: "encode", Err: err}
+			return store.EnqueueResult{}, &MessageError{Op: OpEncode, Err: err}
 		}
 		enq.Deliveries = append(enq.Deliveries, store.NewDelivery{
 			Group:       th.group,
@@ -133,12 +133,18 @@ type ThreadError struct {
 
 func (e *ThreadError) Error() string { return fmt.Sprintf("unknown thread name %q", e.Name) }
 
-// MessageError is a message that cannot become deliveries: Op "fit" (it
-// does not fit Google's limits even split) or "encode".
+// MessageError is a message that cannot become deliveries: Op is OpFit
+// (it does not fit Google's limits even split) or OpEncode.
 type MessageError struct {
 	Op  string
 	Err error
 }
+
+// Ops of a MessageError.
+const (
+	OpFit    = "fit"
+	OpEncode = "encode"
+)
 
 func (e *MessageError) Error() string { return e.Op + ": " + e.Err.Error() }
 func (e *MessageError) Unwrap() error { return e.Err }

@@ -185,7 +185,7 @@ func TestAcceptErrors(t *testing.T) {
 	var msgErr *accept.MessageError
 	cards := json.RawMessage(`[{"header":{"title":"` + strings.Repeat("x", 40000) + `"}}]`)
 	_, err = e.acc.Accept(t.Context(), accept.Request{Space: e.alerts, Message: gchat.Message{Cards: cards}})
-	if !errors.As(err, &msgErr) || msgErr.Op != "fit" || !errors.Is(err, gchat.ErrTooLarge) {
+	if !errors.As(err, &msgErr) || msgErr.Op != accept.OpFit || !errors.Is(err, gchat.ErrTooLarge) {
 		t.Errorf("a message that cannot be fitted: %v, want a MessageError of fit wrapping gchat.ErrTooLarge", err)
 	}
 

@@ -357,6 +357,30 @@ func TestIngestUnavailable(t *testing.T) {
 	}
 }
 
+// TestIngestAcceptRefusals: the accept path's errors in Google's words: the
+// caller's mistakes are 400s, a store that fails a 503 with Retry-After.
+func TestIngestAcceptRefusals(t *testing.T) {
+	e := newEnv(t, nil)
+	fallback := "messageReplyOption=REPLY_MESSAGE_FALLBACK_TO_NEW_THREAD"
+	a := e.post("alerts", alertsToken, fallback, `{"text":"x","thread":{"name":"spaces/alerts/threads/knope"}}`)
+	if a.code != http.StatusBadRequest || a.errorStatus(t) != "INVALID_ARGUMENT" || !strings.Contains(a.body, "Unknown thread name") {
+		t.Errorf("unknown thread name: got %d:\n%s", a.code, a.body)
+	}
+	a = e.post("alerts", alertsToken, "", `{"cards":[{"header":{"title":"`+strings.Repeat("x", 40000)+`"}}]}`)
+	if a.code != http.StatusBadRequest || a.errorStatus(t) != "INVALID_ARGUMENT" || !strings.Contains(a.body, "cannot be fitted") {
+		t.Errorf("deprecated cards too large to fit: got %d:\n%s", a.code, a.body)
+	}
+	e.store.Close()
+	a = e.post("alerts", alertsToken, "", `{"text":"x"}`)
+	if a.code != http.StatusServiceUnavailable || a.header.Get("Retry-After") == "" || a.errorStatus(t) != "UNAVAILABLE" {
+		t.Errorf("closed store: got %d Retry-After %q:\n%s", a.code, a.header.Get("Retry-After"), a.body)
+	}
+	a = e.post("alerts", alertsToken, fallback, `{"text":"x","thread":{"name":"spaces/alerts/threads/kabc"}}`)
+	if a.code != http.StatusServiceUnavailable || a.errorStatus(t) != "UNAVAILABLE" {
+		t.Errorf("closed store, thread lookup: got %d:\n%s", a.code, a.body)
+	}
+}
+
 func TestHealth(t *testing.T) {
 	for _, demo := range []bool{false, true} {
 		e := newEnv(t, func(_ *config.Config, o *relay.Options) { o.Demo = demo })

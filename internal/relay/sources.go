@@ -160,17 +160,29 @@ func writeSourceError(w http.ResponseWriter, code int, msg string) {
 	webhookapi.WriteError(w, nil, &webhookapi.Error{Code: code, Status: sourceStatus(code), Message: msg})
 }
 
-// sourceStatus names the google.rpc.Code of a source route's refusal. A body
-// over MaxSourceBody keeps its 413 and is INVALID_ARGUMENT, the code Google's
+// sourceStatus names the google.rpc.Code of a source route's refusal, as
+// Google maps HTTP statuses to codes; a status with no code is named after
+// its HTTP text, like webhookapi's METHOD_NOT_ALLOWED. A body over
+// MaxSourceBody keeps its 413 and is INVALID_ARGUMENT, the code Google's
 // front end gives an oversized payload.
 func sourceStatus(code int) string {
 	switch code {
+	case http.StatusBadRequest, http.StatusRequestEntityTooLarge:
+		return "INVALID_ARGUMENT"
 	case http.StatusUnauthorized:
 		return "UNAUTHENTICATED"
+	case http.StatusForbidden:
+		return "PERMISSION_DENIED"
 	case http.StatusNotFound:
 		return "NOT_FOUND"
-	case http.StatusMethodNotAllowed:
-		return "METHOD_NOT_ALLOWED"
+	case http.StatusTooManyRequests:
+		return "RESOURCE_EXHAUSTED"
+	case http.StatusInternalServerError:
+		return "INTERNAL"
+	case http.StatusServiceUnavailable:
+		return "UNAVAILABLE"
+	case http.StatusGatewayTimeout:
+		return "DEADLINE_EXCEEDED"
 	}
-	return "INVALID_ARGUMENT"
+	return strings.ToUpper(strings.ReplaceAll(http.StatusText(code), " ", "_"))
 }

@@ -7,7 +7,7 @@ import (
 	"github.com/gchatkit/gchat/card"
 )
 
-// maxThreadKey is the longest thread key Google accepts (spec §1.3).
+// maxThreadKey is the longest thread key Google accepts (docs/google-chat.md §1.3).
 const maxThreadKey = 4000
 
 // Check returns the message's problems with their JSON paths. Errors are what
@@ -46,7 +46,7 @@ func hasRawCards(raw []byte) bool {
 }
 
 // validThreadName reports whether s has the form spaces/{space}/threads/{thread}
-// (spec §7: anything else is a 400).
+// (docs/google-chat.md §7: anything else is a 400).
 func validThreadName(s string) bool {
 	space, thread, ok := strings.Cut(strings.TrimPrefix(s, "spaces/"), "/threads/")
 	return ok && strings.HasPrefix(s, "spaces/") && space != "" && thread != "" &&

@@ -24,7 +24,7 @@ const (
 	// DefaultTimeout bounds one attempt.
 	DefaultTimeout = 30 * time.Second
 	// DefaultPace is the interval between two requests to one space: just
-	// over Google's 1 request per second per space (spec §4), so that clock
+	// over Google's 1 request per second per space (docs/google-chat.md §4), so that clock
 	// skew and network jitter do not turn into 429s.
 	DefaultPace = 1050 * time.Millisecond
 )
@@ -58,7 +58,7 @@ type Client struct {
 }
 
 // Response is Google's answer to a sent message. Webhook answers carry only
-// the message name and thread name reliably (spec §5), so nothing else is read.
+// the message name and thread name reliably (docs/google-chat.md §5), so nothing else is read.
 type Response struct {
 	// Name is the message, "spaces/S/messages/M".
 	Name string `json:"name"`
@@ -69,13 +69,14 @@ type Response struct {
 	Continuations []*Response `json:"continuations,omitempty"`
 }
 
-// Send sends msg to the webhook at webhookURL with a zero Client. Programs
-// that send more than once should keep a Client, which paces per space.
-func Send(ctx context.Context, webhookURL string, msg *Message, opts ...Option) (*Response, error) {
-	hook, err := ParseWebhook(webhookURL)
-	if err != nil {
-		return nil, err
-	}
+// Send sends msg to hook with a zero Client: Client.Send for a one-off
+// message. Programs that send more than once should keep a Client, which
+// paces per space across its sends.
+//
+// The webhook is a *Webhook, as for Client.Send, so that the URL is parsed
+// (and its mistakes reported) once, and held in a form that never prints
+// the token.
+func Send(ctx context.Context, hook *Webhook, msg *Message, opts ...Option) (*Response, error) {
 	var c Client
 	return c.Send(ctx, hook, msg, opts...)
 }

@@ -63,7 +63,7 @@ func answer(status int, body string, header http.Header) *http.Response {
 	return &http.Response{StatusCode: status, Header: header, Body: io.NopCloser(strings.NewReader(body))}
 }
 
-// googleError is Google's error envelope (spec §6).
+// googleError is Google's error envelope (docs/google-chat.md §6).
 func googleError(code int, status, msg string) string {
 	return fmt.Sprintf(`{"error":{"code":%d,"message":%q,"status":%q}}`, code, msg, status)
 }

@@ -16,6 +16,9 @@
 //	var client gchat.Client
 //	resp, err := client.Send(ctx, hook, &gchat.Message{Text: "Backup *done*"})
 //
+// The package-level Send does the same with a zero Client, for a program that
+// sends one message; both take the parsed *Webhook.
+//
 // Errors are typed: *ValidationError (nothing was sent), *APIError (Google's
 // answer, with its HTTP status, Google status and message), *PartError (a long
 // message was split and a later part failed). Retryable tells them apart.
@@ -39,4 +42,11 @@
 // A message is at most 32,000 bytes as encoded, and its text is kept within
 // 4,096 UTF-16 code units. Fit splits a longer message into a head message and
 // continuations in its thread; Send does this on its own.
+//
+// # Dependencies
+//
+// Package gchat imports the standard library and package card, and card
+// imports only the standard library and an internal helper of this module
+// that itself imports only the standard library: a program using gchat
+// compiles no third-party code.
 package gchat

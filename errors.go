@@ -88,7 +88,7 @@ const (
 )
 
 // classifyStatus is the one table of status codes: 2xx done; 429 and the
-// transient 5xx retried (spec §6, quickstart "Handle errors"); everything
+// transient 5xx retried (docs/google-chat.md §6, quickstart "Handle errors"); everything
 // else final, since repeating a refused request cannot change the answer.
 func classifyStatus(code int) decision {
 	switch {

@@ -44,6 +44,26 @@ func Example() {
 	// spaces/AAAA/threads/T1
 }
 
+// ExampleSend sends one message with the package-level Send, which takes the
+// same *Webhook as Client.Send.
+func ExampleSend() {
+	srv := fakeChat()
+	defer srv.Close()
+	hook, err := gchat.ParseWebhook(srv.URL + "/v1/spaces/AAAA/messages?key=KEY&token=TOKEN")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	resp, err := gchat.Send(context.Background(), hook, &gchat.Message{Text: "Backup *done*"})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(resp.Name)
+	// Output:
+	// spaces/AAAA/messages/M1.T1
+}
+
 func ExampleParseWebhook() {
 	hook, err := gchat.ParseWebhook("https://chat.googleapis.com/v1/spaces/AAAAGCYeSRY/messages?key=AIzaSyKEY&token=SECRET%3D")
 	if err != nil {

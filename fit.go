@@ -15,10 +15,10 @@ import (
 
 const (
 	// DefaultMaxBytes is Google's limit on a whole message as encoded JSON
-	// (spec §4.1: "32,000 bytes including the message contents").
+	// (docs/google-chat.md §4.1: "32,000 bytes including the message contents").
 	DefaultMaxBytes = 32000
 	// DefaultMaxText is the old hard limit on text, in UTF-16 code units
-	// (spec §4.1). Whether Google still applies it is unknown; it is kept to be
+	// (docs/google-chat.md §4.1). Whether Google still applies it is unknown; it is kept to be
 	// safe.
 	DefaultMaxText = 4096
 	// maxCardJSON is the largest card, as compact JSON: Google documents

@@ -10,9 +10,9 @@ import (
 )
 
 // Message is the body of a webhook request: a google.chat.v1.Message restricted to
-// the fields an incoming webhook can use (spec §2.2).
+// the fields an incoming webhook can use (docs/google-chat.md §2.2).
 type Message struct {
-	// Text is the plain-text body in Chat's own markup (spec §3). It is not
+	// Text is the plain-text body in Chat's own markup (docs/google-chat.md §3). It is not
 	// HTML: never HTML-escape it; use [Escape] for user data.
 	Text string `json:"text,omitempty"`
 	// CardsV2 are the cards of the message.
@@ -32,7 +32,7 @@ type Message struct {
 }
 
 // Thread identifies a thread by Google's resource name or by a key chosen by the
-// sender. A thread key is scoped to the webhook that set it (spec §7).
+// sender. A thread key is scoped to the webhook that set it (docs/google-chat.md §7).
 type Thread struct {
 	// Name is Google's name of the thread, "spaces/S/threads/T".
 	Name string `json:"name,omitempty"`
@@ -53,7 +53,7 @@ type ReplyOption int
 const (
 	// ReplyUnset is the zero value: when the message names a thread, the
 	// library sends ReplyFallbackToNewThread, because without a reply option
-	// Google silently ignores the thread (spec §7); otherwise it sends nothing.
+	// Google silently ignores the thread (docs/google-chat.md §7); otherwise it sends nothing.
 	ReplyUnset ReplyOption = iota
 	// ReplyNewThread always starts a new thread and ignores the message's thread
 	// (MESSAGE_REPLY_OPTION_UNSPECIFIED, sent explicitly).
@@ -154,7 +154,7 @@ func collect(opts []Option) Options {
 	return *o
 }
 
-// CheckMessageID reports whether id is a valid custom message id (spec §1.3):
+// CheckMessageID reports whether id is a valid custom message id (docs/google-chat.md §1.3):
 // it begins with "client-", has at most 63 characters and holds only lowercase
 // letters, digits and hyphens.
 func CheckMessageID(id string) error {

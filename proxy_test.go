@@ -14,8 +14,11 @@ import (
 // (Go reads the proxy variables once per process, hence the child.)
 func TestZeroClientHonoursProxyEnvironment(t *testing.T) {
 	if os.Getenv("GCHAT_PROXY_CHILD") == "1" {
-		_, err := Send(t.Context(), "http://chat.example.test/v1/spaces/S/messages?key=k&token=t", &Message{Text: "via proxy"})
+		hook, err := ParseWebhook("http://chat.example.test/v1/spaces/S/messages?key=k&token=t")
 		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Send(t.Context(), hook, &Message{Text: "via proxy"}); err != nil {
 			t.Fatal(err)
 		}
 		return

@@ -6,7 +6,7 @@ import (
 	"unicode/utf8"
 )
 
-// Chat's text markup (spec §3.1) has no documented escape rule: no backslash
+// Chat's text markup (docs/google-chat.md §3.1) has no documented escape rule: no backslash
 // escapes, no entities. Escape therefore neutralises markup by inserting
 // U+200B ZERO WIDTH SPACE (ZWSP), which Chat shows as nothing:
 //

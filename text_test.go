@@ -46,7 +46,7 @@ func TestEscape(t *testing.T) {
 
 // markupIn returns the first construct of Chat's text markup that a
 // conservative reader would find in s, or "". Chat's rules are not
-// documented (spec §3.1), so it reads marks as most light-markup dialects do:
+// documented (docs/google-chat.md §3.1), so it reads marks as most light-markup dialects do:
 // an opening * _ ~ or ` needs a word boundary before it and text after it, a
 // closing one text before it and a boundary after it. zwspIsSpace says how
 // U+200B is classified; Escape must hold up either way.

@@ -14,7 +14,7 @@ import (
 // key and token; only the client sees the URL itself.
 //
 // A Webhook keeps the URL exactly as written (tokens issued in 2019 end in
-// "%3D", and re-encoding them breaks them, spec §1.2) and appends delivery
+// "%3D", and re-encoding them breaks them, docs/google-chat.md §1.2) and appends delivery
 // parameters with "&".
 type Webhook struct {
 	raw   string // the URL as given, never re-encoded
@@ -60,7 +60,7 @@ func ParseWebhook(rawURL string) (*Webhook, error) {
 		return nil, fmt.Errorf("parse webhook URL: %w", err)
 	}
 	if strings.Contains(u.RawQuery, "&amp;") || strings.Contains(u.RawQuery, "&#38;") {
-		// A template HTML-escaped the URL: Google answers 403 (spec §10).
+		// A template HTML-escaped the URL: Google answers 403 (docs/google-chat.md §10).
 		return nil, errors.New(`parse webhook URL: the query holds "&amp;": "&" was HTML-escaped; use the URL exactly as copied`)
 	}
 	q, err := url.ParseQuery(u.RawQuery)
@@ -103,7 +103,7 @@ func spaceFromPath(p string) (string, error) {
 }
 
 // ValidSpaceID reports whether s is a well-formed Chat space id: one or
-// more ASCII letters, digits, '-' and '_' (spec §11.1), as in
+// more ASCII letters, digits, '-' and '_' (docs/google-chat.md §11.1), as in
 // spaces/AAAAbcd1234.
 func ValidSpaceID(s string) bool {
 	if s == "" {

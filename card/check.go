@@ -9,10 +9,11 @@ import (
 )
 
 // maxCardBytes is the largest card, as compact JSON without HTML escaping, that
-// Check lets through. The dossier (§4.1 "Size and length", from the discovery
-// document) gives "32 KB" per card (CardWithId.card) and 32,000 bytes for the
-// whole message. Whatever Google means by KB, a card above 32,000 bytes makes the
-// message exceed its 32,000-byte limit, so 32,000 is the bound that is never wrong.
+// Check lets through. The discovery document gives "32 KB" per card
+// (CardWithId.card) and 32,000 bytes for the whole message, see
+// docs/google-chat.md §4.1. Whatever Google means by KB, a card above 32,000
+// bytes makes the message exceed its 32,000-byte limit, so 32,000 is the bound
+// that is never wrong.
 const maxCardBytes = 32000
 
 // maxWidgets is the number of widgets a card shows. Discovery, Card: "If a

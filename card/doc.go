@@ -34,4 +34,11 @@
 // something other than what was written: widgets past the 100th, which Google
 // drops, or card HTML with an unescaped "<" or "&" or a tag outside the subset.
 // Problems.Err returns the errors alone, or nil.
+//
+// # Dependencies
+//
+// Package card imports the standard library and one internal package of this
+// module, internal/cardhtml: the reader of card-HTML tags that the checker
+// shares with the emulator's sanitiser, which itself imports only the
+// standard library.
 package card

@@ -2,13 +2,14 @@ package card
 
 import (
 	"fmt"
-	"github.com/gchatkit/gchat/internal/cardhtml"
 	"strings"
+
+	"github.com/gchatkit/gchat/internal/cardhtml"
 )
 
 // Card text (textParagraph.text, decoratedText.text, section headers) is a small
 // HTML subset: b i u s font a time br code pre ul ol li (format-messages, "Format
-// text that appears in cards"; dossier §3.2).
+// text that appears in cards"; docs/google-chat.md §3.2).
 
 // Escape returns s with <, > and & replaced by entities, so that user data shows
 // literally inside card HTML. Quotes are left alone, so the result is not safe

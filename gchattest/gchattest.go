@@ -14,6 +14,11 @@
 // threads, quotas), with the guesses where Google is undocumented set to
 // their defaults. Quotas are off unless WithGoogleQuotas is given, so that
 // tests are not paced; faults can be injected with SetFaults.
+//
+// What the emulator recorded comes back as this package's types: Message
+// (the request's gchat.Message with its thread, sender, ids and check
+// findings), Thread, RequestRecord and Stats; Settings holds the quotas and
+// each guess about Google as a field of its own.
 package gchattest
 
 import (
@@ -25,27 +30,6 @@ import (
 
 	"github.com/gchatkit/gchat"
 	"github.com/gchatkit/gchat/internal/emulator"
-)
-
-// Types of the emulator, re-exported for use in tests.
-type (
-	// Message is a message the emulator accepted, with its sender, thread,
-	// creation time and the library's check findings.
-	Message = emulator.Message
-	// MessageFilter selects messages by thread, time and count.
-	MessageFilter = emulator.MessageFilter
-	// Thread is a thread of a space.
-	Thread = emulator.Thread
-	// Faults are shares of injected failures and added latency.
-	Faults = emulator.Faults
-	// FaultConfig holds faults for all spaces and per space.
-	FaultConfig = emulator.FaultConfig
-	// Settings are the quotas and the labelled guesses about Google.
-	Settings = emulator.Settings
-	// RequestRecord is one webhook request with its timing and answer.
-	RequestRecord = emulator.RequestRecord
-	// Stats counts answers by HTTP status.
-	Stats = emulator.Stats
 )
 
 // Server is a running emulator.
@@ -74,12 +58,15 @@ func WithGoogleQuotas() Option {
 
 // WithSettings sets the quotas and guesses.
 func WithSettings(s Settings) Option {
-	return func(c *emulator.Config) { c.Settings = &s }
+	return func(c *emulator.Config) {
+		es := emulator.Settings(s)
+		c.Settings = &es
+	}
 }
 
 // WithFaults injects faults from the start.
-func WithFaults(f FaultConfig) Option {
-	return func(c *emulator.Config) { c.Faults = f }
+func WithFaults(f Faults) Option {
+	return func(c *emulator.Config) { c.Faults = emulator.FaultConfig{Global: emulator.Faults(f)} }
 }
 
 // NewServer starts an emulator on a loopback port with one space ("AAAAtest001",
@@ -140,18 +127,18 @@ func (s *Server) AddWebhook(tb testing.TB, name string) string {
 
 // Messages returns the messages the space holds, oldest first.
 func (s *Server) Messages() []Message {
-	return s.emu.Messages(s.Space, MessageFilter{})
+	return messagesOf(s.emu.Messages(s.Space, emulator.MessageFilter{}))
 }
 
 // MessagesIn returns the messages of one thread (id or "spaces/S/threads/T").
 func (s *Server) MessagesIn(thread string) []Message {
-	return s.emu.Messages(s.Space, MessageFilter{Thread: thread})
+	return messagesOf(s.emu.Messages(s.Space, emulator.MessageFilter{Thread: thread}))
 }
 
 // Threads returns the space's threads.
 func (s *Server) Threads() []Thread {
 	ts, _ := s.emu.Threads(s.Space)
-	return ts
+	return threadsOf(ts)
 }
 
 // WaitMessages waits until the space holds at least n messages and returns
@@ -164,13 +151,13 @@ func (s *Server) WaitMessages(tb testing.TB, n int) []Message {
 	if err != nil {
 		tb.Fatalf("gchattest: waiting for %d messages, have %d: %v", n, len(s.Messages()), err)
 	}
-	return msgs
+	return messagesOf(msgs)
 }
 
 // SetFaults replaces the injected faults of every space.
 func (s *Server) SetFaults(tb testing.TB, f Faults) {
 	tb.Helper()
-	if err := s.emu.SetFaults(FaultConfig{Global: f}); err != nil {
+	if err := s.emu.SetFaults(emulator.FaultConfig{Global: emulator.Faults(f)}); err != nil {
 		tb.Fatalf("gchattest: %v", err)
 	}
 }
@@ -178,22 +165,22 @@ func (s *Server) SetFaults(tb testing.TB, f Faults) {
 // SetSettings replaces the quotas and guesses.
 func (s *Server) SetSettings(tb testing.TB, set Settings) {
 	tb.Helper()
-	if err := s.emu.SetSettings(set); err != nil {
+	if err := s.emu.SetSettings(emulator.Settings(set)); err != nil {
 		tb.Fatalf("gchattest: %v", err)
 	}
 }
 
 // Settings returns the quotas and guesses in force.
-func (s *Server) Settings() Settings { return s.emu.Settings() }
+func (s *Server) Settings() Settings { return Settings(s.emu.Settings()) }
 
 // Requests returns the space's webhook requests with their timing and answer.
 func (s *Server) Requests() []RequestRecord {
 	rs, _ := s.emu.Requests(s.Space)
-	return rs
+	return requestsOf(rs)
 }
 
 // Stats counts the answers served, by HTTP status.
-func (s *Server) Stats() Stats { return s.emu.Stats() }
+func (s *Server) Stats() Stats { return Stats{ByStatus: s.emu.Stats().ByStatus} }
 
 // Reset drops every message, request record and fault, keeping the space and
 // its webhook URL.

@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"text/tabwriter"
 	"time"
+
+	"github.com/gchatkit/gchat/internal/relay/adminapi"
 )
 
 // The operator commands (deliveries, dead, resume) are clients of a running
@@ -263,35 +265,9 @@ func byID(err error) error {
 	return err
 }
 
-// delivery is what the commands read of the admin API's delivery; --json
-// prints the API's own JSON, untouched.
-type delivery struct {
-	ID              string          `json:"id"`
-	Space           string          `json:"space"`
-	Lane            string          `json:"lane"`
-	Group           string          `json:"group"`
-	State           string          `json:"state"`
-	Attempts        int             `json:"attempts"`
-	NextAttemptTime *time.Time      `json:"nextAttemptTime"`
-	LastStatus      int             `json:"lastStatus"`
-	LastError       string          `json:"lastError"`
-	CreateTime      time.Time       `json:"createTime"`
-	QueueTime       time.Time       `json:"queueTime"`
-	DoneTime        *time.Time      `json:"doneTime"`
-	RequestID       string          `json:"requestId"`
-	GoogleMessage   string          `json:"googleMessage"`
-	GoogleThread    string          `json:"googleThread"`
-	Batch           bool            `json:"batch"`
-	BatchID         string          `json:"batchId"`
-	Message         json.RawMessage `json:"message"`
-}
-
-// page is the answer of the list routes; Next is the after= of the
-// following page, "" on the last.
-type page struct {
-	Deliveries []json.RawMessage `json:"deliveries"`
-	Next       string            `json:"next,omitempty"`
-}
+// page is a page of a list route as it came: --json prints the API's own
+// JSON, untouched.
+type page = adminapi.Page[json.RawMessage]
 
 // listing is the deliveries a list command gathered.
 type listing struct {
@@ -331,7 +307,7 @@ func (c *adminClient) list(ctx context.Context, path string, query url.Values, l
 		query.Set("after", p.Next)
 	}
 	if l.more {
-		var last delivery
+		var last adminapi.Delivery
 		if err := json.Unmarshal(l.Deliveries[len(l.Deliveries)-1], &last); err != nil {
 			return l, fmt.Errorf("GET %s: %w", path, err)
 		}
@@ -401,7 +377,7 @@ func (f *listFlags) run(ctx context.Context, env environment, path string, query
 	if f.jsonOut {
 		return printJSON(env.stdout, l.page)
 	}
-	ds := make([]delivery, len(l.Deliveries))
+	ds := make([]adminapi.Delivery, len(l.Deliveries))
 	for i, raw := range l.Deliveries {
 		if err := json.Unmarshal(raw, &ds[i]); err != nil {
 			return fmt.Errorf("GET %s: %w", path, err)
@@ -446,7 +422,7 @@ func runDeliveryGet(ctx context.Context, args []string, env environment) error {
 	if jsonOut {
 		return printJSON(env.stdout, json.RawMessage(a.body))
 	}
-	var d delivery
+	var d adminapi.Delivery
 	if err := json.Unmarshal(a.body, &d); err != nil {
 		return fmt.Errorf("get %s: the relay's answer is not a delivery: %w", id, err)
 	}
@@ -541,7 +517,7 @@ func deadEach(ctx context.Context, c *adminClient, verb string, ids []string, en
 			fmt.Fprintf(env.stdout, "dropped %s\n", id)
 			continue
 		}
-		var d delivery
+		var d adminapi.Delivery
 		if err := json.Unmarshal(a.body, &d); err != nil {
 			return fmt.Errorf("replay %s: the relay's answer is not a delivery: %w", id, err)
 		}
@@ -589,7 +565,7 @@ func printJSON(w io.Writer, v any) error {
 	return err
 }
 
-func printTable(w io.Writer, ds []delivery, now time.Time) {
+func printTable(w io.Writer, ds []adminapi.Delivery, now time.Time) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tSPACE\tSTATE\tATTEMPTS\tAGE\tLAST")
 	for _, d := range ds {
@@ -599,7 +575,7 @@ func printTable(w io.Writer, ds []delivery, now time.Time) {
 }
 
 // printDelivery prints one delivery as fields, then its message.
-func printDelivery(w io.Writer, d delivery, now time.Time) {
+func printDelivery(w io.Writer, d adminapi.Delivery, now time.Time) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	field := func(name, value string) {
 		if value != "" {
@@ -616,7 +592,7 @@ func printDelivery(w io.Writer, d delivery, now time.Time) {
 	field("space", d.Space)
 	field("lane", d.Lane)
 	field("thread group", d.Group)
-	field("state", d.State)
+	field("state", string(d.State))
 	field("attempts", strconv.Itoa(d.Attempts))
 	field("created", at(&d.CreateTime))
 	field("queued", at(&d.QueueTime))
@@ -640,7 +616,7 @@ func printDelivery(w io.Writer, d delivery, now time.Time) {
 }
 
 // last is the last attempt's status and error on one line, "-" for none.
-func last(d delivery) string {
+func last(d adminapi.Delivery) string {
 	msg := strings.Join(strings.Fields(d.LastError), " ")
 	status := ""
 	if d.LastStatus != 0 {

@@ -12,8 +12,8 @@ import (
 
 	"github.com/gchatkit/gchat"
 	"github.com/gchatkit/gchat/card"
-	"github.com/gchatkit/gchat/internal/relay"
 	"github.com/gchatkit/gchat/internal/relay/config"
+	"github.com/gchatkit/gchat/internal/relay/plan"
 	"github.com/gchatkit/gchat/internal/source/alertmanager"
 	"github.com/gchatkit/gchat/internal/source/grafana"
 	"github.com/gchatkit/gchat/internal/source/jsontmpl"
@@ -65,6 +65,9 @@ func runConfig(ctx context.Context, args []string, env environment) error {
 		}
 		return usageError("%w", err)
 	}
+	for _, p := range cfg.ExposedSecretFiles(os.Stat) {
+		fmt.Fprintf(env.stderr, "warning: %v\n", p)
+	}
 	if *send != "" && cfg.Route(*send) == nil {
 		return usageError("--send %s: no such route in %s", *send, name)
 	}
@@ -84,7 +87,7 @@ func runConfig(ctx context.Context, args []string, env environment) error {
 
 // routeTrial is what a route made of its sample.
 type routeTrial struct {
-	plan    relay.Plan
+	plan    plan.Plan
 	summary string
 }
 
@@ -105,7 +108,7 @@ func tryRoutes(ctx context.Context, cfg *config.Config) (map[string]routeTrial, 
 			trials[r.Name] = routeTrial{summary: "not tried: no sample_file to render its template with"}
 			continue
 		}
-		plan, err := relay.PlanRoute(ctx, r, sample, time.Now(), nil)
+		pl, err := plan.Route(ctx, r, sample, time.Now(), nil)
 		if err != nil {
 			var tp jsontmpl.Problems
 			if errors.As(err, &tp) {
@@ -117,30 +120,30 @@ func tryRoutes(ctx context.Context, cfg *config.Config) (map[string]routeTrial, 
 			}
 			continue
 		}
-		for _, p := range plan.Posts {
+		for _, p := range pl.Posts {
 			for _, cp := range p.Message.Check() {
 				if cp.Severity == card.Error {
 					problems = append(problems, fmt.Sprintf("%s: with %s, the message to %s: %s: %s", where("card"), from, p.Space, cp.Path, cp.Message))
 				}
 			}
 		}
-		summary := fmt.Sprintf("%s makes %d message(s)", from, len(plan.Posts))
-		if plan.Skipped != "" {
-			summary = fmt.Sprintf("%s makes none (%s)", from, plan.Skipped)
+		summary := fmt.Sprintf("%s makes %d message(s)", from, len(pl.Posts))
+		if pl.Skipped != "" {
+			summary = fmt.Sprintf("%s makes none (%s)", from, pl.Skipped)
 		}
-		trials[r.Name] = routeTrial{plan: plan, summary: summary}
+		trials[r.Name] = routeTrial{plan: pl, summary: summary}
 	}
 	return trials, problems
 }
 
 // sendPlan posts the messages a route made of its sample to their spaces'
 // webhooks, one attempt each after the client's retries.
-func sendPlan(ctx context.Context, cfg *config.Config, route string, plan relay.Plan, env environment) error {
-	if len(plan.Posts) == 0 {
+func sendPlan(ctx context.Context, cfg *config.Config, route string, pl plan.Plan, env environment) error {
+	if len(pl.Posts) == 0 {
 		return usageError("--send %s: the sample makes no message to send", route)
 	}
 	client := &gchat.Client{}
-	for _, p := range plan.Posts {
+	for _, p := range pl.Posts {
 		sp := cfg.Space(p.Space)
 		msg := p.Message
 		var opts []gchat.Option

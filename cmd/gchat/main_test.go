@@ -377,6 +377,22 @@ func TestConfigCheck(t *testing.T) {
 	}
 	assertNoCanary(t, r)
 
+	// A secret file every user may read is accepted, with a warning.
+	tokenFile := filepath.Join(dir, "token")
+	os.WriteFile(tokenFile, []byte("0123456789abcdef0123-CANARYtoken\n"), 0o600)
+	os.Chmod(tokenFile, 0o644)
+	exposed := filepath.Join(dir, "exposed.yaml")
+	os.WriteFile(exposed, []byte("spaces:\n  alerts:\n    webhook_url: ${HOOK}\n    ingest_token_file: token\n"), 0o644)
+	r = runCLI(t, t.Context(), env, "", "config", "check", exposed)
+	if want := "warning: " + exposed + ":4:24: spaces.alerts.ingest_token_file: " + tokenFile + " is open to every user (mode 0644)"; r.code != 0 || !strings.Contains(r.stderr, want) {
+		t.Errorf("exposed secret file: exit %d, stderr %q; want 0 and %q", r.code, r.stderr, want)
+	}
+	assertNoCanary(t, r)
+	os.Chmod(tokenFile, 0o640)
+	if r = runCLI(t, t.Context(), env, "", "config", "check", exposed); r.code != 0 || strings.Contains(r.stderr, "warning") {
+		t.Errorf("secret file 0640: exit %d, stderr %q; want 0 and no warning", r.code, r.stderr)
+	}
+
 	r = runCLI(t, t.Context(), env, "", "config", "check", filepath.Join(dir, "missing.yaml"))
 	if r.code != exitUsage || !strings.Contains(r.stderr, "no such file") {
 		t.Errorf("missing file: exit %d, stderr %q", r.code, r.stderr)

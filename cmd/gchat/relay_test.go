@@ -528,8 +528,8 @@ func TestRelayReload(t *testing.T) {
 	if code := post("alerts", "alerts-token-new-0123", "five"); code != 200 {
 		t.Errorf("after a listen change: got %d, want 200", code)
 	}
-	if code := post("ops", "ops-token-from-file-0123", "gone"); code != http.StatusNotFound {
-		t.Errorf("a removed space: got %d, want 404", code)
+	if code := post("ops", "ops-token-from-file-0123", "gone"); code != http.StatusForbidden {
+		t.Errorf("a removed space: got %d, want 403, as for a wrong token", code)
 	}
 	waitMessages(t, emu+"/api/v1", "AAAAreload1", 5)
 

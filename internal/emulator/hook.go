@@ -46,7 +46,19 @@ const (
 func (s *Server) handleMessageCreate(w http.ResponseWriter, r *http.Request) {
 	start := s.now()
 	rec := RequestRecord{Space: r.PathValue("space"), Start: start}
-	defer func() { s.finish(&rec) }() // also when a reset fault panics
+	recorded := false
+	defer func() { // also when a reset fault panics
+		if !recorded {
+			s.finish(&rec)
+		}
+	}()
+	// reset records the request, then closes the connection without an
+	// answer: recorded first, so a client that sees the reset finds it.
+	reset := func() {
+		recorded = true
+		s.finish(&rec)
+		abort(w)
+	}
 
 	s.mu.RLock()
 	set := s.settings // a snapshot: settings are replaced, never changed
@@ -107,12 +119,12 @@ func (s *Server) handleMessageCreate(w http.ResponseWriter, r *http.Request) {
 		rec.Fault = fault
 		switch fault {
 		case faultReset:
-			abort(w)
+			reset()
 		case faultHang:
 			select {
 			case <-r.Context().Done():
 			case <-s.done:
-				abort(w)
+				reset()
 			}
 		case fault429:
 			rec.Status = s.writeError(w, req, webhookapi.ResourceExhausted(msgQuota), set)
@@ -151,7 +163,7 @@ func (s *Server) handleMessageCreate(w http.ResponseWriter, r *http.Request) {
 	if fault == faultLost {
 		// Posted, but the client never hears so.
 		rec.Fault, rec.Status = faultLost, 0
-		abort(w)
+		reset()
 		return
 	}
 	if replay {

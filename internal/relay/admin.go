@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gchatkit/gchat/internal/relay/adminapi"
 	"github.com/gchatkit/gchat/internal/store"
 	"github.com/gchatkit/gchat/internal/webhookapi"
 )
@@ -38,59 +39,6 @@ func (s *Server) checkAdmin(h http.Handler) http.Handler {
 	})
 }
 
-// deliveryJSON is a delivery as the admin API shows it.
-type deliveryJSON struct {
-	ID              string          `json:"id"`
-	Space           string          `json:"space"`
-	Lane            string          `json:"lane"`
-	Group           string          `json:"group,omitempty"`
-	Seq             int64           `json:"seq"`
-	State           store.State     `json:"state"`
-	Attempts        int             `json:"attempts"`
-	NextAttemptTime *time.Time      `json:"nextAttemptTime,omitempty"`
-	LastStatus      int             `json:"lastStatus,omitempty"`
-	LastError       string          `json:"lastError,omitempty"`
-	CreateTime      time.Time       `json:"createTime"`
-	UpdateTime      time.Time       `json:"updateTime"`
-	QueueTime       time.Time       `json:"queueTime"`
-	DoneTime        *time.Time      `json:"doneTime,omitempty"`
-	RequestID       string          `json:"requestId"`
-	CallerRequestID string          `json:"callerRequestId,omitempty"`
-	MessageID       string          `json:"messageId,omitempty"`
-	Reply           string          `json:"messageReplyOption,omitempty"`
-	RelayThread     string          `json:"relayThread,omitempty"`
-	GoogleMessage   string          `json:"googleMessage,omitempty"`
-	GoogleThread    string          `json:"googleThread,omitempty"`
-	Batch           bool            `json:"batch,omitempty"`
-	BatchID         string          `json:"batchId,omitempty"`
-	Message         json.RawMessage `json:"message"`
-}
-
-func toJSON(d store.Delivery) deliveryJSON {
-	j := deliveryJSON{
-		ID: d.ID, Space: d.Space, Lane: d.Lane, Group: d.Group, Seq: d.Seq, State: d.State,
-		Attempts: d.Attempts, LastStatus: d.LastStatus, LastError: d.LastError,
-		CreateTime: d.CreatedAt, UpdateTime: d.UpdatedAt, QueueTime: d.QueuedAt,
-		RequestID: d.RequestID, CallerRequestID: d.CallerRequestID, MessageID: d.MessageID, Reply: d.Reply,
-		RelayThread: d.RelayThread, GoogleMessage: d.GoogleMessage, GoogleThread: d.GoogleThread,
-		Batch: d.Batch, BatchID: d.BatchID, Message: d.Message,
-	}
-	if d.State == store.StateQueued {
-		j.NextAttemptTime = &d.NextAttemptAt
-	}
-	if !d.DoneAt.IsZero() {
-		j.DoneTime = &d.DoneAt
-	}
-	return j
-}
-
-// deliveryList is the answer of the list routes; next is the after= of the
-// following page, "" on the last.
-type deliveryList struct {
-	Deliveries []deliveryJSON `json:"deliveries"`
-	Next       string         `json:"next,omitempty"`
-}
-
 // handleDeliveryGet: GET /api/v1/deliveries/{id}.
 func (s *Server) handleDeliveryGet(w http.ResponseWriter, r *http.Request) {
 	d, err := s.store.Get(r.Context(), r.PathValue("id"))
@@ -98,7 +46,7 @@ func (s *Server) handleDeliveryGet(w http.ResponseWriter, r *http.Request) {
 		s.writeStoreErr(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, toJSON(d))
+	writeJSON(w, http.StatusOK, adminapi.DeliveryOf(d))
 }
 
 // handleDeliveryList: GET /api/v1/deliveries?space=&state=&after=&limit=;
@@ -153,9 +101,9 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, f store.Filter) {
 		s.writeStoreErr(w, err)
 		return
 	}
-	out := deliveryList{Deliveries: make([]deliveryJSON, len(ds))}
+	out := adminapi.Page[adminapi.Delivery]{Deliveries: make([]adminapi.Delivery, len(ds))}
 	for i, d := range ds {
-		out.Deliveries[i] = toJSON(d)
+		out.Deliveries[i] = adminapi.DeliveryOf(d)
 	}
 	if limit := orDefault(f.Limit, 100); len(ds) == limit {
 		out.Next = ds[len(ds)-1].ID
@@ -180,7 +128,7 @@ func (s *Server) handleDeadReplay(w http.ResponseWriter, r *http.Request) {
 	}
 	s.log.Info("replayed", slog.String("space", d.Space), slog.String("delivery_id", d.ID))
 	s.wake(d.Lane)
-	writeJSON(w, http.StatusOK, toJSON(d))
+	writeJSON(w, http.StatusOK, adminapi.DeliveryOf(d))
 }
 
 // handleDeadDelete: DELETE /api/v1/dead/{id}; only dead letters.

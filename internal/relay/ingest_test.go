@@ -12,6 +12,7 @@ import (
 	"github.com/gchatkit/gchat/internal/relay"
 	"github.com/gchatkit/gchat/internal/relay/config"
 	"github.com/gchatkit/gchat/internal/store"
+	"github.com/google/go-cmp/cmp"
 )
 
 // TestIngestAuth checks credentials in Google's order (webhookapi.Parse):
@@ -33,7 +34,7 @@ func TestIngestAuth(t *testing.T) {
 		{"wrong token", "/v1/spaces/alerts/messages?key=" + ingestKey + "&token=alerts-token-0123456780", body, 403, "PERMISSION_DENIED"},
 		{"wrong token before bad body", "/v1/spaces/alerts/messages?key=" + ingestKey + "&token=x", `{`, 403, "PERMISSION_DENIED"},
 		{"another space's token", "/v1/spaces/open/messages?key=" + ingestKey + "&token=" + alertsToken, body, 200, ""},
-		{"unknown space", "/v1/spaces/nope/messages?key=" + ingestKey + "&token=" + alertsToken, body, 404, "NOT_FOUND"},
+		{"unknown space", "/v1/spaces/nope/messages?key=" + ingestKey + "&token=" + alertsToken, body, 403, "PERMISSION_DENIED"},
 		{"bad body", "/v1/spaces/alerts/messages?key=" + ingestKey + "&token=" + alertsToken, `{"txt":"hi"}`, 400, "INVALID_ARGUMENT"},
 		{"empty message", "/v1/spaces/alerts/messages?key=" + ingestKey + "&token=" + alertsToken, `{}`, 400, "INVALID_ARGUMENT"},
 		{"ok", "/v1/spaces/alerts/messages?key=" + ingestKey + "&token=" + alertsToken, body, 200, ""},
@@ -63,6 +64,39 @@ func TestIngestAuth(t *testing.T) {
 			t.Errorf("any key: got %d, want 200:\n%s", a.code, a.body)
 		}
 	})
+}
+
+// TestIngestUnknownSpaceLikeForbidden: an outsider cannot tell a space name
+// the relay does not have from one it has by the answers: an unknown space
+// is refused exactly like a configured one with a wrong or missing token
+// (Google's 403 for a bad token), body and headers alike.
+func TestIngestUnknownSpaceLikeForbidden(t *testing.T) {
+	e := newEnv(t, nil)
+	const body = `{"text":"hi"}`
+	for _, tc := range []struct{ name, known, unknown string }{
+		{"wrong token", "/v1/spaces/alerts/messages?key=" + ingestKey + "&token=alerts-token-0123456780",
+			"/v1/spaces/nope/messages?key=" + ingestKey + "&token=alerts-token-0123456780"},
+		{"another space's token", "/v1/spaces/alerts/messages?key=" + ingestKey + "&token=x",
+			"/v1/spaces/nope/messages?key=" + ingestKey + "&token=x"},
+		{"no token", "/v1/spaces/alerts/messages?key=" + ingestKey,
+			"/v1/spaces/nope/messages?key=" + ingestKey},
+		{"compact", "/v1/spaces/alerts/messages?prettyPrint=false&key=" + ingestKey + "&token=x",
+			"/v1/spaces/nope/messages?prettyPrint=false&key=" + ingestKey + "&token=x"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			known := e.do(httptest.NewRequest(http.MethodPost, tc.known, strings.NewReader(body)))
+			unknown := e.do(httptest.NewRequest(http.MethodPost, tc.unknown, strings.NewReader(body)))
+			if known.code != http.StatusForbidden || known.errorStatus(t) != "PERMISSION_DENIED" {
+				t.Fatalf("configured space: got %d %s, want 403 PERMISSION_DENIED", known.code, known.body)
+			}
+			if unknown.code != known.code || unknown.body != known.body {
+				t.Errorf("unknown space: got %d\n%s\nwant what a configured space answers: %d\n%s", unknown.code, unknown.body, known.code, known.body)
+			}
+			if diff := cmp.Diff(known.header, unknown.header); diff != "" {
+				t.Errorf("headers differ (-configured +unknown):\n%s", diff)
+			}
+		})
+	}
 }
 
 // TestIngestQueued checks the "queued" answer: a Message-shaped body whose
@@ -320,6 +354,30 @@ func TestIngestUnavailable(t *testing.T) {
 	}
 	if ds, _ := e.store.List(t.Context(), store.Filter{}); len(ds) != 1 {
 		t.Errorf("stored %d deliveries, want 1", len(ds))
+	}
+}
+
+// TestIngestAcceptRefusals: the accept path's errors in Google's words: the
+// caller's mistakes are 400s, a store that fails a 503 with Retry-After.
+func TestIngestAcceptRefusals(t *testing.T) {
+	e := newEnv(t, nil)
+	fallback := "messageReplyOption=REPLY_MESSAGE_FALLBACK_TO_NEW_THREAD"
+	a := e.post("alerts", alertsToken, fallback, `{"text":"x","thread":{"name":"spaces/alerts/threads/knope"}}`)
+	if a.code != http.StatusBadRequest || a.errorStatus(t) != "INVALID_ARGUMENT" || !strings.Contains(a.body, "Unknown thread name") {
+		t.Errorf("unknown thread name: got %d:\n%s", a.code, a.body)
+	}
+	a = e.post("alerts", alertsToken, "", `{"cards":[{"header":{"title":"`+strings.Repeat("x", 40000)+`"}}]}`)
+	if a.code != http.StatusBadRequest || a.errorStatus(t) != "INVALID_ARGUMENT" || !strings.Contains(a.body, "cannot be fitted") {
+		t.Errorf("deprecated cards too large to fit: got %d:\n%s", a.code, a.body)
+	}
+	e.store.Close()
+	a = e.post("alerts", alertsToken, "", `{"text":"x"}`)
+	if a.code != http.StatusServiceUnavailable || a.header.Get("Retry-After") == "" || a.errorStatus(t) != "UNAVAILABLE" {
+		t.Errorf("closed store: got %d Retry-After %q:\n%s", a.code, a.header.Get("Retry-After"), a.body)
+	}
+	a = e.post("alerts", alertsToken, fallback, `{"text":"x","thread":{"name":"spaces/alerts/threads/kabc"}}`)
+	if a.code != http.StatusServiceUnavailable || a.errorStatus(t) != "UNAVAILABLE" {
+		t.Errorf("closed store, thread lookup: got %d:\n%s", a.code, a.body)
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"net/http"
 
 	"github.com/gchatkit/gchat/internal/relay/config"
-
 	"github.com/gchatkit/gchat/internal/webhookapi"
 )
 
@@ -24,6 +23,10 @@ func (s *Server) routes() *http.ServeMux {
 	// Source routes (config routes:): Alertmanager, Grafana, any JSON.
 	for _, src := range []config.Source{config.SourceAlertmanager, config.SourceGrafana, config.SourceJSON} {
 		mux.HandleFunc("POST /v1/"+src.Path()+"/{route}", s.handleSource(src))
+		mux.HandleFunc("/v1/"+src.Path()+"/{route}", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", http.MethodPost)
+			writeSourceError(w, http.StatusMethodNotAllowed, "only POST is supported on /v1/"+src.Path()+"/{route}")
+		})
 	}
 
 	mux.HandleFunc("GET /healthz", handleHealth)

@@ -1,7 +1,15 @@
 // Package relay is the relay's HTTP face: the ingest endpoint, which speaks
-// Google's webhook dialect and answers "queued" once a message is committed
-// to the store, and the operator's admin API. Delivery to Google is the
-// dispatcher's job (relay/dispatch); the server only wakes it.
+// Google's webhook dialect (ingest.go), the source routes for Alertmanager,
+// Grafana and templated JSON (sources.go), the operator's admin API
+// (admin.go), /metrics (metrics.go); every route is listed in routes.go.
+//
+// Every message, whichever route it came through, is accepted by one path:
+// relay/accept places its thread, fits it, commits its deliveries and wakes
+// the dispatcher. The handlers here only translate their own input into an
+// accept.Request and the accept path's errors into their own answers, and a
+// 2xx means "queued". What a source route makes of a payload (dedup keys,
+// incidents, mentions, target spaces) is planned without HTTP in
+// relay/plan. Delivery to Google is the dispatcher's job (relay/dispatch).
 package relay
 
 import (
@@ -11,6 +19,7 @@ import (
 	"strings"
 	"sync/atomic"
 
+	"github.com/gchatkit/gchat/internal/relay/accept"
 	"github.com/gchatkit/gchat/internal/relay/config"
 	"github.com/gchatkit/gchat/internal/store"
 )
@@ -69,6 +78,7 @@ type Server struct {
 	allowed  map[string]bool // Host header names of the admin API
 	anyIP    bool            // listening on every interface: IP literals are allowed hosts too
 	stopping atomic.Bool
+	accept   *accept.Accepter
 	mux      *http.ServeMux
 }
 
@@ -93,6 +103,7 @@ func NewServer(cfg *config.Config, st store.Store, n Notifier, logger *slog.Logg
 			s.allowed[strings.ToLower(strings.Trim(host, "[]"))] = true
 		}
 	}
+	s.accept = accept.New(st, s.wake, opts.MaxPending)
 	s.mux = s.routes()
 	return s
 }

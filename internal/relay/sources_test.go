@@ -196,30 +196,47 @@ func TestSourceRefusals(t *testing.T) {
 		r.SetBasicAuth(user, pass)
 		return r.Header.Get("Authorization")
 	}
+	// Every refusal is in the envelope of the other routes, with a status.
 	for _, tc := range []struct {
 		name, path, auth string
 		body             []byte
 		code             int
-		msg              string
+		status, msg      string
 	}{
-		{"no credentials", "/v1/alertmanager/prom", "", firing, 401, "credentials"},
-		{"wrong bearer", "/v1/alertmanager/prom", "Bearer nope", firing, 401, "credentials"},
-		{"bearer in another case", "/v1/alertmanager/prom", "bearer " + routeToken, firing, 200, ""},
-		{"token without scheme", "/v1/alertmanager/prom", routeToken, firing, 401, "credentials"},
-		{"unknown route", "/v1/alertmanager/nope", "Bearer " + routeToken, firing, 404, `no alertmanager route \"nope\"`},
-		{"route of another source", "/v1/grafana/prom", "Bearer " + routeToken, firing, 404, `no grafana route \"prom\"`},
-		{"invalid JSON", "/v1/alertmanager/prom", "Bearer " + routeToken, []byte(`{"version": "4",`), 400, "invalid alertmanager payload"},
-		{"wrong version", "/v1/alertmanager/prom", "Bearer " + routeToken, []byte(strings.Replace(string(firing), `"version": "4"`, `"version": "3"`, 1)), 400, "version"},
-		{"basic wrong password", "/v1/grafana/graf", basic("grafana", "x"), fixture(t, "grafana/testdata/firing.json"), 401, "credentials"},
-		{"basic", "/v1/grafana/graf", basic("grafana", "basic-pass-0123456789"), fixture(t, "grafana/testdata/firing.json"), 200, ""},
+		{"no credentials", "/v1/alertmanager/prom", "", firing, 401, "UNAUTHENTICATED", "credentials"},
+		{"wrong bearer", "/v1/alertmanager/prom", "Bearer nope", firing, 401, "UNAUTHENTICATED", "credentials"},
+		{"bearer in another case", "/v1/alertmanager/prom", "bearer " + routeToken, firing, 200, "", ""},
+		{"token without scheme", "/v1/alertmanager/prom", routeToken, firing, 401, "UNAUTHENTICATED", "credentials"},
+		{"unknown route", "/v1/alertmanager/nope", "Bearer " + routeToken, firing, 404, "NOT_FOUND", `no alertmanager route \"nope\"`},
+		{"route of another source", "/v1/grafana/prom", "Bearer " + routeToken, firing, 404, "NOT_FOUND", `no grafana route \"prom\"`},
+		{"invalid JSON", "/v1/alertmanager/prom", "Bearer " + routeToken, []byte(`{"version": "4",`), 400, "INVALID_ARGUMENT", "invalid alertmanager payload"},
+		{"wrong version", "/v1/alertmanager/prom", "Bearer " + routeToken, []byte(strings.Replace(string(firing), `"version": "4"`, `"version": "3"`, 1)), 400, "INVALID_ARGUMENT", "version"},
+		{"too large", "/v1/alertmanager/prom", "Bearer " + routeToken, make([]byte, relay.MaxSourceBody+1), 413, "INVALID_ARGUMENT", "body over"},
+		{"basic wrong password", "/v1/grafana/graf", basic("grafana", "x"), fixture(t, "grafana/testdata/firing.json"), 401, "UNAUTHENTICATED", "credentials"},
+		{"basic", "/v1/grafana/graf", basic("grafana", "basic-pass-0123456789"), fixture(t, "grafana/testdata/firing.json"), 200, "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a, _ := e.postSource(tc.path, tc.auth, tc.body)
 			if a.code != tc.code || !strings.Contains(a.body, tc.msg) {
 				t.Errorf("%d %s, want %d with %q", a.code, a.body, tc.code, tc.msg)
 			}
+			if tc.status != "" {
+				if got := a.errorStatus(t); got != tc.status {
+					t.Errorf("status %q, want %q:\n%s", got, tc.status, a.body)
+				}
+			}
 		})
 	}
+	t.Run("GET", func(t *testing.T) {
+		r := httptest.NewRequest(http.MethodGet, "/v1/alertmanager/prom", nil)
+		a := e.do(r)
+		if a.code != http.StatusMethodNotAllowed || a.header.Get("Allow") != http.MethodPost {
+			t.Errorf("got %d, Allow %q, want 405 with Allow: POST", a.code, a.header.Get("Allow"))
+		}
+		if got := a.errorStatus(t); got != "METHOD_NOT_ALLOWED" {
+			t.Errorf("status %q, want METHOD_NOT_ALLOWED:\n%s", got, a.body)
+		}
+	})
 	// Nothing refused was stored: one Alertmanager and one Grafana
 	// notification were accepted.
 	all, err := e.store.List(t.Context(), store.Filter{})

@@ -78,6 +78,7 @@ type Config struct {
 	pos      map[string]position // field → where its value was written
 	loaded   struct{ listen, store string }
 	adminKey string // "admin_token" or "admin_token_file"
+	secrets  []SecretFile
 }
 
 // Space is one destination: a name callers use in ingest URLs

@@ -75,6 +75,7 @@ func Load(data []byte, filename string, getenv func(string) string, readFile fun
 		l.top(c, root)
 	}
 	c.loaded.listen, c.loaded.store = c.Listen, c.Store
+	c.secrets = l.secrets
 
 	ps := &Problems{List: l.problems}
 	var vs *Problems
@@ -140,6 +141,8 @@ type loader struct {
 	pos      map[string]position
 	bad      map[string]bool // fields whose absence Validate must not report again
 	budget   int             // merges and merged keys left, against merge bombs
+	secrets  []SecretFile    // the secret files read, in file order
+	lastPath string          // the path readSetting read last
 }
 
 func (l *loader) report(n *yaml.Node, field, format string, args ...any) {
@@ -363,6 +366,7 @@ func (l *loader) readSetting(v *yaml.Node, field string) (data []byte, name stri
 	if written != path && strings.Contains(written, "${") {
 		name = quote(written) + " (expanded)"
 	}
+	l.lastPath = path
 	data, err := l.readFile(path)
 	if err != nil {
 		var pe *fs.PathError
@@ -376,6 +380,12 @@ func (l *loader) readSetting(v *yaml.Node, field string) (data []byte, name stri
 		return nil, "", false
 	}
 	return data, name, true
+}
+
+// secretFile records the secret file readSetting read last, for
+// Config.SecretFiles.
+func (l *loader) secretFile(v *yaml.Node, field, name string) {
+	l.secrets = append(l.secrets, SecretFile{Field: field, Name: name, Path: l.lastPath, Line: v.Line, Column: v.Column})
 }
 
 func (l *loader) secret(m map[string]pair, field, key string) (value, used string, ok bool) {
@@ -405,6 +415,7 @@ func (l *loader) secret(m map[string]pair, field, key string) (value, used strin
 		if !ok {
 			return "", "", false
 		}
+		l.secretFile(fv.val, f, name)
 		s := strings.TrimSpace(string(data))
 		if s == "" {
 			l.report(fv.val, f, "%s is empty", name)
@@ -696,10 +707,11 @@ func (l *loader) tls(m map[string]pair, c *Config) {
 		return
 	}
 	certPEM, _, ok1 := l.readSetting(cert.val, "tls_cert_file")
-	keyPEM, _, ok2 := l.readSetting(key.val, "tls_key_file")
+	keyPEM, keyName, ok2 := l.readSetting(key.val, "tls_key_file")
 	if !ok1 || !ok2 {
 		return
 	}
+	l.secretFile(key.val, "tls_key_file", keyName)
 	pair, err := tls.X509KeyPair(certPEM, keyPEM)
 	if err != nil {
 		l.report(cert.val, "tls_cert_file", "not a certificate matching tls_key_file: %v", err)

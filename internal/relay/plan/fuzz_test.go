@@ -1,4 +1,4 @@
-package relay_test
+package plan_test
 
 import (
 	"errors"
@@ -7,18 +7,21 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gchatkit/gchat/internal/relay"
 	"github.com/gchatkit/gchat/internal/relay/config"
+	"github.com/gchatkit/gchat/internal/relay/plan"
 	"github.com/gchatkit/gchat/internal/source/alert"
 	"github.com/gchatkit/gchat/internal/source/jsontmpl"
 	"go.yaml.in/yaml/v3"
 )
 
 // FuzzPlanRoute: whatever a sender posts, a route either makes messages
-// that pass Google's checks or refuses the payload with a PlanError (a 400
+// that pass Google's checks or refuses the payload with a plan.Error (a 400
 // saying what is wrong); it never panics.
 func FuzzPlanRoute(f *testing.F) {
-	seeds, _ := filepath.Glob(filepath.Join("..", "source", "*", "testdata", "*.json"))
+	seeds, _ := filepath.Glob(filepath.Join("..", "..", "source", "*", "testdata", "*.json"))
+	if len(seeds) == 0 {
+		f.Fatal("no seed payloads under internal/source/*/testdata")
+	}
 	for _, p := range seeds {
 		data, err := os.ReadFile(p)
 		if err != nil {
@@ -31,7 +34,7 @@ func FuzzPlanRoute(f *testing.F) {
 	f.Add([]byte(`[1, "x", {"a": null}]`))
 
 	var spec jsontmpl.Spec
-	data, err := os.ReadFile(filepath.Join("..", "source", "jsontmpl", "testdata", "github-pull-request.route.yaml"))
+	data, err := os.ReadFile(filepath.Join("..", "..", "source", "jsontmpl", "testdata", "github-pull-request.route.yaml"))
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -52,23 +55,23 @@ func FuzzPlanRoute(f *testing.F) {
 	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
 	f.Fuzz(func(t *testing.T, body []byte) {
 		for _, r := range routes {
-			plan, err := relay.PlanRoute(t.Context(), r, body, now, nil)
+			p, err := plan.Route(t.Context(), r, body, now, nil)
 			if err != nil {
-				var pe *relay.PlanError
+				var pe *plan.Error
 				if !errors.As(err, &pe) || pe.Msg == "" {
-					t.Fatalf("route %s: error %v is not a PlanError with a message", r.Name, err)
+					t.Fatalf("route %s: error %v is not a plan.Error with a message", r.Name, err)
 				}
 				continue
 			}
-			if len(plan.Posts) == 0 && plan.Skipped == "" {
+			if len(p.Posts) == 0 && p.Skipped == "" {
 				t.Fatalf("route %s: no posts and no reason", r.Name)
 			}
-			for _, p := range plan.Posts {
-				if p.DedupKey == "" {
+			for _, post := range p.Posts {
+				if post.DedupKey == "" {
 					t.Fatalf("route %s: a post without a dedup key: a sender's retry would post it twice", r.Name)
 				}
-				if err := p.Message.Check().Err(); err != nil {
-					t.Fatalf("route %s: message to %s fails Check: %v", r.Name, p.Space, err)
+				if err := post.Message.Check().Err(); err != nil {
+					t.Fatalf("route %s: message to %s fails Check: %v", r.Name, post.Space, err)
 				}
 			}
 		}

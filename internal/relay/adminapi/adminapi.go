@@ -1,0 +1,71 @@
+// Package adminapi holds the JSON of the relay's admin API that both its
+// ends read: the server (relay/admin.go) writes these types, and the
+// operator commands (`gchat deliveries`, `gchat dead`) read them. One type
+// per answer keeps the two ends from drifting apart.
+package adminapi
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/gchatkit/gchat/internal/store"
+)
+
+// Delivery is a delivery as the admin API shows it.
+type Delivery struct {
+	ID    string      `json:"id"`
+	Space string      `json:"space"`
+	Lane  string      `json:"lane"`
+	Group string      `json:"group,omitempty"`
+	Seq   int64       `json:"seq"`
+	State store.State `json:"state"`
+	// Attempts counts the requests made to Google for it.
+	Attempts int `json:"attempts"`
+	// NextAttemptTime is set while the delivery is queued.
+	NextAttemptTime *time.Time `json:"nextAttemptTime,omitempty"`
+	LastStatus      int        `json:"lastStatus,omitempty"`
+	LastError       string     `json:"lastError,omitempty"`
+	CreateTime      time.Time  `json:"createTime"`
+	UpdateTime      time.Time  `json:"updateTime"`
+	QueueTime       time.Time  `json:"queueTime"`
+	// DoneTime is set once the delivery reached a final state.
+	DoneTime        *time.Time      `json:"doneTime,omitempty"`
+	RequestID       string          `json:"requestId"`
+	CallerRequestID string          `json:"callerRequestId,omitempty"`
+	MessageID       string          `json:"messageId,omitempty"`
+	Reply           string          `json:"messageReplyOption,omitempty"`
+	RelayThread     string          `json:"relayThread,omitempty"`
+	GoogleMessage   string          `json:"googleMessage,omitempty"`
+	GoogleThread    string          `json:"googleThread,omitempty"`
+	Batch           bool            `json:"batch,omitempty"`
+	BatchID         string          `json:"batchId,omitempty"`
+	Message         json.RawMessage `json:"message"`
+}
+
+// DeliveryOf is d as the admin API shows it.
+func DeliveryOf(d store.Delivery) Delivery {
+	j := Delivery{
+		ID: d.ID, Space: d.Space, Lane: d.Lane, Group: d.Group, Seq: d.Seq, State: d.State,
+		Attempts: d.Attempts, LastStatus: d.LastStatus, LastError: d.LastError,
+		CreateTime: d.CreatedAt, UpdateTime: d.UpdatedAt, QueueTime: d.QueuedAt,
+		RequestID: d.RequestID, CallerRequestID: d.CallerRequestID, MessageID: d.MessageID, Reply: d.Reply,
+		RelayThread: d.RelayThread, GoogleMessage: d.GoogleMessage, GoogleThread: d.GoogleThread,
+		Batch: d.Batch, BatchID: d.BatchID, Message: d.Message,
+	}
+	if d.State == store.StateQueued {
+		j.NextAttemptTime = &d.NextAttemptAt
+	}
+	if !d.DoneAt.IsZero() {
+		j.DoneTime = &d.DoneAt
+	}
+	return j
+}
+
+// Page is one page of a list route's answer (GET /api/v1/deliveries,
+// GET /api/v1/dead), its deliveries of type D: Delivery for the server, raw
+// JSON for a client that prints them as they came. Next is the after= of
+// the following page, "" on the last.
+type Page[D any] struct {
+	Deliveries []D    `json:"deliveries"`
+	Next       string `json:"next,omitempty"`
+}

@@ -1,0 +1,252 @@
+// Package plan turns a payload posted to a source route (Alertmanager,
+// Grafana, templated JSON) into the messages it makes: one Post per target
+// space, each with its thread key, mention and dedup key. It knows no HTTP
+// and no store: the relay's source handlers (relay/sources.go) run Route
+// and hand each Post to the accept path (relay/accept); `gchat config
+// check` runs it over a route's sample.
+package plan
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/gchatkit/gchat"
+	"github.com/gchatkit/gchat/internal/relay/config"
+	"github.com/gchatkit/gchat/internal/source/alert"
+	"github.com/gchatkit/gchat/internal/source/alertmanager"
+	"github.com/gchatkit/gchat/internal/source/grafana"
+	"github.com/gchatkit/gchat/internal/source/jsontmpl"
+)
+
+// A Post is one message a route makes of a payload, for one space.
+type Post struct {
+	Space   string
+	Message gchat.Message
+	// ThreadKey is the Google thread key the message goes to ("" for a new
+	// thread); the relay derives it from the route's thread policy.
+	ThreadKey string
+	// DedupKey and DedupWindow deduplicate the post within its space.
+	DedupKey    string
+	DedupWindow time.Duration
+}
+
+// Plan is what a route makes of one payload.
+type Plan struct {
+	Posts []Post
+	// Skipped says why the payload makes no message, "" when it makes some.
+	Skipped string
+}
+
+// Error is a payload the route cannot use: a 400 for the sender. Err is
+// the cause (a decoder's error, jsontmpl.Problems).
+type Error struct {
+	Msg string
+	Err error
+}
+
+func (e *Error) Error() string { return e.Msg }
+func (e *Error) Unwrap() error { return e.Err }
+
+// Incidents gives incident numbers (store.Queue.Incident).
+type Incidents func(ctx context.Context, key string, firing bool) (int64, error)
+
+// Route turns a payload posted to route r into posts. It is what the
+// relay's source handlers run and what `gchat config check` renders with
+// the route's sample; incidents may be nil outside the relay (incident 1).
+// A payload the route cannot use is an *Error; any other error is the
+// incident counter's.
+func Route(ctx context.Context, r *config.Route, body []byte, now time.Time, incidents Incidents) (Plan, error) {
+	if r.Source == config.SourceJSON {
+		return planJSON(r, body)
+	}
+	var (
+		g   alert.Group
+		err error
+	)
+	switch r.Source {
+	case config.SourceAlertmanager:
+		g, err = alertmanager.Decode(body)
+	case config.SourceGrafana:
+		g, err = grafana.Decode(body)
+	default:
+		return Plan{}, fmt.Errorf("route %s: unknown source %q", r.Name, r.Source)
+	}
+	if err != nil {
+		return Plan{}, &Error{Msg: fmt.Sprintf("invalid %s payload: %v", r.Source, err), Err: err}
+	}
+	return planAlerts(ctx, r, g, body, now, incidents)
+}
+
+// planAlerts splits a group by the route's thread policy; each part is one
+// message per target space, in a thread of its own key.
+//
+// Dedup: each part's key is its state (alert.StateHash: its alerts, their
+// statuses and starts) within the group's incident, so that a second
+// Alertmanager of a pair, a sender's retry or a repeat of an unchanged group
+// (within suppress_repeats) makes no second message, while an alert firing
+// again does: Prometheus starts it anew, and a group that fires again after
+// it fully resolved is a new incident even if a sender kept the start.
+//
+// A route with a template renders it over the notification's JSON instead
+// of the built-in card (Validate allows it only with policies that keep the
+// group whole).
+func planAlerts(ctx context.Context, r *config.Route, g alert.Group, body []byte, now time.Time, incidents Incidents) (Plan, error) {
+	window := max(r.DedupWindow, r.SuppressRepeats)
+	var custom *gchat.Message
+	if r.Template != nil {
+		res, err := r.Template.Execute(body)
+		switch {
+		case errors.Is(err, jsontmpl.ErrSkip):
+			return Plan{Skipped: "the route's when: is false for this notification"}, nil
+		case err != nil:
+			return Plan{}, &Error{Msg: err.Error(), Err: err}
+		}
+		custom = &res.Message
+	}
+	// One incident number per notification, for the group as a whole.
+	incident := int64(1)
+	if incidents != nil {
+		n, err := incidents(ctx, r.Name+"\x00"+g.GroupKey, g.Status == alert.Firing)
+		if err != nil {
+			return Plan{}, fmt.Errorf("incident of %s: %w", r.Name, err)
+		}
+		incident = n
+	}
+	var plan Plan
+	for _, part := range alert.Split(g, r.Thread, now) {
+		// The part's subject: its own key when the policy splits the group
+		// (an alert, an alert name), else the group's.
+		subject := g.GroupKey
+		if r.Thread == alert.PolicyFingerprint || r.Thread == alert.PolicyAlertName {
+			subject = part.ThreadKey
+		}
+		key := part.ThreadKey
+		switch r.Thread {
+		case alert.PolicyNone:
+			key = ""
+		case alert.PolicyIncident:
+			key = fmt.Sprintf("%s#%d", key, incident)
+		}
+		mention := ""
+		if part.Group.Status == alert.Firing {
+			mention = r.Mentions[alert.Severity(part.Group)]
+			if mention == "" {
+				mention = r.Mentions["*"]
+			}
+		}
+		var msg gchat.Message
+		if custom != nil {
+			msg = *custom
+			if mention != "" {
+				msg.Text = strings.TrimSpace(mention + " " + msg.Text)
+			}
+		} else {
+			msg = alert.Build(part.Group, alert.Options{MaxAlerts: r.MaxAlerts, Mention: mention})
+		}
+		dedup := fmt.Sprintf("%s:%s#%d:%s", r.Name, hashKey(subject), incident, alert.StateHash(part.Group))
+		for _, sp := range targets(r, func(k string) (string, bool) { v, ok := part.Group.CommonLabels[k]; return v, ok }) {
+			plan.Posts = append(plan.Posts, Post{Space: sp, Message: msg, ThreadKey: threadKey(r.Name, key),
+				DedupKey: dedup, DedupWindow: window})
+		}
+	}
+	if len(plan.Posts) == 0 {
+		plan.Skipped = "no space matches the notification's labels"
+	}
+	return plan, nil
+}
+
+// planJSON runs a json route's template over the payload.
+func planJSON(r *config.Route, body []byte) (Plan, error) {
+	res, err := r.Template.Execute(body)
+	switch {
+	case errors.Is(err, jsontmpl.ErrSkip):
+		return Plan{Skipped: "the route's when: is false for this payload"}, nil
+	case err != nil:
+		return Plan{}, &Error{Msg: err.Error(), Err: err}
+	}
+	var payload any
+	if len(r.Match) > 0 {
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.UseNumber()
+		if err := dec.Decode(&payload); err != nil {
+			return Plan{}, &Error{Msg: "invalid JSON: " + err.Error()}
+		}
+	}
+	// Without a dedup key of its own, a payload is its own key: a sender's
+	// retry of the same bytes within the window makes no second message.
+	dedup := res.DedupKey
+	if dedup == "" {
+		sum := sha256.Sum256(body)
+		dedup = "body:" + hex.EncodeToString(sum[:16])
+	}
+	var plan Plan
+	for _, sp := range targets(r, func(path string) (string, bool) { return field(payload, path) }) {
+		plan.Posts = append(plan.Posts, Post{Space: sp, Message: res.Message, ThreadKey: threadKey(r.Name, res.ThreadKey),
+			DedupKey: r.Name + ":" + hashKey(dedup), DedupWindow: r.DedupWindow})
+	}
+	if len(plan.Posts) == 0 {
+		plan.Skipped = "no space matches the payload's fields"
+	}
+	return plan, nil
+}
+
+// targets returns the spaces of the first match rule whose every condition
+// holds, else the route's spaces.
+func targets(r *config.Route, lookup func(string) (string, bool)) []string {
+	for _, m := range r.Match {
+		all := true
+		for k, want := range m.When {
+			if got, ok := lookup(k); !ok || got != want {
+				all = false
+				break
+			}
+		}
+		if all {
+			return m.Spaces
+		}
+	}
+	return r.Spaces
+}
+
+// field looks a dotted path up in a decoded JSON payload; scalars only.
+func field(v any, path string) (string, bool) {
+	for part := range strings.SplitSeq(path, ".") {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return "", false
+		}
+		if v, ok = m[part]; !ok {
+			return "", false
+		}
+	}
+	switch x := v.(type) {
+	case string:
+		return x, true
+	case json.Number:
+		return x.String(), true
+	case bool:
+		return fmt.Sprint(x), true
+	}
+	return "", false
+}
+
+// threadKey turns a route's thread key into the one sent to Google: short,
+// of safe characters, and the route's own ("" stays "": a new thread).
+func threadKey(route, key string) string {
+	if key == "" {
+		return ""
+	}
+	return route + "-" + hashKey(key)
+}
+
+func hashKey(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:12])
+}

@@ -159,6 +159,10 @@ type Settings struct {
 	// LegacyTextLimit refuses text over 4,096 characters, as Google did from
 	// 2018 to 2020 (§4.1). Off by default.
 	LegacyTextLimit bool
+	// AcceptPreviewText accepts previewText, which Google is observed to
+	// accept though its discovery document lacks it (Grafana sends it; see
+	// docs/senders.md). On by default; off refuses it as an unknown name.
+	AcceptPreviewText bool
 }
 
 // Values of Settings.OrFailUnknownThread.

@@ -92,22 +92,12 @@ func unknownNames(us []unknownField, raw []byte) *Error {
 	if len(us) == 1 {
 		return unknownNameAt(us[0].key, us[0].at)
 	}
+	first := keyOffsets(raw)
 	offset := func(u unknownField) int {
-		quoted, _ := json.Marshal(u.key)
-		for i := 0; ; {
-			j := bytes.Index(raw[i:], quoted)
-			if j < 0 {
-				return len(raw)
-			}
-			k := i + j + len(quoted)
-			for k < len(raw) && (raw[k] == ' ' || raw[k] == '\t' || raw[k] == '\n' || raw[k] == '\r') {
-				k++
-			}
-			if k < len(raw) && raw[k] == ':' {
-				return i + j
-			}
-			i = k
+		if o, ok := first[u.key]; ok {
+			return o
 		}
+		return len(raw)
 	}
 	slices.SortStableFunc(us, func(a, b unknownField) int {
 		if c := cmp.Compare(offset(a), offset(b)); c != 0 {
@@ -115,14 +105,66 @@ func unknownNames(us []unknownField, raw []byte) *Error {
 		}
 		return cmp.Or(strings.Compare(a.at, b.at), strings.Compare(a.key, b.key))
 	})
-	msgs := make([]string, len(us))
+	more := 0
+	if len(us) > maxUnknownNames {
+		us, more = us[:maxUnknownNames], len(us)-maxUnknownNames
+	}
+	msgs := make([]string, len(us), len(us)+1)
 	vs := make([]FieldViolation, len(us))
 	for i, u := range us {
 		e := unknownNameAt(u.key, u.at)
 		msgs[i] = e.Message
 		vs[i] = FieldViolation{Field: u.at, Description: e.Message}
 	}
+	if more > 0 {
+		msgs = append(msgs, "… and "+strconv.Itoa(more)+" more unknown names.")
+	}
 	return InvalidArgument(strings.Join(msgs, "\n"), BadRequest(vs...))
+}
+
+// maxUnknownNames caps the names one answer lists, so that a body of many
+// short unknown names cannot make an answer many times its size.
+//
+// Guess: Google's own cap, if any, is unknown.
+const maxUnknownNames = 100
+
+// keyOffsets maps each object key of the JSON text raw to the offset where
+// it is first written, in one pass (raw is valid JSON: Parse checked it).
+func keyOffsets(raw []byte) map[string]int {
+	offs := make(map[string]int)
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	// Per open container: whether it is an object, and whether the object
+	// expects a key next.
+	var inObject, wantKey []bool
+	for {
+		at := int(dec.InputOffset())
+		tok, err := dec.Token()
+		if err != nil {
+			return offs
+		}
+		n := len(inObject)
+		switch t := tok.(type) {
+		case json.Delim:
+			if t == '{' || t == '[' {
+				inObject, wantKey = append(inObject, t == '{'), append(wantKey, t == '{')
+				continue
+			}
+			inObject, wantKey = inObject[:n-1], wantKey[:n-1]
+			n--
+		case string:
+			if n > 0 && inObject[n-1] && wantKey[n-1] {
+				if _, seen := offs[t]; !seen {
+					offs[t] = at
+				}
+				wantKey[n-1] = false
+				continue
+			}
+		}
+		// A value ended: in an object, a key comes next.
+		if n > 0 && inObject[n-1] {
+			wantKey[n-1] = true
+		}
+	}
 }
 
 // invalidValue is the converter's InvalidValue: the location of the value, a

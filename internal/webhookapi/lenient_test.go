@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -73,6 +74,8 @@ func TestUnknownNamesAllReported(t *testing.T) {
 			m1 + "\n" + m2, []FieldViolation{{"message", m1}, {"message", m2}}},
 		{"order of the body, not of names", `{"attachments":[],"username":"Logfire","text":"alert"}`,
 			m2 + "\n" + m1, []FieldViolation{{"message", m2}, {"message", m1}}},
+		{"a name written as a value first does not count", `{"text":"username","attachments":[],"username":"L"}`,
+			m2 + "\n" + m1, []FieldViolation{{"message", m2}, {"message", m1}}},
 		{"nested too", `{"text":"a","username":"L","thread":{"colour":"red"}}`,
 			m1 + "\n" + m3, []FieldViolation{{"message", m1}, {"message.thread", m3}}},
 		{"a type error wins", `{"text":5,"username":"L"}`, `Invalid value at 'message.text' (TYPE_STRING), 5`, nil},
@@ -94,5 +97,26 @@ func TestUnknownNamesAllReported(t *testing.T) {
 				t.Errorf("got details %s, want one BadRequest with %v", e.Details, tc.wantDetails)
 			}
 		})
+	}
+}
+
+// TestUnknownNamesCapped: an answer lists at most maxUnknownNames names, so
+// that a body of many short unknown names cannot make an answer many times
+// its size.
+func TestUnknownNamesCapped(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(`{"text":"x"`)
+	for i := range 5000 {
+		b.WriteString(`,"k` + strconv.Itoa(i) + `":1`)
+	}
+	b.WriteString("}")
+	rec, _ := answer(t, httptest.NewRequest("POST", base, strings.NewReader(b.String())), testConfig())
+	e := decodeEnvelope(t, rec.Body.Bytes())
+	lines := strings.Split(e.Message, "\n")
+	if len(lines) != maxUnknownNames+1 || lines[maxUnknownNames] != "… and 4900 more unknown names." {
+		t.Errorf("got %d lines ending %q, want %d names and a count of the rest", len(lines), lines[len(lines)-1], maxUnknownNames)
+	}
+	if rec.Body.Len() > 4*b.Len() {
+		t.Errorf("a %d-byte body got a %d-byte answer", b.Len(), rec.Body.Len())
 	}
 }

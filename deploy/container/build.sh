@@ -3,6 +3,8 @@
 #
 #   deploy/container/build.sh [TAG]     (default gchat:dev)
 #
+# GCHAT_BINARY names a binary built already, the same way, to use instead.
+#
 # The context is assembled in a temporary directory: no base image is pulled
 # (FROM scratch), the CA bundle is Debian's (package ca-certificates), and
 # the binary carries its time zone data (the timetzdata build tag, the same
@@ -15,7 +17,11 @@ ca=/etc/ssl/certs/ca-certificates.crt
 
 ctx=$(mktemp -d)
 trap 'rm -rf "$ctx"' EXIT
-CGO_ENABLED=0 go build -trimpath -tags timetzdata -ldflags='-s -w' -o "$ctx/gchat" ./cmd/gchat
+if [ -n "${GCHAT_BINARY:-}" ]; then
+  cp "$GCHAT_BINARY" "$ctx/gchat"
+else
+  CGO_ENABLED=0 go build -trimpath -tags timetzdata -ldflags='-s -w' -o "$ctx/gchat" ./cmd/gchat
+fi
 cp "$ca" "$ctx/ca-certificates.crt"
 printf 'root:x:0:0:root:/root:/sbin/nologin\ngchat:x:65532:65532:gchat relay:/var/lib/gchat:/sbin/nologin\n' >"$ctx/passwd"
 printf 'root:x:0:\ngchat:x:65532:\n' >"$ctx/group"

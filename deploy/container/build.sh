@@ -25,7 +25,6 @@ fi
 cp "$ca" "$ctx/ca-certificates.crt"
 printf 'root:x:0:0:root:/root:/sbin/nologin\ngchat:x:65532:65532:gchat relay:/var/lib/gchat:/sbin/nologin\n' >"$ctx/passwd"
 printf 'root:x:0:\ngchat:x:65532:\n' >"$ctx/group"
-mkdir -p "$ctx/store" "$ctx/tmp"
-chmod 1777 "$ctx/tmp"
+mkdir -p "$ctx/store" "$ctx/tmp" "$ctx/var/lib"
 cp deploy/container/Containerfile "$ctx/"
 podman build --quiet -f "$ctx/Containerfile" -t "$tag" "$ctx"

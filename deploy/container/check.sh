@@ -31,6 +31,8 @@ certs=$(grep -c 'BEGIN CERTIFICATE' "$root/etc/ssl/certs/ca-certificates.crt") |
 [ "$certs" -gt 50 ] || fail "CA bundle has $certs certificates"
 grep -q '^gchat:x:65532:65532:' "$root/etc/passwd" || fail "no gchat user in /etc/passwd"
 [ "$(stat -c %u:%g "$root/var/lib/gchat")" = 65532:65532 ] || fail "/var/lib/gchat is not the gchat user's"
+[ "$(stat -c %u "$root/tmp")" = 65532 ] || fail "/tmp is not the gchat user's"
+[ "$(stat -c %u "$root/var/lib")" = 0 ] || fail "/var/lib is not root's"
 user=$(podman image inspect "$tag" --format '{{.Config.User}}')
 [ "$user" = 65532:65532 ] || fail "runs as $user"
 cmd=$(podman image inspect "$tag" --format '{{join .Config.Cmd " "}}')

@@ -317,7 +317,7 @@ func serveRelay(ctx context.Context, ln net.Listener, st store.Store, setup rela
 		})
 	}
 
-	var handler http.Handler = r
+	var handler http.Handler = metrics.InstrumentIngest(r)
 	if setup.emu != nil {
 		mux := http.NewServeMux()
 		mux.Handle("/emulator/", http.StripPrefix("/emulator", setup.emu))

@@ -75,6 +75,7 @@ type Metrics struct {
 	finished *prometheus.CounterVec
 	attempts *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
+	ops      *opsMetrics // metrics_ops.go
 	store    queueReader
 	cfg      atomic.Pointer[config.Config]
 	now      func() time.Time
@@ -111,6 +112,7 @@ func NewMetrics(cfg *config.Config, st queueReader, logger *slog.Logger) *Metric
 	}
 	m.reg.MustRegister(m.enqueued, m.finished, m.attempts, m.latency, &queueCollector{m: m},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.ops = newOpsMetrics(m.reg)
 	m.handler = promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{
 		ErrorLog:      promLogger{logger},
 		ErrorHandling: promhttp.ContinueOnError,
@@ -134,6 +136,7 @@ func (m *Metrics) SetConfig(cfg *config.Config) {
 		}
 		m.latency.WithLabelValues(s.Name)
 	}
+	m.ops.setConfig(cfg)
 	m.cfg.Store(cfg)
 }
 

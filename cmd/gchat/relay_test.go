@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"github.com/gchatkit/gchat/internal/source/alertmanager"
 	"io"
 	"log/slog"
@@ -15,13 +14,11 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/gchatkit/gchat/internal/emulator"
-	"github.com/gchatkit/gchat/internal/relay/config"
 	"github.com/gchatkit/gchat/internal/store"
 	"github.com/gchatkit/gchat/internal/store/sqlite"
 )
@@ -616,74 +613,4 @@ func scrapeMetric(t *testing.T, base, series string) string {
 	}
 	t.Fatalf("no %s in:\n%s", series, data)
 	return ""
-}
-
-// TestPruneLoop applies retention at once and then at every interval, and
-// logs what it deleted.
-func TestPruneLoop(t *testing.T) {
-	var mu sync.Mutex
-	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	clock := func() time.Time {
-		mu.Lock()
-		defer mu.Unlock()
-		return now
-	}
-	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "relay.db"), sqlite.Options{Now: clock})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	ctx := t.Context()
-	finish := func(state store.State) string {
-		t.Helper()
-		res, err := st.Enqueue(ctx, store.EnqueueRequest{Space: "alerts", Lane: "AAAA", Deliveries: []store.NewDelivery{{Message: []byte(`{"text":"x"}`)}}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		lease, err := st.AcquireLease(ctx, store.LeaseRequest{Lane: "AAAA", Owner: "test", TTL: time.Minute})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := st.Claim(ctx, lease, 1); err != nil {
-			t.Fatal(err)
-		}
-		id := res.Deliveries[0].ID
-		if _, err := st.Finish(ctx, lease, id, store.Outcome{State: state, Error: "x"}); err != nil {
-			t.Fatal(err)
-		}
-		if err := st.ReleaseLease(ctx, lease); err != nil {
-			t.Fatal(err)
-		}
-		return id
-	}
-	done, dead := finish(store.StateDone), finish(store.StateDead)
-
-	var logs lockedBuffer
-	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	retention := func() store.Retention {
-		return storeRetention(&config.Config{Retention: config.Retention{Delivered: 24 * time.Hour, Dead: 48 * time.Hour}})
-	}
-	lctx, cancel := context.WithCancel(ctx)
-	stopped := make(chan struct{})
-	go func() {
-		defer close(stopped)
-		pruneLoop(lctx, st, retention, 20*time.Millisecond, logger)
-	}()
-	waitLog(t, &logs, "msg=pruned deliveries=0") // at start: nothing is old enough
-
-	mu.Lock()
-	now = now.Add(25 * time.Hour)
-	mu.Unlock()
-	waitLog(t, &logs, "msg=pruned deliveries=1")
-	if _, err := st.Get(ctx, done); !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("done delivery past retention: %v, want ErrNotFound", err)
-	}
-	if _, err := st.Get(ctx, dead); err != nil {
-		t.Errorf("dead letter within its retention: %v", err)
-	}
-	cancel()
-	<-stopped
-	if strings.Contains(logs.String(), "prune_failed") {
-		t.Errorf("prune failed:\n%s", logs.String())
-	}
 }

@@ -16,14 +16,6 @@ import (
 )
 
 // Defaults of Options.
-// GCPercent is the garbage collector's target `gchat relay` runs with
-// unless GOGC is set: a collection when the heap has grown by 4× the live
-// heap. The relay's live heap is a few megabytes and each accepted request
-// allocates tens of kilobytes, so at the default of 100 the collector runs
-// often enough to stall accepts (at 64 callers, BenchmarkIngest: about
-// 9,500 accepts/s at 100 against 12,500 at 400).
-const GCPercent = 400
-
 const (
 	// DefaultMaxBytes is the largest message ingest accepts, as encoded
 	// JSON. It is much larger than Google's 32,000 bytes: the relay fits a

@@ -1,7 +1,8 @@
 // Package relay is the relay's HTTP face: the ingest endpoint, which speaks
 // Google's webhook dialect and answers "queued" once a message is committed
 // to the store, and the operator's admin API. Delivery to Google is the
-// dispatcher's job (relay/dispatch); the server only wakes it.
+// dispatcher's job (relay/dispatch); the server only wakes it. The runtime
+// that holds both (reload, retention, shutdown order) is relay/app.
 package relay
 
 import (

@@ -4,14 +4,14 @@
 //
 // Where each part of the runtime lives:
 //
-//   - Run (app.go) wires the store behind the metrics wrappers, the HTTP
+//   - New and Run (app.go) wire the store behind the metrics wrappers, the HTTP
 //     server of package relay, the dispatcher of relay/dispatch with the
 //     configured timeouts, retention and the owner name of this process's
 //     leases, and serves until its context ends.
 //   - Shutdown order (Run and serve, app.go and serve.go): ingest answers
-//     503 (stop accepting, so nothing new is claimed), the dispatcher drains
-//     its in-flight sends under their request timeout and releases its
-//     leases, the demo's emulator ends its event streams, and only then does
+//     503 and the dispatcher stops claiming, finishes its in-flight sends
+//     under its drain deadline (relay/dispatch) and releases its leases, the
+//     demo's emulator ends its event streams, and only then does
 //     http.Server.Shutdown run; the store is closed last.
 //   - Reload (reload.go): Relay.Reload reads the configuration again and
 //     swaps it in at once, or refuses it and keeps the running one. `gchat

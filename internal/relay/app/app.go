@@ -160,7 +160,8 @@ func (r *Relay) Config() *config.Config { return r.cfg.Load() }
 
 // Run runs the dispatcher, the HTTP server and retention until ctx ends,
 // then shuts down in order (see the package comment) and closes the store,
-// which it owns from New on. It returns nil after a clean shutdown.
+// which it owns from New on. It returns nil after a clean shutdown. Run is
+// called once.
 func (r *Relay) Run(ctx context.Context) error {
 	if r.opts.GCPercent > 0 {
 		defer debug.SetGCPercent(debug.SetGCPercent(r.opts.GCPercent))

@@ -19,8 +19,6 @@ import (
 	"time"
 
 	"github.com/gchatkit/gchat/internal/emulator"
-	"github.com/gchatkit/gchat/internal/store"
-	"github.com/gchatkit/gchat/internal/store/sqlite"
 )
 
 // startRelay runs "gchat relay args..." in-process with getenv, waits until
@@ -537,60 +535,6 @@ func TestRelayReload(t *testing.T) {
 		if out := stdout.String() + stderr.String(); strings.Contains(out, secret) {
 			t.Errorf("the output contains %q:\n%s", secret, out)
 		}
-	}
-}
-
-// TestRelayReloadResumes: a space paused until resumed (Google answered
-// 403 or 404) resumes on reload, and its queue goes out.
-func TestRelayReloadResumes(t *testing.T) {
-	emu, hooks := reloadEmulator(t)
-	dir := t.TempDir()
-	path := filepath.Join(dir, "relay.yaml")
-	db := filepath.Join(dir, "relay.db")
-	cfg := "listen: 127.0.0.1:0\n" +
-		"store: sqlite:" + db + "\n" +
-		"allowed_hosts: [" + strings.TrimPrefix(emu, "http://") + "]\n" +
-		"spaces:\n" +
-		"  alerts:\n" +
-		"    webhook_url: ${ALERTS_HOOK}\n" +
-		"    ingest_token: alerts-token-0123456789\n" +
-		"    pace: 50ms\n"
-	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	// The space was paused by an earlier run.
-	st, err := sqlite.Open(t.Context(), db, sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := st.PauseLane(t.Context(), "AAAAreload1", store.Pause{Reason: "404 Not Found"}); err != nil {
-		t.Fatal(err)
-	}
-	st.Close()
-
-	reloads := make(chan os.Signal, 1)
-	m, _, stderr, stop := startRelayReload(t, map[string]string{"ALERTS_HOOK": hooks["alerts"]}, reloads,
-		regexp.MustCompile(`gchat relay on (http://\S+) `), "--config", path)
-	base := m[1]
-	waitReady(t, base, "ok")
-	resp, body := postJSON(t, base+"/v1/spaces/alerts/messages?key=k&token=alerts-token-0123456789", `{"text":"held"}`)
-	if resp.StatusCode != 200 {
-		t.Fatalf("ingest: got %d:\n%s", resp.StatusCode, body)
-	}
-	waitLog(t, stderr, "msg=space_paused")
-	if got := scrapeMetric(t, base, `gchat_relay_space_paused{space="alerts"}`); got != "1" {
-		t.Errorf("paused gauge %s, want 1", got)
-	}
-	reloads <- syscall.SIGHUP
-	waitLog(t, stderr, "msg=resumed space=alerts")
-	if texts := waitMessages(t, emu+"/api/v1", "AAAAreload1", 1); texts[0] != "held" {
-		t.Errorf("got %q, want the held message", texts)
-	}
-	if got := scrapeMetric(t, base, `gchat_relay_space_paused{space="alerts"}`); got != "0" {
-		t.Errorf("paused gauge %s after the reload, want 0", got)
-	}
-	if err := stop(); err != nil {
-		t.Fatalf("run returned %v, want nil\nstderr:\n%s", err, stderr.String())
 	}
 }
 

@@ -165,7 +165,11 @@ func defaultConfigPath(getenv func(string) string) string {
 
 // runRelayDemo runs the relay with no configuration: loopback only, a
 // temporary store, and the emulator on the same listener under /emulator/,
-// standing in for Google Chat.
+// standing in for Google Chat. The demo is opened here, like a
+// configuration file: it is what the user gets by naming nothing, its
+// configuration and printed URLs are the command's face, and the relay
+// takes the emulator as any handler to serve beside it (app.Options), so
+// package app does not import the emulator.
 func runRelayDemo(ctx context.Context, listen, storeFlag string, env environment, opts app.Options, logger *slog.Logger) error {
 	if storeFlag != "" {
 		return usageError("--store needs --config or ./%s: the demo's store is temporary", defaultConfig)

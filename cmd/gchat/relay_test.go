@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"github.com/gchatkit/gchat/internal/source/alertmanager"
 	"io"
 	"log/slog"
@@ -15,15 +14,11 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/gchatkit/gchat/internal/emulator"
-	"github.com/gchatkit/gchat/internal/relay/config"
-	"github.com/gchatkit/gchat/internal/store"
-	"github.com/gchatkit/gchat/internal/store/sqlite"
 )
 
 // startRelay runs "gchat relay args..." in-process with getenv, waits until
@@ -543,60 +538,6 @@ func TestRelayReload(t *testing.T) {
 	}
 }
 
-// TestRelayReloadResumes: a space paused until resumed (Google answered
-// 403 or 404) resumes on reload, and its queue goes out.
-func TestRelayReloadResumes(t *testing.T) {
-	emu, hooks := reloadEmulator(t)
-	dir := t.TempDir()
-	path := filepath.Join(dir, "relay.yaml")
-	db := filepath.Join(dir, "relay.db")
-	cfg := "listen: 127.0.0.1:0\n" +
-		"store: sqlite:" + db + "\n" +
-		"allowed_hosts: [" + strings.TrimPrefix(emu, "http://") + "]\n" +
-		"spaces:\n" +
-		"  alerts:\n" +
-		"    webhook_url: ${ALERTS_HOOK}\n" +
-		"    ingest_token: alerts-token-0123456789\n" +
-		"    pace: 50ms\n"
-	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	// The space was paused by an earlier run.
-	st, err := sqlite.Open(t.Context(), db, sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := st.PauseLane(t.Context(), "AAAAreload1", store.Pause{Reason: "404 Not Found"}); err != nil {
-		t.Fatal(err)
-	}
-	st.Close()
-
-	reloads := make(chan os.Signal, 1)
-	m, _, stderr, stop := startRelayReload(t, map[string]string{"ALERTS_HOOK": hooks["alerts"]}, reloads,
-		regexp.MustCompile(`gchat relay on (http://\S+) `), "--config", path)
-	base := m[1]
-	waitReady(t, base, "ok")
-	resp, body := postJSON(t, base+"/v1/spaces/alerts/messages?key=k&token=alerts-token-0123456789", `{"text":"held"}`)
-	if resp.StatusCode != 200 {
-		t.Fatalf("ingest: got %d:\n%s", resp.StatusCode, body)
-	}
-	waitLog(t, stderr, "msg=space_paused")
-	if got := scrapeMetric(t, base, `gchat_relay_space_paused{space="alerts"}`); got != "1" {
-		t.Errorf("paused gauge %s, want 1", got)
-	}
-	reloads <- syscall.SIGHUP
-	waitLog(t, stderr, "msg=resumed space=alerts")
-	if texts := waitMessages(t, emu+"/api/v1", "AAAAreload1", 1); texts[0] != "held" {
-		t.Errorf("got %q, want the held message", texts)
-	}
-	if got := scrapeMetric(t, base, `gchat_relay_space_paused{space="alerts"}`); got != "0" {
-		t.Errorf("paused gauge %s after the reload, want 0", got)
-	}
-	if err := stop(); err != nil {
-		t.Fatalf("run returned %v, want nil\nstderr:\n%s", err, stderr.String())
-	}
-}
-
 // scrapeMetric returns the value of one series of base/metrics.
 func scrapeMetric(t *testing.T, base, series string) string {
 	t.Helper()
@@ -616,74 +557,4 @@ func scrapeMetric(t *testing.T, base, series string) string {
 	}
 	t.Fatalf("no %s in:\n%s", series, data)
 	return ""
-}
-
-// TestPruneLoop applies retention at once and then at every interval, and
-// logs what it deleted.
-func TestPruneLoop(t *testing.T) {
-	var mu sync.Mutex
-	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	clock := func() time.Time {
-		mu.Lock()
-		defer mu.Unlock()
-		return now
-	}
-	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "relay.db"), sqlite.Options{Now: clock})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	ctx := t.Context()
-	finish := func(state store.State) string {
-		t.Helper()
-		res, err := st.Enqueue(ctx, store.EnqueueRequest{Space: "alerts", Lane: "AAAA", Deliveries: []store.NewDelivery{{Message: []byte(`{"text":"x"}`)}}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		lease, err := st.AcquireLease(ctx, store.LeaseRequest{Lane: "AAAA", Owner: "test", TTL: time.Minute})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := st.Claim(ctx, lease, 1); err != nil {
-			t.Fatal(err)
-		}
-		id := res.Deliveries[0].ID
-		if _, err := st.Finish(ctx, lease, id, store.Outcome{State: state, Error: "x"}); err != nil {
-			t.Fatal(err)
-		}
-		if err := st.ReleaseLease(ctx, lease); err != nil {
-			t.Fatal(err)
-		}
-		return id
-	}
-	done, dead := finish(store.StateDone), finish(store.StateDead)
-
-	var logs lockedBuffer
-	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	retention := func() store.Retention {
-		return storeRetention(&config.Config{Retention: config.Retention{Delivered: 24 * time.Hour, Dead: 48 * time.Hour}})
-	}
-	lctx, cancel := context.WithCancel(ctx)
-	stopped := make(chan struct{})
-	go func() {
-		defer close(stopped)
-		pruneLoop(lctx, st, retention, 20*time.Millisecond, logger)
-	}()
-	waitLog(t, &logs, "msg=pruned deliveries=0") // at start: nothing is old enough
-
-	mu.Lock()
-	now = now.Add(25 * time.Hour)
-	mu.Unlock()
-	waitLog(t, &logs, "msg=pruned deliveries=1")
-	if _, err := st.Get(ctx, done); !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("done delivery past retention: %v, want ErrNotFound", err)
-	}
-	if _, err := st.Get(ctx, dead); err != nil {
-		t.Errorf("dead letter within its retention: %v", err)
-	}
-	cancel()
-	<-stopped
-	if strings.Contains(logs.String(), "prune_failed") {
-		t.Errorf("prune failed:\n%s", logs.String())
-	}
 }

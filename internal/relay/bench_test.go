@@ -18,6 +18,7 @@ import (
 
 	"github.com/gchatkit/gchat"
 	"github.com/gchatkit/gchat/internal/relay"
+	"github.com/gchatkit/gchat/internal/relay/app"
 	"github.com/gchatkit/gchat/internal/relay/config"
 	"github.com/gchatkit/gchat/internal/store/sqlite"
 )
@@ -47,14 +48,14 @@ var alertText = strings.Join([]string{
 // answer. Every request carries its own requestId (checked for duplicates)
 // and a thread key (one of 100 alerts). It reports accepts/s and the p50
 // and p99 latency of one request as its caller sees it. The collector runs
-// at relay.GCPercent, as in `gchat relay`, and once at Go's default for
+// at app.GCPercent, as in `gchat relay`, and once at Go's default for
 // comparison.
 func BenchmarkIngest(b *testing.B) {
 	for _, bc := range []struct {
 		sync string
 		conc int
 		gc   int
-	}{{"FULL", 8, relay.GCPercent}, {"FULL", 64, relay.GCPercent}, {"NORMAL", 64, relay.GCPercent}, {"FULL", 64, 100}} {
+	}{{"FULL", 8, app.GCPercent}, {"FULL", 64, app.GCPercent}, {"NORMAL", 64, app.GCPercent}, {"FULL", 64, 100}} {
 		b.Run(fmt.Sprintf("sync=%s/callers=%d/gogc=%d", bc.sync, bc.conc, bc.gc), func(b *testing.B) {
 			defer debug.SetGCPercent(debug.SetGCPercent(bc.gc))
 			benchIngest(b, bc.sync, bc.conc)

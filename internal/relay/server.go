@@ -10,6 +10,9 @@
 // 2xx means "queued". What a source route makes of a payload (dedup keys,
 // incidents, mentions, target spaces) is planned without HTTP in
 // relay/plan. Delivery to Google is the dispatcher's job (relay/dispatch).
+//
+// The runtime that holds the server and the dispatcher (reload, retention,
+// shutdown order) is relay/app.
 package relay
 
 import (
@@ -25,14 +28,6 @@ import (
 )
 
 // Defaults of Options.
-// GCPercent is the garbage collector's target `gchat relay` runs with
-// unless GOGC is set: a collection when the heap has grown by 4× the live
-// heap. The relay's live heap is a few megabytes and each accepted request
-// allocates tens of kilobytes, so at the default of 100 the collector runs
-// often enough to stall accepts (at 64 callers, BenchmarkIngest: about
-// 9,500 accepts/s at 100 against 12,500 at 400).
-const GCPercent = 400
-
 const (
 	// DefaultMaxBytes is the largest message ingest accepts, as encoded
 	// JSON. It is much larger than Google's 32,000 bytes: the relay fits a

@@ -3,9 +3,9 @@
 // Alertmanager route, at Google's real quota: 500 alerts in 50 groups by
 // default, firing and then resolved. Google is an in-process emulator with
 // its default quotas (1 request per second, burst 1, and 60 per rolling
-// minute per space); the relay is wired as `gchat relay` wires it, with a
-// route (thread policy group) into that one space, paced at 1.05 s. It runs
-// in real time: about two minutes.
+// minute per space); the relay is package app, exactly what `gchat relay`
+// runs, with a route (thread policy group) into that one space, paced at
+// 1.05 s. It runs in real time: about two minutes.
 //
 //	go run ./internal/bench/alerts [-groups 50] [-per-group 10] [-pace 1.05s] [-resolve=true]
 //
@@ -36,9 +36,10 @@ import (
 	"fmt"
 	"github.com/gchatkit/gchat/internal/bench/benchkit"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -54,9 +55,8 @@ import (
 
 	"github.com/gchatkit/gchat"
 	"github.com/gchatkit/gchat/internal/emulator"
-	"github.com/gchatkit/gchat/internal/relay"
+	"github.com/gchatkit/gchat/internal/relay/app"
 	"github.com/gchatkit/gchat/internal/relay/config"
-	"github.com/gchatkit/gchat/internal/relay/dispatch"
 	"github.com/gchatkit/gchat/internal/store/sqlite"
 )
 
@@ -501,11 +501,13 @@ func check(g *benchkit.GoogleSpace, results []phase, p params) []string {
 	return problems
 }
 
-// relayProc is the relay, in process: its configuration loaded from YAML
-// as `gchat relay --config` loads it, real ingest over loopback, SQLite with
-// synchronous=FULL and the dispatcher with a single-attempt client.
+// relayProc is the relay, in process: exactly what `gchat relay --config`
+// runs (package app, with its metrics, timeouts and collector setting), its
+// configuration loaded from YAML, SQLite with synchronous=FULL. Alertmanager
+// posts to it through a recording proxy on loopback, which notes when each
+// notification came and how the relay answered it.
 type relayProc struct {
-	routeURL string // the Alertmanager route's URL
+	routeURL string // the Alertmanager route's URL, at the proxy
 	token    string // its bearer token
 	stop     func()
 
@@ -525,7 +527,6 @@ func startRelay(ctx context.Context, dir string, g *benchkit.GoogleSpace, p para
 		return nil, err
 	}
 	rl := &relayProc{token: randomToken()}
-	rl.routeURL = "http://" + ln.Addr().String() + "/v1/alertmanager/alertmanager"
 	// The route: Alertmanager's payloads, a thread per group, every alert of
 	// a group listed in its card.
 	yaml := fmt.Sprintf(`listen: %q
@@ -554,27 +555,30 @@ routes:
 		ln.Close()
 		return nil, err
 	}
-	dcfg := dispatch.Config{Owner: "bench"}
-	for _, s := range cfg.Spaces {
-		dcfg.Spaces = append(dcfg.Spaces, dispatch.Space{Name: s.Name, Webhook: s.Webhook, Pace: s.Pace,
-			OnFailure: dispatch.OnFailure(s.OnFailure), MaxAge: s.MaxAge, Coalesce: s.Coalesce})
+	relay, err := app.New(cfg, ln, st, nil, app.Options{GCPercent: app.GCPercent})
+	if err != nil {
+		st.Close()
+		ln.Close()
+		return nil, err
 	}
-	for _, rt := range cfg.Routes {
-		dcfg.Routes = append(dcfg.Routes, dispatch.Route{Name: rt.Name, OnFailure: dispatch.OnFailure(rt.OnFailure), MaxAge: rt.MaxAge})
+	runCtx, stopRelay := context.WithCancel(context.WithoutCancel(ctx))
+	ran := make(chan error, 1)
+	go func() { ran <- relay.Run(runCtx) }()
+
+	pln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		stopRelay()
+		<-ran
+		return nil, err
 	}
-	// One attempt per send, no pacing: the dispatcher owns both.
-	d := dispatch.New(dcfg, st, &gchat.Client{Pace: -1, Retry: gchat.RetryPolicy{MaxAttempts: 1}}, slog.New(slog.DiscardHandler))
-	h := relay.NewServer(cfg, st, d, nil, relay.Options{Listen: cfg.Listen})
-	srv := &http.Server{Handler: rl.record(h), ReadHeaderTimeout: 5 * time.Second}
-	go srv.Serve(ln)
-	dctx, stopDispatch := context.WithCancel(context.WithoutCancel(ctx))
-	dispatched := make(chan error, 1)
-	go func() { dispatched <- d.Run(dctx) }()
+	rl.routeURL = "http://" + pln.Addr().String() + "/v1/alertmanager/alertmanager"
+	proxy := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: "http", Host: ln.Addr().String()})
+	srv := &http.Server{Handler: rl.record(proxy), ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(pln)
 	rl.stop = func() {
 		srv.Close()
-		stopDispatch()
-		<-dispatched
-		st.Close()
+		stopRelay()
+		<-ran
 	}
 	return rl, nil
 }

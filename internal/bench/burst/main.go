@@ -20,7 +20,6 @@ import (
 	"fmt"
 	"github.com/gchatkit/gchat/internal/bench/benchkit"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -34,9 +33,8 @@ import (
 
 	"github.com/gchatkit/gchat"
 	"github.com/gchatkit/gchat/internal/emulator"
-	"github.com/gchatkit/gchat/internal/relay"
+	"github.com/gchatkit/gchat/internal/relay/app"
 	"github.com/gchatkit/gchat/internal/relay/config"
-	"github.com/gchatkit/gchat/internal/relay/dispatch"
 	"github.com/gchatkit/gchat/internal/store/sqlite"
 )
 
@@ -252,9 +250,9 @@ func runOneByOne(ctx context.Context, p params, msgs []gchat.Message) (result, e
 	return r, nil
 }
 
-// runRelay posts the burst to a relay (real ingest, SQLite with
-// synchronous=FULL, the dispatcher with a single-attempt client, as
-// coalescing on, as `gchat relay` wires them) as fast as ingest takes it, and waits until the
+// runRelay posts the burst to a relay (package app, exactly what `gchat
+// relay` runs: real ingest, SQLite with synchronous=FULL, the dispatcher
+// with coalescing on) as fast as ingest takes it, and waits until the
 // dispatcher has delivered it.
 func runRelay(ctx context.Context, p params, msgs []gchat.Message) (result, error) {
 	g, err := benchkit.StartEmulator("burst", "burst")
@@ -274,31 +272,25 @@ func runRelay(ctx context.Context, p params, msgs []gchat.Message) (result, erro
 	if err != nil {
 		return result{}, err
 	}
-	defer st.Close()
 
-	sp := config.NewSpace("burst", g.Hook)
+	sp := config.NewSpace("burst", g.Hook) // coalescing on by default, as in gchat relay
 	sp.Pace = p.pace
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
+		st.Close()
 		return result{}, err
 	}
 	cfg := &config.Config{Listen: ln.Addr().String(), Spaces: []*config.Space{sp}}
-	dcfg := dispatch.Config{Owner: "burst", Spaces: []dispatch.Space{{
-		Name: sp.Name, Webhook: sp.Webhook, Pace: sp.Pace, OnFailure: dispatch.OnFailure(sp.OnFailure), MaxAge: sp.MaxAge,
-		Coalesce: sp.Coalesce, // on by default, as in gchat relay
-	}}}
-	// One attempt per send, no pacing: the dispatcher owns both.
-	d := dispatch.New(dcfg, st, &gchat.Client{Pace: -1, Retry: gchat.RetryPolicy{MaxAttempts: 1}}, slog.New(slog.DiscardHandler))
-	srv := &http.Server{
-		Handler:           relay.NewServer(cfg, st, d, nil, relay.Options{Listen: cfg.Listen}),
-		ReadHeaderTimeout: 5 * time.Second,
+	rl, err := app.New(cfg, ln, st, nil, app.Options{GCPercent: app.GCPercent})
+	if err != nil {
+		st.Close()
+		ln.Close()
+		return result{}, err
 	}
-	go srv.Serve(ln)
-	defer srv.Close()
-	dctx, stopDispatch := context.WithCancel(ctx)
-	dispatched := make(chan error, 1)
-	go func() { dispatched <- d.Run(dctx) }()
-	defer func() { stopDispatch(); <-dispatched }()
+	runCtx, stopRelay := context.WithCancel(context.WithoutCancel(ctx))
+	ran := make(chan error, 1)
+	go func() { ran <- rl.Run(runCtx) }()
+	defer func() { stopRelay(); <-ran }()
 
 	ingest, err := gchat.ParseWebhook("http://" + cfg.Listen + "/v1/spaces/burst/messages?key=burst&token=burst")
 	if err != nil {

@@ -2,8 +2,12 @@
 // with one or several relay replicas sharing PostgreSQL: accepts per second
 // in all and per replica, and the latency a caller sees. An accept is one
 // alert-sized message (600 bytes of text, a thread key, a requestId)
-// posted over loopback to relay.NewServer, as `gchat relay` wires it,
-// parsed and committed before the 200 answer. Every replica is in this
+// posted over loopback to a relay, parsed and committed before the 200
+// answer. Each replica is package app, exactly what `gchat relay` runs
+// (metrics, configured timeouts, the collector setting, its dispatcher
+// delivering at Google's pace to an in-process emulator), with one setting
+// changed: no bound on a lane's pending deliveries, which thousands of
+// accepts a second would reach within seconds. Every replica is in this
 // process, with its own HTTP server and its own store (its own connection
 // pool on PostgreSQL, the relay's default size), so callers, replicas and,
 // on one machine, the database all share the same cores: the figures are
@@ -12,8 +16,7 @@
 //	go run ./internal/bench/replicas [-stores sqlite,postgres] [-replicas 1,3] [-callers 64] [-spaces 1] [-duration 10s]
 //
 // PostgreSQL is -postgres URL, else $GCHAT_TEST_POSTGRES_URL; each run uses a
-// fresh schema, dropped at its end. No dispatcher runs, so nothing drains
-// the queue and nothing competes with ingest.
+// fresh schema, dropped at its end.
 package main
 
 import (
@@ -26,6 +29,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -42,7 +46,8 @@ import (
 	"time"
 
 	"github.com/gchatkit/gchat"
-	"github.com/gchatkit/gchat/internal/relay"
+	"github.com/gchatkit/gchat/internal/emulator"
+	"github.com/gchatkit/gchat/internal/relay/app"
 	"github.com/gchatkit/gchat/internal/relay/config"
 	"github.com/gchatkit/gchat/internal/store"
 	"github.com/gchatkit/gchat/internal/store/postgres"
@@ -131,30 +136,21 @@ type result struct {
 	errors     int
 }
 
-// discard is a Notifier that wakes nobody: no dispatcher runs.
-type discard struct{}
-
-func (discard) Notify(string) {}
-
 // measure runs one scenario: n replicas on storeKind.
 func measure(ctx context.Context, p params, storeKind string, n int) (result, error) {
+	hooks, stopGoogle, err := startGoogle(p.spaces)
+	if err != nil {
+		return result{}, err
+	}
+	defer stopGoogle()
 	cfg := &config.Config{Listen: "127.0.0.1:8686", IngestKey: "bench-key"}
-	for i := range p.spaces {
-		hook, err := gchat.ParseWebhook(fmt.Sprintf("https://chat.googleapis.com/v1/spaces/AAAAbench%02d/messages?key=k&token=bench-google-token", i))
-		if err != nil {
-			return result{}, err
-		}
+	for i, hook := range hooks {
 		sp := config.NewSpace(fmt.Sprintf("s%d", i), hook)
 		sp.IngestToken = config.Secret(fmt.Sprintf("bench-ingest-token-%02d", i))
 		cfg.Spaces = append(cfg.Spaces, sp)
 	}
 
 	var stores []store.Store
-	defer func() {
-		for _, s := range stores {
-			s.Close()
-		}
-	}()
 	switch storeKind {
 	case "sqlite":
 		dir, err := os.MkdirTemp("", "gchat-bench-replicas-")
@@ -179,6 +175,9 @@ func measure(ctx context.Context, p params, storeKind string, n int) (result, er
 		for range n {
 			s, err := postgres.Open(ctx, dbURL, postgres.Options{MaxConns: int32(p.pool)})
 			if err != nil {
+				for _, s := range stores {
+					s.Close()
+				}
 				return result{}, err
 			}
 			stores = append(stores, s)
@@ -187,13 +186,39 @@ func measure(ctx context.Context, p params, storeKind string, n int) (result, er
 		return result{}, fmt.Errorf("unknown store %q", storeKind)
 	}
 
-	var servers []*httptest.Server
-	for _, s := range stores {
-		srv := httptest.NewServer(relay.NewServer(cfg, s, discard{}, nil, relay.Options{Listen: cfg.Listen, MaxPending: -1}))
-		defer srv.Close()
-		srv.Client().Transport.(*http.Transport).MaxIdleConnsPerHost = p.callers
-		servers = append(servers, srv)
+	// Each replica is package app, exactly what `gchat relay` runs, its
+	// dispatcher delivering to the emulator at Google's pace. The one
+	// setting changed: no bound on a lane's pending deliveries, since
+	// thousands of accepts a second pile up behind one request a second.
+	relayCtx, stopRelays := context.WithCancel(context.WithoutCancel(ctx))
+	var relays sync.WaitGroup
+	defer func() { stopRelays(); relays.Wait() }()
+	var bases []string
+	for i, s := range stores {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			for _, s := range stores[i:] {
+				s.Close()
+			}
+			return result{}, err
+		}
+		rl, err := app.New(cfg, ln, s, nil, app.Options{GCPercent: app.GCPercent, MaxPending: -1})
+		if err != nil {
+			ln.Close()
+			for _, s := range stores[i:] {
+				s.Close()
+			}
+			return result{}, err
+		}
+		relays.Go(func() {
+			if err := rl.Run(relayCtx); err != nil {
+				fmt.Fprintln(os.Stderr, "replicas: relay:", err)
+			}
+		})
+		bases = append(bases, "http://"+ln.Addr().String())
 	}
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: p.callers}}
+	defer client.CloseIdleConnections()
 
 	bodies := make([][]byte, 100)
 	for i := range bodies {
@@ -220,8 +245,7 @@ func measure(ctx context.Context, p params, storeKind string, n int) (result, er
 	defer cancel()
 	for c := range p.callers {
 		rep := c % n
-		srv := servers[rep]
-		client := srv.Client()
+		base := bases[rep]
 		wg.Go(func() {
 			var mine []time.Duration
 			var count int64
@@ -229,7 +253,7 @@ func measure(ctx context.Context, p params, storeKind string, n int) (result, er
 				k := seq.Add(1)
 				sp := cfg.Spaces[k%int64(len(cfg.Spaces))]
 				target := fmt.Sprintf("%s/v1/spaces/%s/messages?key=bench-key&token=%s&messageReplyOption=REPLY_MESSAGE_FALLBACK_TO_NEW_THREAD&requestId=bench-%d",
-					srv.URL, sp.Name, url.QueryEscape(sp.IngestToken.Reveal()), k)
+					base, sp.Name, url.QueryEscape(sp.IngestToken.Reveal()), k)
 				req, err := http.NewRequestWithContext(runCtx, http.MethodPost, target, bytes.NewReader(bodies[k%int64(len(bodies))]))
 				if err != nil {
 					errs.Add(1)
@@ -340,3 +364,28 @@ var alertText = strings.Join([]string{
 	"<https://grafana.example.com/d/api-gateway/overview?orgId=1&var-cluster=prod-eu-1|Dashboard> · " +
 		"<https://runbooks.example.com/HighErrorRate|Runbook>",
 }, "\n")
+
+// startGoogle is an emulator with Google's default quotas and spaces
+// Google spaces of one webhook each, on loopback; it returns their webhooks
+// and a function that stops it.
+func startGoogle(spaces int) ([]*gchat.Webhook, func(), error) {
+	var specs []emulator.SpaceSpec
+	for i := range spaces {
+		specs = append(specs, emulator.SpaceSpec{ID: fmt.Sprintf("AAAAbench%02d", i), DisplayName: fmt.Sprintf("s%d", i),
+			Webhooks: []emulator.WebhookSpec{{Name: "relay", Token: "bench-google-token"}}})
+	}
+	set := emulator.DefaultSettings()
+	emu := emulator.NewServer(emulator.Config{Spaces: specs, Settings: &set}, nil)
+	srv := httptest.NewServer(emu)
+	var hooks []*gchat.Webhook
+	for _, sp := range specs {
+		hook, err := gchat.ParseWebhook(srv.URL + "/v1/spaces/" + sp.ID + "/messages?key=" + emulator.FakeKey + "&token=bench-google-token")
+		if err != nil {
+			emu.Close()
+			srv.Close()
+			return nil, nil, err
+		}
+		hooks = append(hooks, hook)
+	}
+	return hooks, func() { emu.Close(); srv.Close() }, nil
+}

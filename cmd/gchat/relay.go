@@ -22,6 +22,7 @@ import (
 
 	"github.com/gchatkit/gchat"
 	"github.com/gchatkit/gchat/internal/emulator"
+	"github.com/gchatkit/gchat/internal/httpserve"
 	"github.com/gchatkit/gchat/internal/relay"
 	"github.com/gchatkit/gchat/internal/relay/config"
 	"github.com/gchatkit/gchat/internal/relay/dispatch"
@@ -127,8 +128,8 @@ func runRelay(ctx context.Context, args []string, env environment) error {
 	scheme := "http"
 	addr := urlHost(ln.Addr().(*net.TCPAddr))
 	if cfg.TLS != nil {
-		// The certificate is read at start; a reload keeps it.
-		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{*cfg.TLS}, MinVersion: tls.VersionTLS12})
+		// The certificate is read at start; a reload keeps it. serve
+		// serves TLS on ln (below it, the connection cap).
 		scheme = "https"
 	}
 	st, err := openStore(ctx, cfg)
@@ -346,7 +347,11 @@ func serveRelay(ctx context.Context, ln net.Listener, st store.Store, setup rela
 			}
 		})
 	}
-	err := serve(ctx, ln, handler, logger, func() error { stop(); return nil })
+	opts := httpserve.Options{Limits: setup.cfg.Server}
+	if setup.cfg.TLS != nil {
+		opts.TLS = &tls.Config{Certificates: []tls.Certificate{*setup.cfg.TLS}, MinVersion: tls.VersionTLS12}
+	}
+	err := serve(ctx, ln, handler, logger, func() error { stop(); return nil }, opts)
 	stop() // when serving failed before a shutdown began
 	if cerr := st.Close(); cerr != nil {
 		derr = errors.Join(derr, fmt.Errorf("close store: %w", cerr))

@@ -3,12 +3,10 @@ package httpserve
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"path"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -22,40 +20,20 @@ func Handler(h http.Handler, lim Limits) http.Handler {
 		// A path with "..", "." or "//" would get ServeMux's redirect to the
 		// cleaned path, whose Location repeats the query: key= and token=.
 		if r.Method != http.MethodConnect {
-			if p := r.URL.EscapedPath(); cleanPath(p) != p {
+			if p := r.URL.EscapedPath(); cleanPath(p) != p || cleanPath(r.URL.Path) != r.URL.Path {
 				writeError(w, http.StatusNotFound, "NOT_FOUND", "no such path: "+cleanPath(r.URL.Path)+" (the path is not in its canonical form)")
 				return
 			}
 		}
 		r = r.WithContext(context.WithValue(r.Context(), limitsKey{}, st))
 		if r.Body != nil && r.Body != http.NoBody {
-			// The deadline is absolute: bytes that trickle in do not move it.
-			// It is lifted at the body's end, for net/http's read that
-			// notices a client going away must not end the request's
-			// context while the handler works.
-			rc := http.NewResponseController(w)
-			if rc.SetReadDeadline(time.Now().Add(st.lim.BodyTimeout)) == nil {
-				r.Body = &deadlineBody{ReadCloser: r.Body, rc: rc}
-			}
+			// The deadline is absolute: bytes that trickle in do not move
+			// it. net/http lifts it once the body has been read to its end,
+			// for its read that notices a departed client.
+			http.NewResponseController(w).SetReadDeadline(time.Now().Add(st.lim.BodyTimeout))
 		}
 		h.ServeHTTP(&noRedirect{ResponseWriter: w}, r)
 	})
-}
-
-// deadlineBody lifts the read deadline once the body has been read to its
-// end.
-type deadlineBody struct {
-	io.ReadCloser
-	rc   *http.ResponseController
-	once sync.Once
-}
-
-func (b *deadlineBody) Read(p []byte) (int, error) {
-	n, err := b.ReadCloser.Read(p)
-	if err == io.EOF {
-		b.once.Do(func() { b.rc.SetReadDeadline(time.Time{}) })
-	}
-	return n, err
 }
 
 // noRedirect turns any redirect a handler writes (ServeMux's /tree to

@@ -150,9 +150,8 @@ func Serve(ctx context.Context, ln net.Listener, h http.Handler, opts Options) e
 		ReadHeaderTimeout: lim.ReadHeaderTimeout,
 		WriteTimeout:      lim.WriteTimeout,
 		IdleTimeout:       lim.IdleTimeout,
-		// No ReadTimeout: a server-wide one would also end the handler's
-		// context once it passes, since net/http's read for a closed
-		// connection then fails. Handler sets the body's deadline instead.
+		// No ReadTimeout: Handler sets the body's deadline, from the end
+		// of the headers, where a route may change it.
 		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	done := make(chan error, 1)

@@ -440,9 +440,9 @@ type relay struct {
 	emuHost string
 	// extra is appended to the configuration file (server limits, routes).
 	extra string
-	out     *syncBuffer // output of every run, separated by "=== run N"
-	p       *proc
-	runs    int
+	out   *syncBuffer // output of every run, separated by "=== run N"
+	p     *proc
+	runs  int
 }
 
 // startRelay writes a configuration for spaces, posting to the emulator at

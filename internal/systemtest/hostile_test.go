@@ -103,7 +103,18 @@ func TestHostileClients(t *testing.T) {
 		trickle(c)
 		return err
 	})
-	during := scrape(t, r.addr)
+	// The heap at its peak: once the relay holds every attack connection
+	// (and so has read their headers), and once more after.
+	var during relayStats
+	peak := func() relayStats {
+		s := scrape(t, r.addr)
+		during.heapInuse, during.fds = max(during.heapInuse, s.heapInuse), max(during.fds, s.fds)
+		return s
+	}
+	waitFor(t, 5*time.Second, "the relay to hold the attack connections", func() bool {
+		return peak().fds >= before.fds+3*hostileConns
+	})
+	peak()
 	t.Logf("during: heap in use %.1f MB, open fds %d (%d connections declaring 1 MB each)", during.heapMB(), during.fds, 2*hostileConns)
 	// Before the fix, each declared body allocated its megabyte: 100 of
 	// them took 100 MB. Now each costs a few kilobytes.

@@ -127,8 +127,9 @@ type Options struct {
 
 // Serve serves h on ln (a plain TCP listener: see Options.TLS) until ctx
 // ends, then runs BeforeShutdown and shuts down within ShutdownTimeout. It
-// returns nil after a clean shutdown. It closes ln.
+// returns nil after a clean shutdown. It closes ln before it returns.
 func Serve(ctx context.Context, ln net.Listener, h http.Handler, opts Options) error {
+	defer ln.Close()
 	if err := opts.Limits.Validate(); err != nil {
 		return err
 	}

@@ -4,16 +4,15 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
-	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/gchatkit/gchat/internal/emulator"
+	"github.com/gchatkit/gchat/internal/httpserve"
 )
 
 const emulatorUsage = `Usage: gchat emulator [flags]
@@ -68,6 +67,10 @@ func runEmulator(ctx context.Context, args []string, env environment) error {
 	fs.Float64Var(&faults.Reset, "fault-reset", 0, "share of requests whose connection is reset")
 	fs.Float64Var(&faults.Hang, "fault-hang", 0, "share of requests never answered (until the client gives up)")
 	fs.Float64Var(&faults.Lost, "fault-lost", 0, "share of requests posted whose answer is lost (the connection is reset after the post)")
+	var lim httpserve.Limits
+	fs.IntVar(&lim.MaxConns, "max-connections", httpserve.DefaultMaxConns, "open connections; past it, a 503 and close")
+	fs.DurationVar(&lim.BodyTimeout, "body-timeout", httpserve.DefaultBodyTimeout, "time for a whole request body to arrive")
+	fs.DurationVar(&lim.IdleTimeout, "idle-timeout", httpserve.DefaultIdleTimeout, "close a keep-alive connection idle this long")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), emulatorUsage)
 		fs.PrintDefaults()
@@ -77,6 +80,9 @@ func runEmulator(ctx context.Context, args []string, env environment) error {
 	}
 	if fs.NArg() > 0 {
 		return usageError("emulator takes no arguments, got %q", fs.Args())
+	}
+	if lim.MaxConns <= 0 || lim.BodyTimeout <= 0 || lim.IdleTimeout <= 0 {
+		return usageError("--max-connections, --body-timeout and --idle-timeout: want values above zero")
 	}
 	set.ThreadPrecedence = strings.Split(*precedence, ",")
 	if len(spaces) == 0 {
@@ -120,38 +126,16 @@ func runEmulator(ctx context.Context, args []string, env environment) error {
 	if tcp, ok := ln.Addr().(*net.TCPAddr); ok && !tcp.IP.IsLoopback() {
 		logger.Warn("listening beyond loopback: anyone who can reach this address can read every message", "addr", ln.Addr().String())
 	}
-	return serve(ctx, ln, emu, logger, emu.Close)
+	return serve(ctx, ln, emu, logger, emu.Close, httpserve.Options{Limits: lim})
 }
 
-// serve runs handler on ln until ctx ends, then shuts down within 5 seconds;
-// beforeShutdown ends long-lived requests (event streams, hanging faults).
-func serve(ctx context.Context, ln net.Listener, handler http.Handler, logger *slog.Logger, beforeShutdown func() error) error {
-	srv := &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ln) }()
-	select {
-	case err := <-done:
-		return fmt.Errorf("serve: %w", err)
-	case <-ctx.Done():
-	}
-	logger.Info("shutting_down")
-	_ = beforeShutdown()
-	// net/http waits up to 5 s for a connection that was opened but never
-	// sent a request (a client's spare dial), so the deadline is above that.
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		srv.Close()
-		return fmt.Errorf("shutdown: %w", err)
-	}
-	if err := <-done; !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("serve: %w", err)
-	}
-	return nil
+// serve runs handler on ln until ctx ends, with the server limits of
+// internal/httpserve; beforeShutdown ends long-lived requests (event
+// streams, hanging faults).
+func serve(ctx context.Context, ln net.Listener, handler http.Handler, logger *slog.Logger, beforeShutdown func() error, opts httpserve.Options) error {
+	opts.Logger = logger
+	opts.BeforeShutdown = func() { _ = beforeShutdown() }
+	return httpserve.Serve(ctx, ln, handler, opts)
 }
 
 // urlHost is the host:port to put in URLs for a listening address: an

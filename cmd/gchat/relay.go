@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/rand"
-	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"flag"
@@ -125,9 +124,7 @@ func runRelay(ctx context.Context, args []string, env environment) error {
 	scheme := "http"
 	addr := urlHost(ln.Addr().(*net.TCPAddr))
 	if cfg.TLS != nil {
-		// The certificate is read at start; a reload keeps it.
-		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{*cfg.TLS}, MinVersion: tls.VersionTLS12})
-		scheme = "https"
+		scheme = "https" // app serves TLS over the listener, above its connection cap
 	}
 	st, err := openStore(ctx, cfg)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/gchatkit/gchat/internal/httpserve"
 	"github.com/gchatkit/gchat/internal/webhookapi"
 )
 
@@ -106,7 +107,16 @@ func (s *Server) handleMessageList(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), timeout)
+	ctx := r.Context()
+	if wait > 0 && timeout > 0 {
+		var done func()
+		var ok bool
+		if ctx, done, ok = httpserve.Stream(w, r); !ok {
+			return
+		}
+		defer done()
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	ms, err := s.waitMessages(ctx, r.PathValue("space"), f, wait)
 	switch {

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/gchatkit/gchat/internal/httpserve"
 )
 
 // subscriberBuffer is how many events a subscriber may lag behind before it
@@ -78,6 +80,11 @@ func (b *broker) publish(event string, v any) {
 // comment every heartbeat. It ends when the client goes, when it falls too
 // far behind, or when the server closes.
 func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
+	ctx, done, ok := httpserve.Stream(w, r)
+	if !ok {
+		return
+	}
+	defer done()
 	rc := http.NewResponseController(w)
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
@@ -105,7 +112,7 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 			frame = f
 		case <-tick.C:
 			frame = []byte(": heartbeat\n\n")
-		case <-r.Context().Done():
+		case <-ctx.Done():
 			return
 		case <-s.done:
 			return

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gchatkit/gchat"
 	"github.com/gchatkit/gchat/internal/emulator/render"
+	"github.com/gchatkit/gchat/internal/httpserve"
 	"github.com/gchatkit/gchat/internal/webhookapi"
 )
 
@@ -111,6 +112,7 @@ func (s *Server) handleMessageCreate(w http.ResponseWriter, r *http.Request) {
 	// 3. Faults.
 	if faults.Latency > 0 {
 		rec.Fault = faultLatency
+		httpserve.ExtendWrite(w, r, faults.Latency)
 		if !s.sleep(r.Context(), faults.Latency) {
 			return // the client went away, or the server is closing: no answer
 		}

@@ -438,9 +438,11 @@ type relay struct {
 	operator string
 	// emuHost is the emulator's host:port, the relay's allowed host.
 	emuHost string
-	out     *syncBuffer // output of every run, separated by "=== run N"
-	p       *proc
-	runs    int
+	// extra is appended to the configuration file (server limits, routes).
+	extra string
+	out   *syncBuffer // output of every run, separated by "=== run N"
+	p     *proc
+	runs  int
 }
 
 // startRelay writes a configuration for spaces, posting to the emulator at
@@ -454,9 +456,16 @@ func startRelay(t *testing.T, emuHost string, spaces ...*relaySpace) *relay {
 // space named operator ("" for none).
 func startRelayWith(t *testing.T, emuHost, operator string, spaces ...*relaySpace) *relay {
 	t.Helper()
+	return startRelayExtra(t, emuHost, operator, "", spaces...)
+}
+
+// startRelayExtra is startRelayWith with extra appended to the
+// configuration file.
+func startRelayExtra(t *testing.T, emuHost, operator, extra string, spaces ...*relaySpace) *relay {
+	t.Helper()
 	dir := t.TempDir()
 	r := &relay{t: t, addr: freeAddr(t), admin: randomHex(16), config: filepath.Join(dir, "relay.yaml"),
-		store: filepath.Join(dir, "relay.db"), emuHost: emuHost, out: &syncBuffer{}}
+		store: filepath.Join(dir, "relay.db"), emuHost: emuHost, out: &syncBuffer{}, extra: extra}
 	logOnFailure(t, "relay", r.out)
 	for _, s := range spaces {
 		if s.Token == "" {
@@ -493,6 +502,7 @@ func (r *relay) writeConfig() {
 			b.WriteString("    coalesce: false\n")
 		}
 	}
+	b.WriteString(r.extra)
 	if err := os.WriteFile(r.config, []byte(b.String()), 0o600); err != nil {
 		r.t.Fatal(err)
 	}

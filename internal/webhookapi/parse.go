@@ -344,9 +344,18 @@ func readBody(r *http.Request, limit int64) ([]byte, *Error) {
 		return nil, nil
 	}
 	rd := http.MaxBytesReader(nil, r.Body, limit)
-	size := 512
+	// Memory grows with what arrived, never with what Content-Length
+	// claims: a client that declares a megabyte and sends a hundred bytes
+	// must not make the server hold the megabyte. The first buffer is small
+	// and doubles as bytes come, up to the declared length plus one (to see
+	// the end without growing again).
+	want := int64(-1)
 	if n := r.ContentLength; n > 0 && n < limit {
-		size = int(n) + 1 // one more, to see the end without growing
+		want = n + 1
+	}
+	size := int64(firstBodyBuffer)
+	if want > 0 && want < size {
+		size = want
 	}
 	buf := make([]byte, 0, size)
 	for {
@@ -364,10 +373,19 @@ func readBody(r *http.Request, limit int64) ([]byte, *Error) {
 			return nil, InvalidArgument("Invalid JSON payload received. Unexpected end of string.")
 		}
 		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
+			next := 2 * int64(cap(buf))
+			if want > int64(cap(buf)) && want < next {
+				next = want
+			}
+			next = min(next, limit+1)
+			buf = append(make([]byte, 0, next), buf...)
 		}
 	}
 }
+
+// firstBodyBuffer is the first buffer readBody reads a body into: a typical
+// message fits, and a client that sends nothing costs no more.
+const firstBodyBuffer = 4 << 10
 
 // readBody decodes, checks and normalises the body.
 func (req *Request) readBody(body []byte, cfg Config) *Error {

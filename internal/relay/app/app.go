@@ -26,6 +26,7 @@ package app
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -39,6 +40,7 @@ import (
 	"time"
 
 	"github.com/gchatkit/gchat"
+	"github.com/gchatkit/gchat/internal/httpserve"
 	"github.com/gchatkit/gchat/internal/relay"
 	"github.com/gchatkit/gchat/internal/relay/config"
 	"github.com/gchatkit/gchat/internal/relay/dispatch"
@@ -211,7 +213,14 @@ func (r *Relay) Run(ctx context.Context) error {
 			}
 		})
 	}
-	err := serve(ctx, r.ln, handler, r.logger, stop)
+	// The server's limits and certificate are read at start; a reload keeps
+	// them.
+	cfg := r.cfg.Load()
+	sopts := httpserve.Options{Limits: cfg.Server, Logger: r.logger, BeforeShutdown: stop}
+	if cfg.TLS != nil {
+		sopts.TLS = &tls.Config{Certificates: []tls.Certificate{*cfg.TLS}, MinVersion: tls.VersionTLS12}
+	}
+	err := httpserve.Serve(ctx, r.ln, handler, sopts)
 	stop() // when serving failed before a shutdown began
 	if cerr := r.raw.Close(); cerr != nil {
 		derr = errors.Join(derr, fmt.Errorf("close store: %w", cerr))

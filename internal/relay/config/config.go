@@ -20,6 +20,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/gchatkit/gchat"
+	"github.com/gchatkit/gchat/internal/httpserve"
 )
 
 // Defaults of settings the file leaves out.
@@ -70,6 +71,10 @@ type Config struct {
 	// Routes take payloads of monitoring systems and other senders, in
 	// file order; names are unique.
 	Routes []*Route
+	// Server bounds what HTTP clients can hold (timeouts, connections,
+	// streams); zero fields take httpserve's defaults. A reload keeps the
+	// values the relay started with.
+	Server httpserve.Limits
 	// TLS is the certificate the relay serves HTTPS with, from
 	// tls_cert_file and tls_key_file; nil serves plain HTTP.
 	TLS *tls.Certificate

@@ -23,10 +23,11 @@ const MaxFileSize = 1 << 20
 
 // The keys each level of the file accepts, in the order the example uses.
 var (
-	topKeys       = []string{"listen", "store", "admin_token", "admin_token_file", "ingest_key", "allowed_hosts", "spaces", "retention", "operator", "routes", "tls_cert_file", "tls_key_file", "timing"}
+	topKeys       = []string{"listen", "store", "admin_token", "admin_token_file", "ingest_key", "allowed_hosts", "spaces", "retention", "operator", "routes", "tls_cert_file", "tls_key_file", "timing", "server"}
 	spaceKeys     = []string{"webhook_url", "webhook_url_file", "ingest_token", "ingest_token_file", "pace", "reply_fallback", "on_failure", "max_age", "coalesce"}
 	retentionKeys = []string{"delivered", "dead"}
 	timingKeys    = []string{"request_timeout", "lease", "backoff_base", "backoff_cap"}
+	serverKeys    = []string{"read_header_timeout", "body_timeout", "write_timeout", "idle_timeout", "max_connections", "max_streams", "max_stream_duration"}
 )
 
 // Load reads a configuration file's bytes. filename is used in problems and
@@ -218,6 +219,9 @@ func (l *loader) top(c *Config, root *yaml.Node) {
 	}
 	if p, ok := m["timing"]; ok {
 		l.timing(c, p.val)
+	}
+	if p, ok := m["server"]; ok {
+		l.server(c, p.val)
 	}
 	if p, ok := m["operator"]; ok {
 		if s, ok := l.str(p.val, "operator"); ok {
@@ -748,5 +752,63 @@ func (l *loader) timing(c *Config, v *yaml.Node) {
 	}
 	if p, ok := m["backoff_cap"]; ok && t.BackoffCap > 0 && t.BackoffBase > t.BackoffCap {
 		l.report(p.val, "timing.backoff_cap", "%v is below backoff_base (%v)", t.BackoffCap, t.BackoffBase)
+	}
+}
+
+// server reads the HTTP server's limits; each is optional and defaults in
+// httpserve (10s, 30s, 60s, 60s, 1024, 64, 30m).
+func (l *loader) server(c *Config, v *yaml.Node) {
+	n := deref(v)
+	if isNull(n) {
+		return
+	}
+	if n.Kind != yaml.MappingNode {
+		l.report(v, "server", "want a mapping (body_timeout:, max_connections:, …), got %s", kindName(n))
+		return
+	}
+	m := l.fields(n, "server", serverKeys)
+	l.durations(m, "server", []durationField{
+		{"read_header_timeout", "10s", &c.Server.ReadHeaderTimeout},
+		{"body_timeout", "30s", &c.Server.BodyTimeout},
+		{"write_timeout", "60s", &c.Server.WriteTimeout},
+		{"idle_timeout", "60s", &c.Server.IdleTimeout},
+		{"max_stream_duration", "30m", &c.Server.MaxStreamDuration},
+	})
+	for _, f := range []struct {
+		key string
+		min int
+		dst *int
+	}{
+		{"max_connections", 16, &c.Server.MaxConns},
+		{"max_streams", 1, &c.Server.MaxStreams},
+	} {
+		p, ok := m[f.key]
+		if !ok {
+			continue
+		}
+		s, ok := l.str(p.val, "server."+f.key)
+		if !ok {
+			continue
+		}
+		k, err := strconv.Atoi(s)
+		if err != nil || k < f.min || k > 1_000_000 {
+			l.report(p.val, "server."+f.key, "%s: want a whole number from %d to 1000000", quote(s), f.min)
+			continue
+		}
+		*f.dst = k
+	}
+	for _, f := range []struct {
+		key string
+		d   time.Duration
+	}{
+		{"read_header_timeout", c.Server.ReadHeaderTimeout}, {"body_timeout", c.Server.BodyTimeout},
+		{"write_timeout", c.Server.WriteTimeout}, {"idle_timeout", c.Server.IdleTimeout},
+		{"max_stream_duration", c.Server.MaxStreamDuration},
+	} {
+		if p, ok := m[f.key]; ok {
+			if _, parsed := parseDuration(deref(p.val).Value); parsed && f.d <= 0 {
+				l.report(p.val, "server."+f.key, "%v: want a duration above zero", f.d)
+			}
+		}
 	}
 }

@@ -1,0 +1,197 @@
+// Command hostile measures what slow clients that declare large bodies cost
+// a running relay: rounds of connections that each declare a body of
+// -declared bytes on ingest, send a hundred bytes and stop, held for -hold;
+// after each round, the relay's heap in use, resident memory and open file
+// descriptors from its /metrics. It runs the gchat binary given by -bin, or
+// builds one, so that two builds can be compared:
+//
+//	go run ./internal/bench/hostile [-bin ./gchat] [-rounds 4] [-conns 200] [-declared 1000000]
+//
+// The relay's webhook is never called: no body completes.
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "hostile:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("hostile", flag.ContinueOnError)
+	bin := fs.String("bin", "", "the gchat `BINARY` to run (default: go build ./cmd/gchat)")
+	rounds := fs.Int("rounds", 4, "rounds of connections")
+	conns := fs.Int("conns", 200, "connections per round")
+	declared := fs.Int("declared", 1_000_000, "Content-Length each connection declares")
+	hold := fs.Duration("hold", 3*time.Second, "how long a round holds its connections (below the relay's body timeout of 30 s)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "gchat-bench-hostile-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	if *bin == "" {
+		*bin = filepath.Join(dir, "gchat")
+		if out, err := exec.CommandContext(ctx, "go", "build", "-o", *bin, "github.com/gchatkit/gchat/cmd/gchat").CombinedOutput(); err != nil {
+			return fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	}
+	addr, err := freeAddr()
+	if err != nil {
+		return err
+	}
+	const token = "benchhostiletoken0123456789"
+	cfg := fmt.Sprintf("listen: %q\nstore: %q\nadmin_token: bench-hostile-admin-token\nspaces:\n  a:\n    webhook_url: https://chat.googleapis.com/v1/spaces/BENCH/messages?key=k&token=t\n    ingest_token: %s\n",
+		addr, "sqlite:"+filepath.Join(dir, "relay.db"), token)
+	if *conns+64 > 1024 {
+		// Above the default cap; only builds with the server section
+		// take this.
+		cfg += fmt.Sprintf("server:\n  max_connections: %d\n", *conns+64)
+	}
+	cfgPath := filepath.Join(dir, "relay.yaml")
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		return err
+	}
+	cmd := exec.Command(*bin, "relay", "--config", cfgPath)
+	cmd.Dir = dir
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	defer func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		cmd.Wait()
+	}()
+	if err := waitReady(ctx, addr); err != nil {
+		return err
+	}
+
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "round\tconnections held\theap in use MB\tRSS MB\topen fds\t\n")
+	s, err := scrape(addr)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(tw, "before\t0\t%.1f\t%.1f\t%d\t\n", s.heap/1e6, s.rss/1e6, s.fds)
+	head := fmt.Sprintf("POST /v1/spaces/a/messages?key=k&token=%s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n{\"text\":%q",
+		token, addr, *declared, strings.Repeat("x", 88))
+	for round := 1; round <= *rounds; round++ {
+		var open []net.Conn
+		for range *conns {
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				return fmt.Errorf("round %d: %w", round, err)
+			}
+			open = append(open, c)
+			if _, err := io.WriteString(c, head); err != nil {
+				return fmt.Errorf("round %d: %w", round, err)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(*hold):
+		}
+		s, err := scrape(addr)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(tw, "%d\t%d\t%.1f\t%.1f\t%d\t\n", round, len(open), s.heap/1e6, s.rss/1e6, s.fds)
+		for _, c := range open {
+			c.Close()
+		}
+	}
+	time.Sleep(time.Second) // the relay notices the closed connections
+	if s, err = scrape(addr); err != nil {
+		return err
+	}
+	fmt.Fprintf(tw, "after\t0\t%.1f\t%.1f\t%d\t\n", s.heap/1e6, s.rss/1e6, s.fds)
+	return tw.Flush()
+}
+
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+func waitReady(ctx context.Context, addr string) error {
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		if resp, err := http.Get("http://" + addr + "/readyz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return errors.New("the relay did not become ready within 15 s")
+}
+
+type stats struct {
+	heap, rss float64
+	fds       int
+}
+
+// scrape reads the relay's heap in use, resident memory and open file
+// descriptors from /metrics, on a connection of its own.
+func scrape(addr string) (stats, error) {
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	resp, err := client.Get("http://" + addr + "/metrics")
+	if err != nil {
+		return stats{}, fmt.Errorf("scrape: %w", err)
+	}
+	defer resp.Body.Close()
+	var s stats
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		name, v, ok := strings.Cut(sc.Text(), " ")
+		if !ok {
+			continue
+		}
+		f, _ := strconv.ParseFloat(v, 64)
+		switch name {
+		case "go_memstats_heap_inuse_bytes":
+			s.heap = f
+		case "process_resident_memory_bytes":
+			s.rss = f
+		case "process_open_fds":
+			s.fds = int(f)
+		}
+	}
+	return s, sc.Err()
+}

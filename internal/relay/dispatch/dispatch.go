@@ -7,6 +7,19 @@
 // store keeps each group first in first out, one in flight), sends it with a
 // single-attempt sender and records the outcome. Retries, pauses and backoff
 // live here and in the store, nowhere else.
+//
+// Where things live: lane.go has the loop (step, start), the send and its
+// outcome (deliver), pauses (recordPause) and the record of an outcome
+// (finish): a record that fails for a reason other than a lost lease (a
+// full disk) is retried with backoff, Google's answer kept in memory, for
+// as long as the lane holds the lease the delivery was claimed under, so a
+// part Google accepted is not sent again because its record failed.
+// Deliveries left sending by a lease that died (a crashed or cut-off
+// replica) are not rescued here but by the store: AcquireLease returns them
+// to the queue when the lane passes to a new owner, and store/sqlite at
+// Open, which holds its file exclusively (see store.Rescued). decide.go
+// maps an answer to an action, coalesce.go merges a thread's backlog,
+// notice.go writes the operator notices.
 package dispatch
 
 import (

@@ -366,6 +366,7 @@ func (r Retention) WithDefaults() Retention {
 // and visible to every later call.
 type Store interface {
 	Queue
+	Incidents
 	Lanes
 	Admin
 	// Close lets the write in progress finish, then releases the store's
@@ -413,6 +414,11 @@ type Queue interface {
 	// Thread returns the mapping of a relay thread name; ErrNotFound if the
 	// store never saw it (or pruned it).
 	Thread(ctx context.Context, relayName string) (Thread, error)
+}
+
+// Incidents numbers the incidents of alert groups, for the routes whose
+// thread policy opens one thread per incident.
+type Incidents interface {
 	// Incident records a notification about the alert group named by key
 	// and returns the group's incident number. A firing notification for a
 	// key never seen, or whose last notification was resolved, opens a new

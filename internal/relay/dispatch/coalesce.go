@@ -216,6 +216,9 @@ func within(m *gchat.Message) bool {
 }
 
 // utf16Len counts s in UTF-16 code units, as Google's text limit does.
+// The library's own counter (fit.go) is unexported, and the library may
+// export nothing for the relay's sake nor import an internal package, so
+// the dispatcher keeps these few lines.
 func utf16Len(s string) int {
 	n := 0
 	for _, r := range s {

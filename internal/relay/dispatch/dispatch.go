@@ -64,16 +64,19 @@ const (
 const storeTimeout = 10 * time.Second
 
 // OnFailure is what happens to a message whose delivery fails. Its values
-// are those of the relay configuration's on_failure.
+// are those of the relay configuration's on_failure (config.OnFailure is
+// this type).
 type OnFailure string
 
 const (
-	// OnFailureRetry retries transient failures (5xx, timeouts, network)
-	// until MaxAge; other refusals and too old messages are dead letters.
+	// OnFailureRetry retries 429, 5xx, timeouts and network failures until
+	// MaxAge, then dead-letters; a final refusal (other 4xx) dead-letters
+	// at once.
 	OnFailureRetry OnFailure = "retry"
-	// OnFailureDeadLetter makes any failure a dead letter at once.
+	// OnFailureDeadLetter dead-letters at the first failed attempt of any
+	// kind, without retrying (a 429 or a paused space is not a failure).
 	OnFailureDeadLetter OnFailure = "dead_letter"
-	// OnFailureDrop logs any failure and forgets the message.
+	// OnFailureDrop logs the first failure and forgets the message.
 	OnFailureDrop OnFailure = "drop"
 )
 

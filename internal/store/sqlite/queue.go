@@ -88,7 +88,7 @@ func ensureLane(ctx context.Context, tx *wtx, lane string) error {
 }
 
 // dedupQuery is a deduplication key's pair of queries: whether a delivery
-// matches, and the matching deliveries. The "<> ”" term lets SQLite use the
+// matches, and the matching deliveries. The test that the key is not empty lets SQLite use the
 // key's partial index.
 type dedupQuery struct{ exists, list string }
 

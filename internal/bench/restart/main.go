@@ -39,7 +39,6 @@ import (
 
 	"github.com/gchatkit/gchat/internal/bench/benchkit"
 	"github.com/gchatkit/gchat/internal/emulator"
-	"github.com/jackc/pgx/v5"
 )
 
 func main() {
@@ -91,7 +90,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 				if *pg == "" {
 					return errors.New("postgres: no -postgres URL and no $GCHAT_TEST_POSTGRES_URL")
 				}
-				storeArg, drop, err = freshSchema(ctx, *pg)
+				storeArg, drop, err = benchkit.FreshSchema(ctx, *pg, "restart")
 				if err != nil {
 					return err
 				}
@@ -253,31 +252,4 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
-}
-
-// freshSchema returns base with search_path set to a new schema, and a
-// function that drops it.
-func freshSchema(ctx context.Context, base string) (string, func(), error) {
-	u, err := url.Parse(base)
-	if err != nil {
-		return "", nil, errors.New("-postgres: not a URL") // not quoted: it may hold a password
-	}
-	schema := "gchat_bench_" + randomHex(6)
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	drop := func() {
-		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(dctx, base)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "restart: drop schema:", err)
-			return
-		}
-		defer conn.Close(dctx)
-		if _, err := conn.Exec(dctx, `DROP SCHEMA IF EXISTS `+pgx.Identifier{schema}.Sanitize()+` CASCADE`); err != nil {
-			fmt.Fprintln(os.Stderr, "restart: drop schema:", err)
-		}
-	}
-	return u.String(), drop, nil
 }

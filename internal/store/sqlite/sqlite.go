@@ -3,6 +3,12 @@
 // process owns the file, on a local disk (WAL needs shared memory; network file
 // systems are not supported).
 //
+// That one process holds a lock file beside the database (PATH.lock) for its
+// life, so a second relay or gchat migrate on the same file is refused at
+// start; and, since whoever held the leases recorded in the file has then
+// ended, Open is where this backend rescues what a killed relay left sending
+// (see Open and store.Rescued).
+//
 // All writes go through one goroutine that owns the only writer connection and
 // commits them in groups (see Options.MaxBatch): concurrent callers share one
 // COMMIT, and so one fsync, and each is answered after it. Reads use a pool of

@@ -100,3 +100,49 @@ func TestFinishRetryEndsWithLease(t *testing.T) {
 		}
 	})
 }
+
+// lockProbe is a store whose PauseLane checks that the lane's mutex, which
+// the loop waits on, is free while the store is called: it takes and drops
+// the mutex from another goroutine before answering.
+type lockProbe struct {
+	store.Store
+	mu   *sync.Mutex
+	held chan bool // one answer per PauseLane: was the mutex held throughout?
+}
+
+func (p *lockProbe) PauseLane(ctx context.Context, lane string, pause store.Pause) error {
+	free := make(chan struct{})
+	go func() { p.mu.Lock(); p.mu.Unlock(); close(free) }()
+	t := time.NewTimer(5 * time.Second)
+	defer t.Stop()
+	select {
+	case <-free:
+		p.held <- false
+	case <-t.C:
+		p.held <- true
+	}
+	return p.Store.PauseLane(ctx, lane, pause)
+}
+
+// TestNoStoreCallUnderLaneMutex: a 403 pauses the lane in the store without
+// holding the mutex the loop waits on, so a slow store write cannot stall
+// the loop (lease renewals, other lanes' wakeups). Real time: the probe
+// gives the mutex 5 s, which only a held mutex exhausts.
+func TestNoStoreCallUnderLaneMutex(t *testing.T) {
+	h := newHarness(t, testConfig(space(t, "ops", "AAA", pace)), func(c call, n int) (time.Duration, error) {
+		return 0, apiError(403, "PERMISSION_DENIED", "webhook revoked")
+	})
+	probe := &lockProbe{held: make(chan bool, 4)}
+	h.withStore(func(st store.Store) store.Store { probe.Store = st; return probe })
+	probe.mu = &h.d.lanes["AAA"].mu
+	h.start()
+	h.enqueue("ops", msg{text: "m1"})
+	select {
+	case held := <-probe.held:
+		if held {
+			t.Error("PauseLane was called with the lane's mutex held")
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("no PauseLane within 30 s of a 403")
+	}
+}

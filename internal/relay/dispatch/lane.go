@@ -48,7 +48,8 @@ type lane struct {
 	mu          sync.Mutex
 	pausedUntil time.Time   // a 429 pause, our clock
 	stopped     bool        // paused until resumed (403/404)
-	stops       int         // counts stops, so a stale read of the store cannot undo a newer one
+	stops       int         // counts stops and their writes, so a stale read of the store cannot undo a newer one
+	pausing     int         // stops being written to the store: until then the store cannot show them
 	throttles   int         // 429s since the last success
 	due         []time.Time // retry times we scheduled, so an idle lane wakes for them
 }
@@ -209,7 +210,7 @@ func (l *lane) acquire(ctx context.Context, send bool) error {
 		if until := answered.Add(p.Until.Sub(lease.Granted)); until.After(l.pausedUntil) {
 			l.pausedUntil = until
 		}
-	case l.stopped && l.stops == stops:
+	case l.stopped && l.stops == stops && l.pausing == 0:
 		l.stopped = false
 		l.log.LogAttrs(ctx, slog.LevelInfo, "space_resumed")
 	}
@@ -435,27 +436,30 @@ func (l *lane) deliver(ctx context.Context, a *attempt) {
 func (l *lane) recordPause(ctx context.Context, p store.Pause, log *slog.Logger) (stopped bool) {
 	l.pauseMu.Lock()
 	defer l.pauseMu.Unlock()
-	indefinite := p.Until.IsZero()
-	if !indefinite {
-		l.mu.Lock()
-		held := l.stopped
+	l.mu.Lock()
+	if p.Until.IsZero() {
+		// Stopped at once, so the loop starts nothing more; while the
+		// write is pending the store does not show the pause yet, and
+		// acquire must not take that for a resume (pausing), nor may a
+		// read of the store from before the write (stops moves again
+		// after it).
+		stopped = l.stop(ctx, p.Reason)
+		l.pausing++
+		defer func() {
+			l.mu.Lock()
+			l.pausing--
+			l.stops++
+			l.mu.Unlock()
+		}()
+	} else if l.stopped {
 		l.mu.Unlock()
-		if held {
-			return false // an indefinite pause holds; the loop knows the timed one
-		}
+		return false // an indefinite pause holds; the loop knows the timed one
 	}
+	l.mu.Unlock()
 	if err := l.d.store.PauseLane(ctx, l.id, p); err != nil {
 		log.LogAttrs(ctx, slog.LevelError, "pause_failed", slog.Any("err", err))
 	}
-	if !indefinite {
-		return false
-	}
-	// Stopped after the write: acquire, which may see the store before
-	// it, then sees the stop counter move and does not take the lane for
-	// resumed.
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.stop(ctx, p.Reason)
+	return stopped
 }
 
 // failure is the outcome that gives up on a: a dead letter, or dropped when

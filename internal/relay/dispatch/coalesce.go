@@ -26,7 +26,7 @@ const coalesceMaxBytes = gchat.DefaultMaxBytes - 256
 // ones, which hold the group the next claim takes.
 const coalesceListLimit = 1000
 
-// coalesce merges a backlog (DESIGN.md, "Fitted"). It runs before Claim,
+// coalesce merges a backlog of one thread into one request. It runs before Claim,
 // since only queued deliveries can be frozen, and looks only at the group
 // whose head Claim takes next: merging as late as possible lets the batch
 // take in every message that arrived while the lane was paced or paused.

@@ -96,7 +96,7 @@ type Space struct {
 	// before it fails as too old. Zero means DefaultMaxAge.
 	MaxAge time.Duration
 	// Coalesce lets a backlog of this space's messages of one thread go out
-	// as one request (DESIGN.md, "Fitted"; see coalesce.go for the rules).
+	// as one request (see coalesce.go for the rules).
 	// The relay configuration's coalesce defaults to on: its loader sets
 	// this to true unless told otherwise.
 	Coalesce bool

@@ -20,7 +20,7 @@ import (
 	"github.com/gchatkit/gchat/internal/emulator"
 )
 
-// Google's per-space quotas that a floor is made of (spec §4.2).
+// Google's per-space quotas that a floor is made of.
 const (
 	QuotaInterval  = time.Second
 	QuotaPerMinute = 60

@@ -16,6 +16,7 @@ import (
 
 	"github.com/gchatkit/gchat"
 	"github.com/gchatkit/gchat/internal/relay/config"
+	"github.com/gchatkit/gchat/internal/relay/dispatch"
 	"github.com/gchatkit/gchat/internal/store"
 	"github.com/gchatkit/gchat/internal/webhookapi"
 )
@@ -336,17 +337,11 @@ func (s *observedStore) Finish(ctx context.Context, lease store.Lease, id string
 	return d, nil
 }
 
-// Sender sends one request to Google; it has the method set of
-// dispatch.Sender and *gchat.Client.
-type Sender interface {
-	Send(ctx context.Context, hook *gchat.Webhook, msg *gchat.Message, opts ...gchat.Option) (*gchat.Response, error)
-}
-
 // ObserveSender returns s reporting each request to o under the relay space
 // of cfg whose webhook it is sent to (the same *gchat.Webhook: the
 // dispatcher sends with the configuration's; the first space when several
 // share one), "" for another webhook.
-func ObserveSender(s Sender, cfg *config.Config, o Observer) Sender {
+func ObserveSender(s dispatch.Sender, cfg *config.Config, o Observer) dispatch.Sender {
 	spaces := make(map[*gchat.Webhook]string, len(cfg.Spaces))
 	for _, sp := range cfg.Spaces {
 		if _, ok := spaces[sp.Webhook]; !ok {
@@ -357,7 +352,7 @@ func ObserveSender(s Sender, cfg *config.Config, o Observer) Sender {
 }
 
 type observedSender struct {
-	s      Sender
+	s      dispatch.Sender
 	spaces map[*gchat.Webhook]string
 	o      Observer
 }

@@ -3,9 +3,21 @@
 // replicas coordinate through (leases, pauses, the last send time per lane).
 //
 // The contract is the Store interface and the types below; each backend
-// (store/sqlite, later store/postgres) implements it with its own SQL, and
-// storetest.Run checks every backend against the same suite. The package
-// imports only the standard library, so a backend depends on nothing but it.
+// (store/sqlite, the embedded default, and store/postgres, for several relay
+// replicas) implements it with its own SQL, and storetest.Run checks every
+// backend against the same suite. The package imports only the standard
+// library, so a backend depends on nothing but it.
+//
+// # Rescue
+//
+// A delivery left sending goes back to the queue only when the lease that
+// claimed it is dead, never while its owner may still record it: when
+// AcquireLease passes the lane to a new owner after the lease expired (or
+// was released), and, for a backend whose store holds its database
+// exclusively (store/sqlite's lock file), when a store opens, since the
+// process that held the leases has then ended. The attempt is ambiguous
+// (Rescued) and is sent again with the same RequestID. A live owner whose
+// record of an outcome failed retries it itself (internal/relay/dispatch).
 //
 // # Vocabulary
 //
@@ -148,6 +160,14 @@ type Delivery struct {
 	// BatchID is the frozen batch this delivery was merged into, "" if none.
 	BatchID string
 }
+
+// Rescued is the LastError of a delivery whose claim ended before its outcome
+// was recorded, which the store returned to the queue: its lease was taken
+// over after it expired, released, or ended with the process that held it
+// (a store opened with its database held exclusively knows every earlier
+// lease dead). The attempt is ambiguous: Google may have accepted it. It is
+// sent again with the same RequestID, and LastStatus is 0.
+const Rescued = "ambiguous attempt: its claim ended before the outcome was recorded; sent again with the same requestId"
 
 // NewDelivery is one message of an EnqueueRequest.
 type NewDelivery struct {
@@ -346,6 +366,7 @@ func (r Retention) WithDefaults() Retention {
 // and visible to every later call.
 type Store interface {
 	Queue
+	Incidents
 	Lanes
 	Admin
 	// Close lets the write in progress finish, then releases the store's
@@ -393,6 +414,11 @@ type Queue interface {
 	// Thread returns the mapping of a relay thread name; ErrNotFound if the
 	// store never saw it (or pruned it).
 	Thread(ctx context.Context, relayName string) (Thread, error)
+}
+
+// Incidents numbers the incidents of alert groups, for the routes whose
+// thread policy opens one thread per incident.
+type Incidents interface {
 	// Incident records a notification about the alert group named by key
 	// and returns the group's incident number. A firing notification for a
 	// key never seen, or whose last notification was resolved, opens a new
@@ -411,11 +437,15 @@ type Lanes interface {
 	// expired, or Owner already holds it (even expired, if no one took it
 	// over: then the token is kept). When it passes to a new owner the token
 	// increases and the lane's sending deliveries return to queued (their
-	// previous owner's sends are presumed lost; they are retried with the
-	// same RequestID). ErrLeaseHeld when another owner's lease is live.
+	// previous owner's sends are ambiguous: LastError becomes Rescued and
+	// they are retried with the same RequestID). This is the rescuer: a
+	// sending delivery goes back to the queue only once the lease that
+	// claimed it is dead, never while its owner may still record it.
+	// ErrLeaseHeld when another owner's lease is live.
 	AcquireLease(ctx context.Context, req LeaseRequest) (Lease, error)
 	// ReleaseLease gives the lease up: the lane's sending deliveries return
-	// to queued and any owner may acquire it at once. ErrLeaseLost if the
+	// to queued (as by AcquireLease, with LastError Rescued) and any owner
+	// may acquire it at once. ErrLeaseLost if the
 	// lease is not the lane's current one.
 	ReleaseLease(ctx context.Context, lease Lease) error
 	// PauseLane sets the lane's pause state; the zero Pause resumes it. It

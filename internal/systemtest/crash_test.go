@@ -17,9 +17,9 @@ import (
 // every message the relay answered 2xx exactly once; without, none lost and
 // no more duplicates than attempts that were in flight at a kill.
 //
-// After a kill the lane stays leased to the dead process until its lease
-// ends (timing.lease, 5 s in these tests). The two variants run in
-// parallel, so their waits overlap.
+// The relay started after a kill holds the SQLite store's lock file, so it
+// knows the dead process's leases dead and takes its lanes at once (see
+// TestSQLiteHeldExclusively). The two variants run in parallel.
 func TestCrash(t *testing.T) {
 	binary(t) // skip before starting subtests
 	for _, honour := range []bool{true, false} {
@@ -88,11 +88,11 @@ func testCrash(t *testing.T, honour bool) {
 	}()
 
 	// The kills: the first at a random moment of the burst; the second
-	// once the restarted relay delivers again (after the dead process's
-	// lease ended), as soon as the emulator has posted a message. That
-	// aims at the few milliseconds in which an attempt is answered but not
-	// yet recorded, which a kill at a random moment, with requests taking
-	// a millisecond out of each 100 ms pace, would rarely hit.
+	// once the restarted relay delivers again, as soon as the emulator
+	// has posted a message. That aims at the few milliseconds in which an
+	// attempt is answered but not yet recorded, which a kill at a random
+	// moment, with requests taking a millisecond out of each 100 ms pace,
+	// would rarely hit.
 	var killedAt []time.Time
 	for k := range kills {
 		if k == 0 {

@@ -3,16 +3,24 @@
 package benchkit
 
 import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
+	"os"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/gchatkit/gchat"
 	"github.com/gchatkit/gchat/internal/emulator"
 )
 
-// Google's per-space quotas that a floor is made of (spec §4.2).
+// Google's per-space quotas that a floor is made of.
 const (
 	QuotaInterval  = time.Second
 	QuotaPerMinute = 60
@@ -82,4 +90,34 @@ func StartEmulator(space, webhook string) (*GoogleSpace, error) {
 func (g *GoogleSpace) Stop() {
 	g.Emu.Close()
 	g.srv.Close()
+}
+
+// FreshSchema returns the PostgreSQL URL base with search_path set to a new
+// schema, and a function that drops it (errors go to stderr, prefixed with
+// the command's name).
+func FreshSchema(ctx context.Context, base, command string) (string, func(), error) {
+	u, err := url.Parse(base)
+	if err != nil {
+		return "", nil, errors.New("-postgres: not a URL") // not quoted: it may hold a password
+	}
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	schema := "gchat_bench_" + hex.EncodeToString(b[:])
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	drop := func() {
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		conn, err := pgx.Connect(dctx, base)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, command+": drop schema:", err)
+			return
+		}
+		defer conn.Close(dctx)
+		if _, err := conn.Exec(dctx, `DROP SCHEMA IF EXISTS `+pgx.Identifier{schema}.Sanitize()+` CASCADE`); err != nil {
+			fmt.Fprintln(os.Stderr, command+": drop schema:", err)
+		}
+	}
+	return u.String(), drop, nil
 }

@@ -22,8 +22,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -48,11 +46,11 @@ import (
 	"github.com/gchatkit/gchat"
 	"github.com/gchatkit/gchat/internal/emulator"
 	"github.com/gchatkit/gchat/internal/relay/app"
+	"github.com/gchatkit/gchat/internal/bench/benchkit"
 	"github.com/gchatkit/gchat/internal/relay/config"
 	"github.com/gchatkit/gchat/internal/store"
 	"github.com/gchatkit/gchat/internal/store/postgres"
 	"github.com/gchatkit/gchat/internal/store/sqlite"
-	"github.com/jackc/pgx/v5"
 )
 
 func main() {
@@ -167,7 +165,7 @@ func measure(ctx context.Context, p params, storeKind string, n int) (result, er
 		if p.pgURL == "" {
 			return result{}, errors.New("no PostgreSQL: give -postgres URL or set GCHAT_TEST_POSTGRES_URL")
 		}
-		dbURL, drop, err := freshSchema(ctx, p.pgURL)
+		dbURL, drop, err := benchkit.FreshSchema(ctx, p.pgURL, "replicas")
 		if err != nil {
 			return result{}, err
 		}
@@ -320,35 +318,6 @@ func sleep(ctx context.Context, d time.Duration) {
 	case <-ctx.Done():
 	case <-t.C:
 	}
-}
-
-// freshSchema returns base with search_path set to a new schema, and a
-// function that drops it.
-func freshSchema(ctx context.Context, base string) (string, func(), error) {
-	u, err := url.Parse(base)
-	if err != nil {
-		return "", nil, errors.New("-postgres: not a URL") // not quoted: it may hold a password
-	}
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	schema := "gchat_bench_" + hex.EncodeToString(b[:])
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	drop := func() {
-		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(dctx, base)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "replicas: drop schema:", err)
-			return
-		}
-		defer conn.Close(dctx)
-		if _, err := conn.Exec(dctx, `DROP SCHEMA IF EXISTS `+pgx.Identifier{schema}.Sanitize()+` CASCADE`); err != nil {
-			fmt.Fprintln(os.Stderr, "replicas: drop schema:", err)
-		}
-	}
-	return u.String(), drop, nil
 }
 
 // alertText is an alert-sized message text, the one BenchmarkIngest posts:

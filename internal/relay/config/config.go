@@ -21,13 +21,15 @@ import (
 
 	"github.com/gchatkit/gchat"
 	"github.com/gchatkit/gchat/internal/httpserve"
+	"github.com/gchatkit/gchat/internal/relay/dispatch"
 )
 
 // Defaults of settings the file leaves out.
 const (
-	DefaultListen    = "127.0.0.1:8686"
-	DefaultStore     = "sqlite:gchat.db"
-	DefaultMaxAge    = 24 * time.Hour
+	DefaultListen = "127.0.0.1:8686"
+	DefaultStore  = "sqlite:gchat.db"
+	// DefaultMaxAge is the dispatcher's, which applies it.
+	DefaultMaxAge    = dispatch.DefaultMaxAge
 	DefaultDelivered = 7 * 24 * time.Hour
 	DefaultDead      = 30 * 24 * time.Hour
 	// DefaultPace is gchat.DefaultPace: just over Google's one request per
@@ -139,18 +141,15 @@ type Retention struct {
 	Dead      time.Duration // dead letters; default DefaultDead
 }
 
-// OnFailure is what the relay does with a message that cannot be delivered.
-type OnFailure string
+// OnFailure is what the relay does with a message that cannot be delivered:
+// the dispatcher's type, which applies it (retry, dead_letter, drop).
+type OnFailure = dispatch.OnFailure
 
+// The on_failure values.
 const (
-	// OnFailureRetry retries 429, 5xx and network failures until max_age,
-	// then dead-letters; a final refusal (other 4xx) dead-letters at once.
-	OnFailureRetry OnFailure = "retry"
-	// OnFailureDeadLetter dead-letters at the first failed attempt of any
-	// kind, without retrying (a 429 or a paused space is not a failure).
-	OnFailureDeadLetter OnFailure = "dead_letter"
-	// OnFailureDrop logs the first failure and forgets the message.
-	OnFailureDrop OnFailure = "drop"
+	OnFailureRetry      = dispatch.OnFailureRetry
+	OnFailureDeadLetter = dispatch.OnFailureDeadLetter
+	OnFailureDrop       = dispatch.OnFailureDrop
 )
 
 var onFailureNames = []string{string(OnFailureRetry), string(OnFailureDeadLetter), string(OnFailureDrop)}

@@ -26,7 +26,7 @@ const coalesceMaxBytes = gchat.DefaultMaxBytes - 256
 // ones, which hold the group the next claim takes.
 const coalesceListLimit = 1000
 
-// coalesce merges a backlog (DESIGN.md, "Fitted"). It runs before Claim,
+// coalesce merges a backlog of one thread into one request. It runs before Claim,
 // since only queued deliveries can be frozen, and looks only at the group
 // whose head Claim takes next: merging as late as possible lets the batch
 // take in every message that arrived while the lane was paced or paused.
@@ -216,6 +216,9 @@ func within(m *gchat.Message) bool {
 }
 
 // utf16Len counts s in UTF-16 code units, as Google's text limit does.
+// The library's own counter (fit.go) is unexported, and the library may
+// export nothing for the relay's sake nor import an internal package, so
+// the dispatcher keeps these few lines.
 func utf16Len(s string) int {
 	n := 0
 	for _, r := range s {

@@ -7,6 +7,19 @@
 // store keeps each group first in first out, one in flight), sends it with a
 // single-attempt sender and records the outcome. Retries, pauses and backoff
 // live here and in the store, nowhere else.
+//
+// Where things live: lane.go has the loop (step, start), the send and its
+// outcome (deliver), pauses (recordPause) and the record of an outcome
+// (finish): a record that fails for a reason other than a lost lease (a
+// full disk) is retried with backoff, Google's answer kept in memory, for
+// as long as the lane holds the lease the delivery was claimed under, so a
+// part Google accepted is not sent again because its record failed.
+// Deliveries left sending by a lease that died (a crashed or cut-off
+// replica) are not rescued here but by the store: AcquireLease returns them
+// to the queue when the lane passes to a new owner, and store/sqlite at
+// Open, which holds its file exclusively (see store.Rescued). decide.go
+// maps an answer to an action, coalesce.go merges a thread's backlog,
+// notice.go writes the operator notices.
 package dispatch
 
 import (
@@ -51,16 +64,19 @@ const (
 const storeTimeout = 10 * time.Second
 
 // OnFailure is what happens to a message whose delivery fails. Its values
-// are those of the relay configuration's on_failure.
+// are those of the relay configuration's on_failure (config.OnFailure is
+// this type).
 type OnFailure string
 
 const (
-	// OnFailureRetry retries transient failures (5xx, timeouts, network)
-	// until MaxAge; other refusals and too old messages are dead letters.
+	// OnFailureRetry retries 429, 5xx, timeouts and network failures until
+	// MaxAge, then dead-letters; a final refusal (other 4xx) dead-letters
+	// at once.
 	OnFailureRetry OnFailure = "retry"
-	// OnFailureDeadLetter makes any failure a dead letter at once.
+	// OnFailureDeadLetter dead-letters at the first failed attempt of any
+	// kind, without retrying (a 429 or a paused space is not a failure).
 	OnFailureDeadLetter OnFailure = "dead_letter"
-	// OnFailureDrop logs any failure and forgets the message.
+	// OnFailureDrop logs the first failure and forgets the message.
 	OnFailureDrop OnFailure = "drop"
 )
 
@@ -80,7 +96,7 @@ type Space struct {
 	// before it fails as too old. Zero means DefaultMaxAge.
 	MaxAge time.Duration
 	// Coalesce lets a backlog of this space's messages of one thread go out
-	// as one request (DESIGN.md, "Fitted"; see coalesce.go for the rules).
+	// as one request (see coalesce.go for the rules).
 	// The relay configuration's coalesce defaults to on: its loader sets
 	// this to true unless told otherwise.
 	Coalesce bool

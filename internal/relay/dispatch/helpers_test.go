@@ -172,6 +172,8 @@ type harness struct {
 	send *fakeSender
 	logs *logBuffer
 	d    *Dispatcher
+	// logger is d's; withStore builds another Dispatcher with it.
+	logger *slog.Logger
 
 	cancel context.CancelFunc
 	done   chan error
@@ -215,6 +217,7 @@ func newHarness(t *testing.T, cfg Config, s script) *harness {
 	})
 	h := &harness{t: t, cfg: cfg, st: st, send: &fakeSender{script: s}, logs: &logBuffer{}}
 	logger := slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	h.logger = logger
 	h.d = New(cfg, st, h.send, logger)
 	t.Cleanup(func() {
 		if strings.Contains(h.logs.String(), secret) {
@@ -222,6 +225,13 @@ func newHarness(t *testing.T, cfg Config, s script) *harness {
 		}
 	})
 	return h
+}
+
+// withStore makes the dispatcher use wrap(the store) instead of the store;
+// the harness itself keeps reading and enqueueing through the store. Call
+// it before start.
+func (h *harness) withStore(wrap func(store.Store) store.Store) {
+	h.d = New(h.cfg, wrap(h.st), h.send, h.logger)
 }
 
 // start runs the dispatcher until stop or the end of the test.

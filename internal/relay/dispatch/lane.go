@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gchatkit/gchat"
@@ -32,14 +33,23 @@ type lane struct {
 	lease     store.Lease
 	leaseAt   time.Time // our clock when the lease was asked for
 	held      bool
-	lastStart time.Time // our clock when the last request started
-	inflight  sync.WaitGroup
+	lastStart time.Time      // our clock when the last request started
+	inflight  sync.WaitGroup // sends, and retries of their records
+	// token is the fencing token of the lease held, 0 when none: the
+	// sends' goroutines read it to retry a failed record only while the
+	// lane still holds their claims.
+	token atomic.Int64
+
+	// pauseMu orders the store writes of pauses (see recordPause); the
+	// loop never waits on it.
+	pauseMu sync.Mutex
 
 	// Set by sends' outcomes, read by the loop.
 	mu          sync.Mutex
 	pausedUntil time.Time   // a 429 pause, our clock
 	stopped     bool        // paused until resumed (403/404)
-	stops       int         // counts stops, so a stale read of the store cannot undo a newer one
+	stops       int         // counts stops and their writes, so a stale read of the store cannot undo a newer one
+	pausing     int         // stops being written to the store: until then the store cannot show them
 	throttles   int         // 429s since the last success
 	due         []time.Time // retry times we scheduled, so an idle lane wakes for them
 }
@@ -76,6 +86,7 @@ func (l *lane) run(ctx, sendCtx context.Context) {
 			l.log.LogAttrs(rctx, slog.LevelError, "lease_release_failed", slog.Any("err", err))
 		}
 		l.held = false
+		l.token.Store(0)
 	}
 }
 
@@ -187,6 +198,7 @@ func (l *lane) acquire(ctx context.Context, send bool) error {
 		}
 	}
 	l.lease, l.leaseAt, l.held = lease, asked, true
+	l.token.Store(lease.Token)
 
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -198,7 +210,7 @@ func (l *lane) acquire(ctx context.Context, send bool) error {
 		if until := answered.Add(p.Until.Sub(lease.Granted)); until.After(l.pausedUntil) {
 			l.pausedUntil = until
 		}
-	case l.stopped && l.stops == stops:
+	case l.stopped && l.stops == stops && l.pausing == 0:
 		l.stopped = false
 		l.log.LogAttrs(ctx, slog.LevelInfo, "space_resumed")
 	}
@@ -222,29 +234,47 @@ func (l *lane) stop(ctx context.Context, reason string) bool {
 // finish and be retried by the new holder with the same requestId.
 func (l *lane) lost(ctx context.Context, err error) {
 	l.held = false
+	l.token.Store(0)
 	l.log.LogAttrs(ctx, slog.LevelWarn, "lease_lost", slog.Any("err", err))
+}
+
+// attempt is one claimed delivery on its way to Google: everything its send
+// and the record of its outcome need, fixed when the loop claimed it.
+type attempt struct {
+	d  store.Delivery
+	sp *Space // its settings: the relay space's, with its route's
+	// lease is the lease the delivery was claimed under; only its holder
+	// may record the outcome.
+	lease store.Lease
+	// deadline cuts the request; it ends at least LeaseMargin before the
+	// lease (set by start, zero until then).
+	deadline time.Time
+	msg      *gchat.Message
+	opts     gchat.Options
+	log      *slog.Logger
 }
 
 // start sends claimed delivery d, or settles it at once when it cannot be
 // sent.
 func (l *lane) start(ctx, sendCtx context.Context, d store.Delivery) time.Duration {
 	cfg := &l.d.cfg
-	log := l.log.With(slog.String("delivery_id", d.ID), slog.Int("attempt", d.Attempts))
-	sp := l.d.settings(l.spaces[d.Space], d.Route)
-	if sp == nil {
+	a := &attempt{d: d, lease: l.lease, log: l.log.With(slog.String("delivery_id", d.ID), slog.Int("attempt", d.Attempts))}
+	a.sp = l.d.settings(l.spaces[d.Space], d.Route)
+	if a.sp == nil {
 		// Its relay space left the configuration; keep it for a reload.
-		log.LogAttrs(ctx, slog.LevelWarn, "space_not_configured", slog.String("relay_space", d.Space))
-		l.finish(ctx, l.lease, d, store.Outcome{State: store.StateQueued, RetryAt: cfg.Now().Add(cfg.BackoffCap),
-			Error: fmt.Sprintf("relay space %q is not configured", d.Space)}, log)
+		a.log.LogAttrs(ctx, slog.LevelWarn, "space_not_configured", slog.String("relay_space", d.Space))
+		l.settle(ctx, sendCtx, a, store.Outcome{State: store.StateQueued, RetryAt: cfg.Now().Add(cfg.BackoffCap),
+			Error: fmt.Sprintf("relay space %q is not configured", d.Space)})
 		return 0
 	}
-	if age := cfg.Now().Sub(d.QueuedAt); age > sp.MaxAge {
-		l.fail(ctx, l.lease, d, sp, 0, fmt.Sprintf("too old: queued %s ago, max_age %s", age.Round(time.Millisecond), sp.MaxAge), log)
+	if age := cfg.Now().Sub(d.QueuedAt); age > a.sp.MaxAge {
+		l.settle(ctx, sendCtx, a, a.failure(ctx, 0, fmt.Sprintf("too old: queued %s ago, max_age %s", age.Round(time.Millisecond), a.sp.MaxAge)))
 		return 0
 	}
-	msg, opts, err := l.prepare(ctx, d)
+	var err error
+	a.msg, a.opts, err = l.prepare(ctx, d)
 	if err != nil {
-		l.fail(ctx, l.lease, d, sp, 0, err.Error(), log)
+		l.settle(ctx, sendCtx, a, a.failure(ctx, 0, err.Error()))
 		return 0
 	}
 	if ctx.Err() != nil {
@@ -253,19 +283,19 @@ func (l *lane) start(ctx, sendCtx context.Context, d store.Delivery) time.Durati
 	// Fencing: renew (recording the start) and send only while the lease
 	// outlives the request by LeaseMargin; the request's deadline is set
 	// so that it ends that much before the lease.
-	claimed := l.lease
 	if err := l.acquire(ctx, true); err != nil {
 		if !errors.Is(err, store.ErrLeaseHeld) {
 			// Still ours as far as we know: put it back.
-			l.finish(ctx, claimed, d, store.Outcome{State: store.StateQueued, Error: "not sent: " + err.Error()}, log)
+			l.settle(ctx, sendCtx, a, store.Outcome{State: store.StateQueued, Error: "not sent: " + err.Error()})
 		}
 		return cfg.PollInterval
 	}
-	if l.lease.Token != claimed.Token {
+	if l.lease.Token != a.lease.Token {
 		// The lane changed hands meanwhile, and the claim went back to
 		// the queue with it.
 		return 0
 	}
+	a.lease = l.lease
 	now := cfg.Now()
 	l.mu.Lock()
 	blocked, resume := l.stopped || l.pausedUntil.After(now), l.pausedUntil
@@ -273,19 +303,18 @@ func (l *lane) start(ctx, sendCtx context.Context, d store.Delivery) time.Durati
 	if blocked || l.leaseLeft(now) <= cfg.RequestTimeout+cfg.LeaseMargin {
 		// Paused meanwhile, or the store was too slow to leave the lease
 		// time for a request: not sent, so not a failure.
-		l.finish(ctx, l.lease, d, store.Outcome{State: store.StateQueued, RetryAt: resume, Error: "not sent: lane paused or lease too short"}, log)
+		l.settle(ctx, sendCtx, a, store.Outcome{State: store.StateQueued, RetryAt: resume, Error: "not sent: lane paused or lease too short"})
 		return 0
 	}
 	// now+RequestTimeout is at least LeaseMargin before the lease's end,
 	// by the check above; the deadline is fixed here, so a send that starts
 	// late (the process was descheduled or frozen) gets only what is left.
-	deadline := now.Add(cfg.RequestTimeout)
+	a.deadline = now.Add(cfg.RequestTimeout)
 	l.lastStart = now
 	l.inflight.Add(1)
-	lease := l.lease
 	go func() {
 		defer l.inflight.Done()
-		l.deliver(sendCtx, lease, deadline, d, sp, msg, opts, log)
+		l.deliver(sendCtx, a)
 		l.poke() // the group's next message may be due
 	}()
 	return l.pace
@@ -312,47 +341,47 @@ func (l *lane) prepare(ctx context.Context, d store.Delivery) (*gchat.Message, g
 	return &msg, gchat.Options{Reply: reply, MessageID: d.MessageID, RequestID: d.RequestID}, nil
 }
 
-// deliver makes one attempt, cut at deadline, and records its outcome.
-func (l *lane) deliver(ctx context.Context, lease store.Lease, deadline time.Time, d store.Delivery, sp *Space, msg *gchat.Message, opts gchat.Options, log *slog.Logger) {
+// deliver makes one attempt, cut at its deadline, and records its outcome.
+func (l *lane) deliver(ctx context.Context, a *attempt) {
 	cfg := &l.d.cfg
+	log := a.log
 	// The last check before the request leaves: a goroutine that starts
 	// after the deadline (the process stalled since start checked the
 	// lease) no longer holds the lease long enough, and must not send.
-	left := deadline.Sub(cfg.Now())
+	left := a.deadline.Sub(cfg.Now())
 	if left <= 0 {
-		fctx, fcancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
-		defer fcancel()
-		log.LogAttrs(fctx, slog.LevelWarn, "send_too_late", slog.Duration("late_by", -left))
-		l.finish(fctx, lease, d, store.Outcome{State: store.StateQueued, Error: "not sent: started after its deadline, the lease may be gone"}, log)
+		log.LogAttrs(ctx, slog.LevelWarn, "send_too_late", slog.Duration("late_by", -left))
+		l.finish(ctx, a, store.Outcome{State: store.StateQueued, Error: "not sent: started after its deadline, the lease may be gone"})
 		return
 	}
 	actx, cancel := context.WithTimeout(ctx, left)
-	resp, err := l.d.send.Send(actx, sp.Webhook, msg, opts)
+	resp, err := l.d.send.Send(actx, a.sp.Webhook, a.msg, a.opts)
 	timedOut := err != nil && ctx.Err() == nil && actx.Err() != nil
 	cancel()
-	// Finishing must happen even when the drain deadline cut the send.
-	fctx, fcancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
-	defer fcancel()
+	// Logging and recording must happen even when the drain deadline cut
+	// the send.
+	lctx := context.WithoutCancel(ctx)
 	if err != nil && ctx.Err() != nil {
 		// Cut by the drain deadline: it may have arrived. It goes again,
 		// with the same requestId.
-		l.finish(fctx, lease, d, store.Outcome{State: store.StateQueued, Error: "interrupted by shutdown: " + err.Error()}, log)
+		l.finish(ctx, a, store.Outcome{State: store.StateQueued, Error: "interrupted by shutdown: " + err.Error()})
 		return
 	}
 	now := cfg.Now()
 	status := statusOf(err)
-	switch decide(err, d.Reply, timedOut) {
+	switch decide(err, a.d.Reply, timedOut) {
 	case actDone:
 		l.mu.Lock()
 		l.throttles = 0
 		l.mu.Unlock()
-		log.LogAttrs(fctx, slog.LevelDebug, "delivery_sent")
-		var out store.Outcome
-		out.State = store.StateDone
+		log.LogAttrs(lctx, slog.LevelDebug, "delivery_sent")
+		// Google's answer is kept here until the store records it: finish
+		// retries a failed record, so the part is not sent again.
+		out := store.Outcome{State: store.StateDone}
 		if resp != nil {
 			out.GoogleMessage, out.GoogleThread = resp.Name, resp.Thread.Name
 		}
-		l.finish(fctx, lease, d, out, log)
+		l.finish(ctx, a, out)
 
 	case actThrottle:
 		var retryAfter time.Duration
@@ -367,80 +396,169 @@ func (l *lane) deliver(ctx context.Context, lease store.Lease, deadline time.Tim
 		}
 		until := now.Add(wait)
 		l.pausedUntil = later(l.pausedUntil, until)
-		// Recorded in the store for the next holder and the admin page;
-		// an indefinite pause must not be overwritten by a timed one.
-		var perr error
-		if !l.stopped {
-			perr = l.d.store.PauseLane(fctx, l.id, store.Pause{Until: until, Reason: err.Error()})
-		}
 		l.mu.Unlock()
-		if perr != nil {
-			log.LogAttrs(fctx, slog.LevelError, "pause_failed", slog.Any("err", perr))
-		}
-		log.LogAttrs(fctx, slog.LevelWarn, "space_throttled", slog.Int("status", status), slog.Duration("retry_in", wait))
-		l.finish(fctx, lease, d, store.Outcome{State: store.StateQueued, RetryAt: until, Status: status, Error: err.Error()}, log)
+		// Recorded in the store for the next holder and the admin page.
+		l.recordPause(lctx, store.Pause{Until: until, Reason: err.Error()}, log)
+		log.LogAttrs(lctx, slog.LevelWarn, "space_throttled", slog.Int("status", status), slog.Duration("retry_in", wait))
+		l.finish(ctx, a, store.Outcome{State: store.StateQueued, RetryAt: until, Status: status, Error: err.Error()})
 
 	case actStop:
-		l.mu.Lock()
-		perr := l.d.store.PauseLane(fctx, l.id, store.Pause{Reason: err.Error()})
-		stopped := l.stop(fctx, err.Error())
-		l.mu.Unlock()
-		if perr != nil {
-			log.LogAttrs(fctx, slog.LevelError, "pause_failed", slog.Any("err", perr))
-		}
-		l.finish(fctx, lease, d, store.Outcome{State: store.StateQueued, Status: status, Error: err.Error()}, log)
+		stopped := l.recordPause(lctx, store.Pause{Reason: err.Error()}, log)
+		l.finish(ctx, a, store.Outcome{State: store.StateQueued, Status: status, Error: err.Error()})
 		if stopped {
 			// Once per pause, however many requests were in flight.
-			l.d.noticePause(fctx, d.Space, l.id, err.Error(), log)
+			l.d.noticePause(lctx, a.d.Space, l.id, err.Error(), log)
 		}
 
 	case actRetry:
-		if sp.OnFailure != OnFailureRetry {
-			l.fail(fctx, lease, d, sp, status, err.Error(), log)
+		if a.sp.OnFailure != OnFailureRetry {
+			l.finish(ctx, a, a.failure(lctx, status, err.Error()))
 			return
 		}
-		wait := l.d.backoff(d.Attempts)
+		wait := l.d.backoff(a.d.Attempts)
 		at := now.Add(wait)
 		l.mu.Lock()
 		l.due = append(l.due, at)
 		l.mu.Unlock()
-		log.LogAttrs(fctx, slog.LevelWarn, "delivery_retry", slog.Int("status", status), slog.Any("err", err), slog.Duration("retry_in", wait))
-		l.finish(fctx, lease, d, store.Outcome{State: store.StateQueued, RetryAt: at, Status: status, Error: err.Error()}, log)
+		log.LogAttrs(lctx, slog.LevelWarn, "delivery_retry", slog.Int("status", status), slog.Any("err", err), slog.Duration("retry_in", wait))
+		l.finish(ctx, a, store.Outcome{State: store.StateQueued, RetryAt: at, Status: status, Error: err.Error()})
 
 	case actFail:
-		l.fail(fctx, lease, d, sp, status, err.Error(), log)
+		l.finish(ctx, a, a.failure(lctx, status, err.Error()))
 	}
 }
 
-// fail gives up on d: a dead letter, or dropped when the space says so.
-func (l *lane) fail(ctx context.Context, lease store.Lease, d store.Delivery, sp *Space, status int, reason string, log *slog.Logger) {
+// recordPause pauses the lane: until p.Until, or until resumed when that is
+// zero (a 403 or 404: it reports whether the lane was running until now).
+// The store write happens outside l.mu, which the loop waits on; pauseMu
+// keeps the writes in the order of the decisions, so that a timed pause
+// never overwrites an indefinite one in the store.
+func (l *lane) recordPause(ctx context.Context, p store.Pause, log *slog.Logger) (stopped bool) {
+	l.pauseMu.Lock()
+	defer l.pauseMu.Unlock()
+	l.mu.Lock()
+	if p.Until.IsZero() {
+		// Stopped at once, so the loop starts nothing more; while the
+		// write is pending the store does not show the pause yet, and
+		// acquire must not take that for a resume (pausing), nor may a
+		// read of the store from before the write (stops moves again
+		// after it).
+		stopped = l.stop(ctx, p.Reason)
+		l.pausing++
+		defer func() {
+			l.mu.Lock()
+			l.pausing--
+			l.stops++
+			l.mu.Unlock()
+		}()
+	} else if l.stopped {
+		l.mu.Unlock()
+		return false // an indefinite pause holds; the loop knows the timed one
+	}
+	l.mu.Unlock()
+	if err := l.d.store.PauseLane(ctx, l.id, p); err != nil {
+		log.LogAttrs(ctx, slog.LevelError, "pause_failed", slog.Any("err", err))
+	}
+	return stopped
+}
+
+// failure is the outcome that gives up on a: a dead letter, or dropped when
+// its settings say so.
+func (a *attempt) failure(ctx context.Context, status int, reason string) store.Outcome {
 	out := store.Outcome{State: store.StateDead, Status: status, Error: reason}
-	if sp.OnFailure == OnFailureDrop {
+	if a.sp.OnFailure == OnFailureDrop {
 		out.State = store.StateDropped
-		log.LogAttrs(ctx, slog.LevelWarn, "delivery_dropped", slog.Int("status", status), slog.String("err", reason))
+		a.log.LogAttrs(ctx, slog.LevelWarn, "delivery_dropped", slog.Int("status", status), slog.String("err", reason))
 	} else {
-		log.LogAttrs(ctx, slog.LevelError, "delivery_dead", slog.Int("status", status), slog.String("err", reason))
+		a.log.LogAttrs(ctx, slog.LevelError, "delivery_dead", slog.Int("status", status), slog.String("err", reason))
 	}
-	if l.finish(ctx, lease, d, out, log) && out.State == store.StateDead {
-		l.d.noticeDeadLetter(ctx, d, reason, log)
+	return out
+}
+
+// maxFinishWait caps the wait between two tries to record an outcome.
+const maxFinishWait = 10 * time.Second
+
+// settle records the outcome of a delivery the loop claimed but did not
+// send. A first failure does not hold the loop: the retries run beside it,
+// as a send's would.
+func (l *lane) settle(ctx, sendCtx context.Context, a *attempt, out store.Outcome) {
+	if done, retry := l.finishOnce(ctx, a, out, 1); done || !retry {
+		return
+	}
+	l.inflight.Add(1)
+	go func() {
+		defer l.inflight.Done()
+		l.retryFinish(sendCtx, a, out)
+		l.poke()
+	}()
+}
+
+// finish records the outcome of attempt a, and sends the dead-letter notice
+// for it. A failure other than a lost lease or a conflict (the disk is full,
+// the database is away) is retried with backoff for as long as the lane
+// holds the lease a was claimed under, and so its thread group: the store
+// keeps the delivery sending meanwhile, nobody else can send it, and the
+// outcome, Google's answer included, waits here rather than be lost, so a
+// part Google accepted is not sent again because its record failed. The
+// retries end with ctx (the drain deadline at shutdown) or with the lease;
+// the delivery then goes back to the queue with its lease (a takeover, a
+// release, or the store's rescue at a restart that holds it exclusively)
+// and is sent again with the same requestId.
+func (l *lane) finish(ctx context.Context, a *attempt, out store.Outcome) bool {
+	if done, retry := l.finishOnce(ctx, a, out, 1); done || !retry {
+		return done
+	}
+	return l.retryFinish(ctx, a, out)
+}
+
+// retryFinish is finish after a first try failed.
+func (l *lane) retryFinish(ctx context.Context, a *attempt, out store.Outcome) bool {
+	for n := 1; ; n++ {
+		t := time.NewTimer(min(l.d.backoff(n), maxFinishWait))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+		case <-t.C:
+		}
+		if ctx.Err() != nil || l.token.Load() != a.lease.Token {
+			a.log.LogAttrs(context.WithoutCancel(ctx), slog.LevelWarn, "finish_abandoned",
+				slog.Int("tries", n), slog.String("reason", "lease or run ended"))
+			return false
+		}
+		if done, retry := l.finishOnce(ctx, a, out, n+1); done || !retry {
+			return done
+		}
 	}
 }
 
-// finish records an outcome and reports whether it was recorded. Losing the
+// finishOnce tries once to record out: done when it is recorded, retry when
+// the failure may pass and the delivery is still ours to record. Losing the
 // lease is expected after a takeover: the new holder sends the delivery
 // again.
-func (l *lane) finish(ctx context.Context, lease store.Lease, d store.Delivery, out store.Outcome, log *slog.Logger) bool {
-	if _, err := l.d.store.Finish(ctx, lease, d.ID, out); err != nil {
-		level := slog.LevelError
-		if errors.Is(err, store.ErrLeaseLost) {
-			level = slog.LevelWarn
+func (l *lane) finishOnce(ctx context.Context, a *attempt, out store.Outcome, try int) (done, retry bool) {
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
+	defer cancel()
+	_, err := l.d.store.Finish(fctx, a.lease, a.d.ID, out)
+	switch {
+	case err == nil:
+		if try > 1 {
+			a.log.LogAttrs(fctx, slog.LevelInfo, "finish_recorded", slog.Int("tries", try))
 		}
-		// TODO(store): a delivery whose Finish failed for another reason
-		// stays sending, holding its group, until the lease changes hands.
-		log.LogAttrs(ctx, level, "finish_failed", slog.Any("err", err))
-		return false
+		if out.State == store.StateDead {
+			l.d.noticeDeadLetter(fctx, a.d, out.Error, a.log)
+		}
+		return true, false
+	case errors.Is(err, store.ErrLeaseLost), errors.Is(err, store.ErrConflict), errors.Is(err, store.ErrNotFound),
+		errors.Is(err, store.ErrClosed):
+		a.log.LogAttrs(fctx, slog.LevelWarn, "finish_failed", slog.Any("err", err))
+		return false, false
 	}
-	return true
+	if try == 1 {
+		a.log.LogAttrs(fctx, slog.LevelError, "finish_failed", slog.Any("err", err), slog.Bool("retrying", true))
+	} else {
+		a.log.LogAttrs(fctx, slog.LevelDebug, "finish_failed", slog.Any("err", err), slog.Int("tries", try))
+	}
+	return false, true
 }
 
 func later(a, b time.Time) time.Time {

@@ -54,7 +54,7 @@ type Error struct {
 func (e *Error) Error() string { return e.Msg }
 func (e *Error) Unwrap() error { return e.Err }
 
-// Incidents gives incident numbers (store.Queue.Incident).
+// Incidents gives incident numbers (store.Incidents).
 type Incidents func(ctx context.Context, key string, firing bool) (int64, error)
 
 // Route turns a payload posted to route r into posts. It is what the

@@ -130,10 +130,11 @@ func (s *Store) AcquireLease(ctx context.Context, req store.LeaseRequest) (store
 }
 
 // requeueSending returns the lane's sending deliveries to queued: their owner
-// lost or gave up the lane. They keep their attempt count and RequestID.
+// lost or gave up the lane. They keep their attempt count and RequestID; the
+// attempt is recorded as ambiguous (store.Rescued).
 func requeueSending(ctx context.Context, tx pgx.Tx, lane string, now time.Time) error {
-	_, err := tx.Exec(ctx, `UPDATE deliveries SET state = 'queued', updated_at = $1
-		WHERE lane = $2 AND state = 'sending'`, now, lane)
+	_, err := tx.Exec(ctx, `UPDATE deliveries SET state = 'queued', updated_at = $1, last_status = 0, last_error = $3
+		WHERE lane = $2 AND state = 'sending'`, now, lane, store.Rescued)
 	return err
 }
 

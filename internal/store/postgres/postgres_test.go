@@ -48,10 +48,10 @@ func connect(t *testing.T, dbURL string) *pgx.Conn {
 
 func TestConformance(t *testing.T) {
 	postgres.ServerURL(t) // skip once rather than in every subtest
-	storetest.Run(t, func(t *testing.T, now func() time.Time) store.Store {
+	storetest.Run(t, storetest.Backend{Open: func(t *testing.T) func(now func() time.Time) store.Store {
 		dbURL, _ := postgres.FreshSchema(t)
-		return open(t, dbURL, now)
-	})
+		return func(now func() time.Time) store.Store { return open(t, dbURL, now) }
+	}})
 }
 
 // TestMigrateConcurrent starts replicas together on a fresh schema: each

@@ -459,7 +459,7 @@ func (s *Store) Thread(ctx context.Context, relayName string) (store.Thread, err
 	return t, nil
 }
 
-// Incident implements store.Queue. One upsert: PostgreSQL locks the key's
+// Incident implements store.Incidents. One upsert: PostgreSQL locks the key's
 // row (or, for a new key, arbitrates the concurrent inserts) and evaluates
 // the update on its latest version, so concurrent notifications from several
 // replicas see one another.

@@ -60,11 +60,32 @@ func (s *Store) AcquireLease(ctx context.Context, req store.LeaseRequest) (store
 }
 
 // requeueSending returns the lane's sending deliveries to queued: their owner
-// lost or gave up the lane. They keep their attempt count and RequestID.
+// lost or gave up the lane. They keep their attempt count and RequestID; the
+// attempt is recorded as ambiguous (store.Rescued).
 func requeueSending(ctx context.Context, tx *wtx, lane string, now int64) error {
-	_, err := tx.ExecContext(ctx, `UPDATE deliveries SET state = 'queued', updated_at = ?
-		WHERE lane = ? AND state IN ('queued', 'sending') AND state = 'sending'`, now, lane)
+	_, err := tx.ExecContext(ctx, `UPDATE deliveries SET state = 'queued', updated_at = ?, last_status = 0, last_error = ?
+		WHERE lane = ? AND state IN ('queued', 'sending') AND state = 'sending'`, now, store.Rescued, lane)
 	return err
+}
+
+// rescue returns what the processes before this one left claimed: Open
+// calls it holding the lock file, so those processes have ended and their
+// leases are dead. Every lease is released (the next holder's token goes
+// up) and every sending delivery goes back to the queue as an ambiguous
+// attempt, as a takeover would do after the leases expired.
+func (s *Store) rescue(ctx context.Context) error {
+	err := s.write(ctx, func(ctx context.Context, tx *wtx, now int64) error {
+		if _, err := tx.execOnce(ctx, `UPDATE deliveries SET state = 'queued', updated_at = ?, last_status = 0, last_error = ?
+			WHERE state IN ('queued', 'sending') AND state = 'sending'`, now, store.Rescued); err != nil {
+			return err
+		}
+		_, err := tx.execOnce(ctx, `UPDATE lanes SET owner = '', lease_until = ? WHERE owner != ''`, now)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("rescue: %w", err)
+	}
+	return nil
 }
 
 // ReleaseLease implements store.Lanes.

@@ -10,6 +10,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/gchatkit/gchat/internal/store"
 )
@@ -86,20 +87,27 @@ func ensureLane(ctx context.Context, tx *wtx, lane string) error {
 	return err
 }
 
-// The dedup queries, by key column. The "<> ”" term lets SQLite use the
-// partial index.
-var (
-	dedupExists = map[string]string{}
-	dedupSelect = map[string]string{}
+// dedupQuery is a deduplication key's pair of queries: whether a delivery
+// matches, and the matching deliveries. The test that the key is not empty lets SQLite use the
+// key's partial index.
+type dedupQuery struct{ exists, list string }
+
+// The match of each key column.
+const (
+	dedupCallerWhere = ` FROM deliveries WHERE space = ? AND caller_request_id = ? AND caller_request_id <> '' AND created_at > ?`
+	dedupKeyWhere    = ` FROM deliveries WHERE space = ? AND dedup_key = ? AND dedup_key <> '' AND created_at > ?`
 )
 
-func init() {
-	for _, col := range []string{"caller_request_id", "dedup_key"} {
-		where := ` FROM deliveries WHERE space = ? AND ` + col + ` = ? AND ` + col + ` <> '' AND created_at > ?`
-		dedupExists[col] = `SELECT EXISTS (SELECT 1` + where + `)`
-		dedupSelect[col] = `SELECT ` + columns + where + ` ORDER BY id`
+var (
+	dedupCaller = dedupQuery{
+		exists: `SELECT EXISTS (SELECT 1` + dedupCallerWhere + `)`,
+		list:   `SELECT ` + columns + dedupCallerWhere + ` ORDER BY id`,
 	}
-}
+	dedupKey = dedupQuery{
+		exists: `SELECT EXISTS (SELECT 1` + dedupKeyWhere + `)`,
+		list:   `SELECT ` + columns + dedupKeyWhere + ` ORDER BY id`,
+	}
+)
 
 // Enqueue implements store.Queue.
 func (s *Store) Enqueue(ctx context.Context, req store.EnqueueRequest) (store.EnqueueResult, error) {
@@ -118,27 +126,31 @@ func (s *Store) Enqueue(ctx context.Context, req store.EnqueueRequest) (store.En
 	err := s.write(ctx, func(ctx context.Context, tx *wtx, now int64) error {
 		res = store.EnqueueResult{}
 		// Dedup first: a duplicate stores nothing, whatever the bound.
-		for _, k := range []struct{ col, val string }{
-			{"caller_request_id", req.CallerRequestID},
-			{"dedup_key", req.DedupKey},
+		for _, k := range []struct {
+			q      dedupQuery
+			val    string
+			window time.Duration // DedupWindow applies to the dedup key only
+		}{
+			{dedupCaller, req.CallerRequestID, 0},
+			{dedupKey, req.DedupKey, req.DedupWindow},
 		} {
 			if k.val == "" {
 				continue
 			}
 			since := int64(math.MinInt64)
-			if k.col == "dedup_key" && req.DedupWindow > 0 {
-				since = now - req.DedupWindow.Nanoseconds()
+			if k.window > 0 {
+				since = now - k.window.Nanoseconds()
 			}
 			// Most requests are new: ask whether there is a match before
 			// reading one.
 			var found bool
-			if err := tx.QueryRowContext(ctx, dedupExists[k.col], req.Space, k.val, since).Scan(&found); err != nil {
+			if err := tx.QueryRowContext(ctx, k.q.exists, req.Space, k.val, since).Scan(&found); err != nil {
 				return err
 			}
 			if !found {
 				continue
 			}
-			ds, err := queryDeliveries(ctx, tx, dedupSelect[k.col], req.Space, k.val, since)
+			ds, err := queryDeliveries(ctx, tx, k.q.list, req.Space, k.val, since)
 			if err != nil {
 				return err
 			}
@@ -438,7 +450,7 @@ func (s *Store) Thread(ctx context.Context, relayName string) (store.Thread, err
 	return t, nil
 }
 
-// Incident implements store.Queue.
+// Incident implements store.Incidents.
 func (s *Store) Incident(ctx context.Context, key string, firing bool) (int64, error) {
 	if key == "" {
 		return 0, errors.New("incident: empty key")

@@ -3,6 +3,12 @@
 // process owns the file, on a local disk (WAL needs shared memory; network file
 // systems are not supported).
 //
+// That one process holds a lock file beside the database (PATH.lock) for its
+// life, so a second relay or gchat migrate on the same file is refused at
+// start; and, since whoever held the leases recorded in the file has then
+// ended, Open is where this backend rescues what a killed relay left sending
+// (see Open and store.Rescued).
+//
 // All writes go through one goroutine that owns the only writer connection and
 // commits them in groups (see Options.MaxBatch): concurrent callers share one
 // COMMIT, and so one fsync, and each is answered after it. Reads use a pool of
@@ -93,18 +99,75 @@ type Store struct {
 	synced chan *group
 	wal    *os.File
 	// sync flushes the log: wal.Sync, or a test's stand-in.
-	sync      func() error
-	closing   chan struct{}
-	stopped   chan struct{}
+	sync    func() error
+	closing chan struct{}
+	stopped chan struct{}
+	// lock is the held lock file (see Open); nil where there is none.
+	lock      *os.File
 	closeOnce sync.Once
 	closeErr  error
 }
 
 var _ store.Store = (*Store)(nil)
 
+// errLocked: another process holds the store's lock file.
+var errLocked = errors.New("locked")
+
+// lockPath is the lock file beside the database at path.
+func lockPath(path string) string { return path + ".lock" }
+
+// lock takes the store's lock file for a relay (what is "open") or gchat
+// migrate, with a message that says what to do when another process has it.
+func lock(path, what string) (*os.File, error) {
+	f, err := lockFile(lockPath(path))
+	if errors.Is(err, errLocked) {
+		return nil, fmt.Errorf("%s %s: the store is in use by another process (a relay or gchat migrate holds its lock file %s); stop it first, or give this relay a store of its own",
+			what, path, lockPath(path))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: lock file: %w", what, path, err)
+	}
+	return f, nil
+}
+
 // Open opens, creating if needed, the database at path, applies the
 // migrations it lacks and starts the writer.
+//
+// The store holds the database exclusively until Close: it takes an
+// advisory lock (flock) on the file PATH.lock beside it for its life, so a
+// second relay on the same file, or gchat migrate while a relay runs, is
+// refused at once with an error naming the file. Readers (the sqlite3 shell,
+// an online backup) take no such lock and are unaffected; SQLite's own
+// locking is left in its normal mode. Holding the lock proves that the
+// processes that held the leases recorded in the database have ended, so
+// Open rescues at once what they left: every lease is released and every
+// sending delivery goes back to the queue as an ambiguous attempt
+// (store.Rescued), and the relay takes its lanes without waiting out the
+// leases of a process that was killed.
 func Open(ctx context.Context, path string, opts Options) (*Store, error) {
+	lf, err := lock(path, "open store")
+	if err != nil {
+		return nil, err
+	}
+	s, err := open(ctx, path, opts)
+	if err != nil {
+		if lf != nil {
+			lf.Close()
+		}
+		return nil, err
+	}
+	s.lock = lf
+	if canLock {
+		if err := s.rescue(ctx); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("open store: %w", err)
+		}
+	}
+	return s, nil
+}
+
+// open is Open once the lock is held.
+func open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if opts.Synchronous == "" {
 		opts.Synchronous = "FULL"
 	}
@@ -240,9 +303,16 @@ func openWriter(path string, common url.Values) (*sql.DB, error) {
 
 // Migrate creates the database at path if needed and applies the embedded
 // migrations it lacks, as Open does, then closes it. It reports the schema
-// versions before and after and what it applied. A relay using the file
-// meanwhile makes it wait (busy_timeout, 5 s) rather than fail at once.
+// versions before and after and what it applied. It takes the store's lock
+// file as Open does, so it is refused while a relay runs on the file.
 func Migrate(ctx context.Context, path string) (store.Migrated, error) {
+	lf, err := lock(path, "migrate")
+	if err != nil {
+		return store.Migrated{}, err
+	}
+	if lf != nil {
+		defer lf.Close()
+	}
 	common := url.Values{}
 	common.Add("_pragma", "busy_timeout(5000)")
 	common.Add("_pragma", "foreign_keys(1)")
@@ -276,6 +346,10 @@ func (s *Store) Close() error {
 		s.closeErr = errors.Join(s.rdb.Close(), s.wdb.Close())
 		if s.wal != nil {
 			s.closeErr = errors.Join(s.closeErr, s.wal.Close())
+		}
+		if s.lock != nil {
+			// Last: no write of ours can follow the next holder's start.
+			s.closeErr = errors.Join(s.closeErr, s.lock.Close())
 		}
 	})
 	return s.closeErr

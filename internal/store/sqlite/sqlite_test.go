@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,13 +15,16 @@ import (
 )
 
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T, now func() time.Time) store.Store {
-		s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "relay.db"), sqlite.Options{Now: now})
-		if err != nil {
-			t.Fatalf("Open: %v", err)
+	storetest.Run(t, storetest.Backend{Exclusive: true, Open: func(t *testing.T) func(now func() time.Time) store.Store {
+		path := filepath.Join(t.TempDir(), "relay.db")
+		return func(now func() time.Time) store.Store {
+			s, err := sqlite.Open(t.Context(), path, sqlite.Options{Now: now})
+			if err != nil {
+				t.Fatalf("Open: %v", err)
+			}
+			return s
 		}
-		return s
-	})
+	}})
 }
 
 func TestOpenRejectsSynchronousOff(t *testing.T) {
@@ -118,4 +122,44 @@ func TestMigrate(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestSecondOpenRefused: while one store has the file, a second Open and
+// Migrate are refused at once with a message naming the file; a plain
+// reader (the sqlite3 shell, a backup) is not; after Close the file is free.
+func TestSecondOpenRefused(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "relay.db")
+	s, err := sqlite.Open(t.Context(), path, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Enqueue(t.Context(), store.EnqueueRequest{Space: "ops", Lane: "L",
+		Deliveries: []store.NewDelivery{{Message: json.RawMessage(`{"text":"hi"}`)}}}); err != nil {
+		t.Fatal(err)
+	}
+	for what, err := range map[string]error{
+		"Open":    func() error { _, err := sqlite.Open(t.Context(), path, sqlite.Options{}); return err }(),
+		"Migrate": func() error { _, err := sqlite.Migrate(t.Context(), path); return err }(),
+	} {
+		if err == nil || !strings.Contains(err.Error(), path+".lock") || !strings.Contains(err.Error(), "in use by another process") {
+			t.Errorf("second %s: got %v, want the store in use, naming %s.lock", what, err, path)
+		}
+	}
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n int
+	if err := db.QueryRowContext(t.Context(), `SELECT count(*) FROM deliveries`).Scan(&n); err != nil || n != 1 {
+		t.Errorf("a reader beside the store: %d deliveries, %v; want 1, nil", n, err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s2, err := sqlite.Open(t.Context(), path, sqlite.Options{})
+	if err != nil {
+		t.Fatalf("Open after Close: %v", err)
+	}
+	s2.Close()
 }

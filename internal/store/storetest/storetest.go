@@ -40,13 +40,26 @@ func (c *Clock) Advance(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
-// Opener opens an empty store for one test. The store must read its time
-// from now only, and is closed by the suite (Close may be called twice).
-type Opener func(t *testing.T, now func() time.Time) store.Store
+// Opener makes an empty database for one test and returns a function that
+// opens a store on it. The store must read its time from now only, and is
+// closed by the suite (Close may be called twice). The suite calls the
+// function again after closing a store, to test a restart: the new store
+// must see everything the closed one committed.
+type Opener func(t *testing.T) func(now func() time.Time) store.Store
 
-// Run runs the conformance suite against the stores open returns. Each
-// subtest gets a fresh store and its own clock, and runs in parallel.
-func Run(t *testing.T, open Opener) {
+// Backend is what Run checks.
+type Backend struct {
+	Open Opener
+	// Exclusive reports that an open store holds its database exclusively
+	// (no other process can open one on it meanwhile, as SQLite's lock file
+	// ensures), so that a store just opened knows every lease recorded in
+	// the database dead. False for a database several replicas share.
+	Exclusive bool
+}
+
+// Run runs the conformance suite against backend b. Each subtest gets a
+// fresh database and its own clock, and runs in parallel.
+func Run(t *testing.T, b Backend) {
 	tests := []struct {
 		name string
 		fn   func(t *testing.T, h *harness)
@@ -69,6 +82,8 @@ func Run(t *testing.T, open Opener) {
 		{"LeaseTakeoverFences", testLeaseTakeoverFences},
 		{"LeaseRenewAndSend", testLeaseRenewAndSend},
 		{"LeaseRelease", testLeaseRelease},
+		{"RescueOnlyDeadLeases", testRescueOnlyDeadLeases},
+		{"RescueAtRestart", testRescueAtRestart},
 		{"FreezeBatchOrder", testFreezeBatchOrder},
 		{"FreezeBatchImmutable", testFreezeBatchImmutable},
 		{"FreezeBatchConflicts", testFreezeBatchConflicts},
@@ -84,9 +99,10 @@ func Run(t *testing.T, open Opener) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			clock := NewClock(start)
-			s := open(t, clock.Now)
-			t.Cleanup(func() { s.Close() })
-			tt.fn(t, &harness{t: t, s: s, clock: clock})
+			h := &harness{t: t, clock: clock, open: b.Open(t), exclusive: b.Exclusive}
+			h.s = h.open(clock.Now)
+			t.Cleanup(func() { h.s.Close() })
+			tt.fn(t, h)
 		})
 	}
 }
@@ -94,9 +110,22 @@ func Run(t *testing.T, open Opener) {
 // harness holds one test's store and clock, with helpers that fail the test
 // on unexpected errors.
 type harness struct {
-	t     *testing.T
-	s     store.Store
-	clock *Clock
+	t         *testing.T
+	s         store.Store
+	clock     *Clock
+	open      func(now func() time.Time) store.Store
+	exclusive bool
+}
+
+// restart closes the store without releasing anything, as a process that
+// was killed leaves it, and opens another on the same database.
+func (h *harness) restart() {
+	h.t.Helper()
+	if err := h.s.Close(); err != nil {
+		h.t.Fatalf("Close: %v", err)
+	}
+	h.s = h.open(h.clock.Now)
+	h.t.Cleanup(func() { h.s.Close() })
 }
 
 func msg(text string) json.RawMessage {
@@ -1239,4 +1268,80 @@ func testClosed(t *testing.T, h *harness) {
 	h.wantErr("Get after Close", err, store.ErrClosed)
 	_, err = h.s.List(t.Context(), store.Filter{})
 	h.wantErr("List after Close", err, store.ErrClosed)
+}
+
+// testRescueOnlyDeadLeases: a sending delivery goes back to the queue only
+// once the lease that claimed it is dead (expired and taken over), as an
+// ambiguous attempt with the same RequestID; while its owner's lease lives,
+// another owner can neither take the lane nor the delivery, and the owner
+// can still record it.
+func testRescueOnlyDeadLeases(t *testing.T, h *harness) {
+	ds := h.enqueue("L", "g1", "g2")
+	a := h.lease("L", "A")
+	if got := h.claimIDs(a, 2); len(got) != 2 {
+		t.Fatalf("claimed %v, want both", got)
+	}
+	h.finish(a, ds[1].ID, done)
+
+	// A is alive: nothing is rescued.
+	h.clock.Advance(30 * time.Second)
+	_, err := h.s.AcquireLease(t.Context(), store.LeaseRequest{Lane: "L", Owner: "B", TTL: time.Minute})
+	h.wantErr("B's AcquireLease while A's lease lives", err, store.ErrLeaseHeld)
+	if got := h.get(ds[0].ID); got.State != store.StateSending || got.LastError != "" {
+		t.Errorf("while A lives: state %s, last error %q; want sending, none", got.State, got.LastError)
+	}
+
+	// A's lease is dead: B takes the lane, and the claim with it.
+	h.clock.Advance(31 * time.Second)
+	b := h.lease("L", "B")
+	if b.Token <= a.Token {
+		t.Errorf("B's token %d, want above A's %d", b.Token, a.Token)
+	}
+	got := h.get(ds[0].ID)
+	if got.State != store.StateQueued || got.RequestID != ds[0].RequestID || got.Attempts != 1 ||
+		got.LastError != store.Rescued || got.LastStatus != 0 {
+		t.Errorf("rescued: state %s, requestId %q, attempts %d, last %d %q; want queued, %q, 1, 0 %q",
+			got.State, got.RequestID, got.Attempts, got.LastStatus, got.LastError, ds[0].RequestID, store.Rescued)
+	}
+	if got := h.get(ds[1].ID); got.State != store.StateDone {
+		t.Errorf("finished delivery: state %s, want done (only sending ones are rescued)", got.State)
+	}
+	_, err = h.s.Finish(t.Context(), a, ds[0].ID, done)
+	h.wantErr("A's Finish after the rescue", err, store.ErrLeaseLost)
+	again := h.claim(b, 1)
+	if len(again) != 1 || again[0].ID != ds[0].ID || again[0].RequestID != ds[0].RequestID || again[0].Attempts != 2 {
+		t.Fatalf("B claimed %+v, want %s again with its requestId, attempt 2", again, ds[0].ID)
+	}
+}
+
+// testRescueAtRestart: the process holding a lane is killed with a delivery
+// sending. A store opened with its database held exclusively knows that
+// process dead and rescues at once: the next owner takes the lane without
+// waiting and finds the delivery queued as an ambiguous attempt. A shared
+// database cannot know: the lease holds until it expires.
+func testRescueAtRestart(t *testing.T, h *harness) {
+	ds := h.enqueue("L", "g")
+	a := h.lease("L", "A")
+	h.claimIDs(a, 1)
+	h.restart()
+
+	_, err := h.s.AcquireLease(t.Context(), store.LeaseRequest{Lane: "L", Owner: "B", TTL: time.Minute})
+	if !h.exclusive {
+		h.wantErr("B's AcquireLease on a shared database before A's lease ends", err, store.ErrLeaseHeld)
+		if got := h.get(ds[0].ID); got.State != store.StateSending {
+			t.Errorf("before A's lease ends: state %s, want sending", got.State)
+		}
+		h.clock.Advance(time.Minute + time.Second)
+		_, err = h.s.AcquireLease(t.Context(), store.LeaseRequest{Lane: "L", Owner: "B", TTL: time.Minute})
+	}
+	if err != nil {
+		t.Fatalf("B's AcquireLease after the restart: %v", err)
+	}
+	got := h.get(ds[0].ID)
+	if got.State != store.StateQueued || got.RequestID != ds[0].RequestID || got.Attempts != 1 || got.LastError != store.Rescued {
+		t.Errorf("after the restart: state %s, requestId %q, attempts %d, last error %q; want queued, %q, 1, %q",
+			got.State, got.RequestID, got.Attempts, got.LastError, ds[0].RequestID, store.Rescued)
+	}
+	_, err = h.s.Finish(t.Context(), a, ds[0].ID, done)
+	h.wantErr("the killed owner's Finish", err, store.ErrLeaseLost)
 }

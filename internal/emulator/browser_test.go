@@ -263,7 +263,7 @@ func TestBrowserPage(t *testing.T) {
 // newBrowser starts headless Chromium for the test, stopped at its end.
 func newBrowser(t *testing.T, ctx context.Context, execPath string) context.Context {
 	t.Helper()
-	// Exactly the flags of DESIGN.md: without them Chromium floods the
+	// Exactly the flags of docs/design.md "Real components": without them Chromium floods the
 	// closed network with connection attempts.
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx,
 		chromedp.ExecPath(execPath),

@@ -42,7 +42,7 @@ func TestConformance(t *testing.T) {
 		set  func(*emulator.Settings)
 		run  func(t *testing.T, e *env)
 	}{
-		// §11.1, §11.2: routing and authentication.
+		// docs/google-chat.md §11.1, §11.2: routing and authentication.
 		{name: "§11.1/GET on the webhook path → 405", run: func(t *testing.T, e *env) {
 			a := serve(t, e.s, http.MethodGet, e.h1.URL, "", "")
 			want(t, a, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED")
@@ -150,7 +150,7 @@ func TestConformance(t *testing.T) {
 			ok(t, e.post(h.URL, "", text("hi")))
 		}},
 
-		// §2, §6.3: the body (webhookapi's checks, seen through the emulator).
+		// docs/google-chat.md §2, §6.3: the body (webhookapi's checks, seen through the emulator).
 		{name: "§6.3/empty message → 400", run: func(t *testing.T, e *env) {
 			want(t, e.post(e.h1.URL, "", `{}`), http.StatusBadRequest, "INVALID_ARGUMENT")
 		}},
@@ -161,7 +161,7 @@ func TestConformance(t *testing.T) {
 			want(t, e.post(e.h1.URL, fallback, textName("x", "threads/x")), http.StatusBadRequest, "INVALID_ARGUMENT")
 		}},
 
-		// §5, §11.7, §11.8: the answer and the stored message.
+		// docs/google-chat.md §5, §11.7, §11.8: the answer and the stored message.
 		{name: "§5/200 echoes the body plus name and thread.name", run: func(t *testing.T, e *env) {
 			a := ok(t, e.post(e.h1.URL, "", `{"text":"Deploy *ok*","fallbackText":"f"}`))
 			m, th := msgIDs(t, a)
@@ -230,7 +230,7 @@ func TestConformance(t *testing.T) {
 			}
 		}},
 
-		// §7: threads.
+		// docs/google-chat.md §7: threads.
 		{name: "§7/no messageReplyOption ignores threadKey: new thread", run: func(t *testing.T, e *env) {
 			a := ok(t, e.post(e.h1.URL, "", textKey("a", "k")))
 			b := ok(t, e.post(e.h1.URL, "", textKey("b", "k")))
@@ -366,7 +366,7 @@ func TestConformance(t *testing.T) {
 			}
 		}},
 
-		// §4: quotas.
+		// docs/google-chat.md §4: quotas.
 		{name: "§4/second request within a second → 429", set: quota, run: func(t *testing.T, e *env) {
 			ok(t, e.post(e.h1.URL, "", text("a")))
 			e.clock.Advance(999 * time.Millisecond)
@@ -443,7 +443,7 @@ func TestConformance(t *testing.T) {
 				}
 			}},
 
-		// §1.3: requestId and messageId.
+		// docs/google-chat.md §1.3: requestId and messageId.
 		{name: "§1.3/repeated requestId returns the first message (guess: honourRequestId default)", run: func(t *testing.T, e *env) {
 			a := ok(t, e.post(e.h1.URL, "&requestId=r1", text("a")))
 			b := ok(t, e.post(e.h1.URL, "&requestId=r1", text("a")))
@@ -491,7 +491,7 @@ func TestConformance(t *testing.T) {
 			want(t, e.post(e.h1.URL, "&messageId=Bad", text("a")), http.StatusBadRequest, "INVALID_ARGUMENT")
 		}},
 
-		// §4.1: the legacy text limit.
+		// docs/google-chat.md §4.1: the legacy text limit.
 		{name: "§4.1/5,000 characters of text pass (guess: legacyTextLimit default off)", run: func(t *testing.T, e *env) {
 			ok(t, e.post(e.h1.URL, "", text(strings.Repeat("x", 5000))))
 		}},

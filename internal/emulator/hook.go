@@ -15,19 +15,19 @@ import (
 	"github.com/gchatkit/gchat/internal/webhookapi"
 )
 
-// Google's texts for the answers the emulator makes itself (spec §6.3).
+// Google's texts for the answers the emulator makes itself (docs/google-chat.md §6.3).
 const (
-	// Guess: spec §4.2 [UNK] for webhooks: the generic Google text for
+	// Guess: docs/google-chat.md §4.2 [UNK] for webhooks: the generic Google text for
 	// RESOURCE_EXHAUSTED, seen on other Google APIs.
 	msgQuota        = "Resource has been exhausted (e.g. check quota)."
-	msgUnavailable  = "The service is currently unavailable." // spec §6.3, quickstart
+	msgUnavailable  = "The service is currently unavailable." // docs/google-chat.md §6.3, quickstart
 	msgInternal     = "Internal error encountered."           // Google's generic INTERNAL text [INF]
-	msgNoPermission = "The caller does not have permission"   // spec §9, apps disabled
+	msgNoPermission = "The caller does not have permission"   // docs/google-chat.md §9, apps disabled
 	msgNotFound     = "Requested entity was not found."       // Google's generic NOT_FOUND text [INF]
-	// msgNoToken is webhookapi's answer to a bad token (spec §6.3); an
+	// msgNoToken is webhookapi's answer to a bad token (docs/google-chat.md §6.3); an
 	// unknown space answers the same by default.
 	msgNoToken = "The API is called without a valid token. Instructions on how to use incoming webhooks can be found at https://developers.google.com/chat/how-tos/webhooks"
-	// Guess: spec §6.3 [UNK]: the text of a duplicate messageId.
+	// Guess: docs/google-chat.md §6.3 [UNK]: the text of a duplicate messageId.
 	msgMessageIDExists = "Message with the given messageId already exists."
 )
 
@@ -196,7 +196,7 @@ func (s *Server) tokenValid(spaceID, token string, set *Settings, hook *webhook)
 		}
 		return false, nil
 	case !sp.appsEnabled:
-		// Spec §9: a space (a DM, or an OU) where Chat apps are off.
+		// docs/google-chat.md §9: a space (a DM, or an OU) where Chat apps are off.
 		return false, webhookapi.PermissionDenied(msgNoPermission)
 	}
 	return true, nil
@@ -251,13 +251,13 @@ func (s *Server) postLocked(spaceID string, req *webhookapi.Request, m *Message,
 	if sp == nil {
 		return nil, false, unknownSpace(set)
 	}
-	// Guess: spec §1.3/§10 [UNK], Settings.HonourRequestID.
+	// Guess: docs/google-chat.md §1.3/§10 [UNK], Settings.HonourRequestID.
 	if set.HonourRequestID && req.RequestID != "" {
 		if first := sp.requestIDs[req.RequestID]; first != nil {
 			return first, true, nil
 		}
 	}
-	// Guess: spec §6.3 [INF], Settings.MessageIDConflict.
+	// Guess: docs/google-chat.md §6.3 [INF], Settings.MessageIDConflict.
 	if set.MessageIDConflict && req.MessageID != "" && sp.messageIDs[req.MessageID] != nil {
 		return nil, false, webhookapi.AlreadyExists(msgMessageIDExists)
 	}
@@ -286,7 +286,7 @@ func (s *Server) postLocked(spaceID string, req *webhookapi.Request, m *Message,
 }
 
 // echo is the answer body: the request's message (normalised by webhookapi)
-// plus name and thread.name (spec §5, §11.8). It changes req.Body.
+// plus name and thread.name (docs/google-chat.md §5, §11.8). It changes req.Body.
 func echo(req *webhookapi.Request, m *Message) map[string]any {
 	body := req.Body
 	body["name"] = m.Name
@@ -297,26 +297,26 @@ func echo(req *webhookapi.Request, m *Message) map[string]any {
 	}
 	th["name"] = m.Thread.Name
 	if _, ok := th["threadKey"]; !ok && req.ThreadKeyParam != "" {
-		// Guess: spec §5 [INF]: a key given in the query is echoed like
+		// Guess: docs/google-chat.md §5 [INF]: a key given in the query is echoed like
 		// one given in the body.
 		th["threadKey"] = req.ThreadKeyParam
 	}
 	return body
 }
 
-// place decides the thread of a new message in sp (spec §7): it returns the
+// place decides the thread of a new message in sp (docs/google-chat.md §7): it returns the
 // thread (nil in an unthreaded space), whether the message is a reply, or the
 // 404 of REPLY_MESSAGE_OR_FAIL. A new thread takes msgID as its id, so its
-// first message is named T.T (spec §11.7).
+// first message is named T.T (docs/google-chat.md §11.7).
 func (sp *space) place(req *webhookapi.Request, hookID string, set *Settings, msgID string) (*thread, bool, *webhookapi.Error) {
 	if sp.threading == Unthreaded {
-		// Guess: spec §7 [INF]: messageReplyOption is ignored, the message
+		// Guess: docs/google-chat.md §7 [INF]: messageReplyOption is ignored, the message
 		// posts flat, and a thread name (its own id) is still returned.
 		return nil, false, nil
 	}
 	switch req.ReplyOption {
 	case gchat.ReplyUnset, gchat.ReplyNewThread:
-		// Spec §7 [DOC]: unspecified, absent or explicit, starts a new
+		// docs/google-chat.md §7 [DOC]: unspecified, absent or explicit, starts a new
 		// thread and ignores thread.name and threadKey.
 		return sp.newThread(msgID, "", hookID), false, nil
 	}
@@ -324,7 +324,7 @@ func (sp *space) place(req *webhookapi.Request, hookID string, set *Settings, ms
 	if th := req.Message.Thread; th != nil {
 		name, bodyKey = th.Name, th.ThreadKey
 	}
-	// Guess: spec §7/§13 [UNK], Settings.ThreadPrecedence: the first present
+	// Guess: docs/google-chat.md §7/§13 [UNK], Settings.ThreadPrecedence: the first present
 	// identifier decides; the first present key is bound to a new thread.
 	var found *thread
 	decided := false
@@ -358,12 +358,12 @@ func (sp *space) place(req *webhookapi.Request, hookID string, set *Settings, ms
 		return found, true, nil
 	}
 	if req.ReplyOption == gchat.ReplyOrFail && set.OrFailUnknownThread == OrFailNotFound {
-		// Guess: spec §7 [UNK], Settings.OrFailUnknownThread. No thread
+		// Guess: docs/google-chat.md §7 [UNK], Settings.OrFailUnknownThread. No thread
 		// given at all counts as unknown.
 		return nil, false, webhookapi.NotFound(msgNotFound)
 	}
 	// REPLY_MESSAGE_FALLBACK_TO_NEW_THREAD (or OR_FAIL creating): a new
-	// thread, which becomes the one for the key (spec §7 [DOC]).
+	// thread, which becomes the one for the key (docs/google-chat.md §7 [DOC]).
 	t := sp.newThread(msgID, bind, hookID)
 	if bind != "" {
 		sp.keys[threadKeyRef{hookID, bind}] = t
@@ -372,7 +372,7 @@ func (sp *space) place(req *webhookapi.Request, hookID string, set *Settings, ms
 }
 
 // threadByName finds a thread of this space by "spaces/S/threads/T".
-// Guess: spec §11.6 [UNK]: a thread of another space is an unknown thread
+// Guess: docs/google-chat.md §11.6 [UNK]: a thread of another space is an unknown thread
 // (FALLBACK starts a new one, OR_FAIL answers 404), not a 400.
 func (sp *space) threadByName(name string) *thread {
 	rest, ok := strings.CutPrefix(name, "spaces/"+sp.id+"/threads/")
@@ -406,7 +406,7 @@ func (s *Server) finish(rec *RequestRecord) {
 // the setting asks for it, and returns the status.
 func (s *Server) writeError(w http.ResponseWriter, req *webhookapi.Request, e *webhookapi.Error, set *Settings) int {
 	if e.Code == http.StatusTooManyRequests && set.RetryAfterSeconds > 0 {
-		// Guess: spec §4.2 [UNK], Settings.RetryAfterSeconds.
+		// Guess: docs/google-chat.md §4.2 [UNK], Settings.RetryAfterSeconds.
 		w.Header().Set("Retry-After", strconv.Itoa(set.RetryAfterSeconds))
 	}
 	webhookapi.WriteError(w, req, e)

@@ -26,7 +26,7 @@ func newID(n int) string {
 }
 
 // newToken returns a webhook secret shaped like Google's current tokens: 32
-// random bytes in URL-safe base64 without padding, 43 characters (spec §1.2).
+// random bytes in URL-safe base64 without padding, 43 characters (docs/google-chat.md §1.2).
 func newToken() string {
 	var b [32]byte
 	cryptorand.Read(b[:]) // never fails (crypto/rand, Go 1.24+)

@@ -43,7 +43,7 @@ type webhook struct {
 }
 
 // threadKeyRef is a thread key in the namespace of the webhook that set it:
-// two webhooks using one key get two threads (spec §7).
+// two webhooks using one key get two threads (docs/google-chat.md §7).
 type threadKeyRef struct{ webhook, key string }
 
 type thread struct {
@@ -90,7 +90,7 @@ func (h WebhookSpec) validate() error {
 	return nil
 }
 
-// validID reports whether s matches [A-Za-z0-9_-]+ (spec §11.1), at most
+// validID reports whether s matches [A-Za-z0-9_-]+ (docs/google-chat.md §11.1), at most
 // 128 characters.
 func validID(s string) bool { return len(s) <= 128 && gchat.ValidSpaceID(s) }
 
@@ -238,7 +238,7 @@ func (s *Server) webhookView(sp *space, h *webhook) Webhook {
 	return Webhook{ID: h.id, Name: h.name, AvatarURL: h.avatarURL, CreateTime: h.created, URL: s.webhookURL(sp.id, h.token)}
 }
 
-// webhookURL is the URL Google's "Copy link" would give (spec §1.1).
+// webhookURL is the URL Google's "Copy link" would give (docs/google-chat.md §1.1).
 func (s *Server) webhookURL(spaceID, token string) string {
 	return s.baseURL + "/v1/spaces/" + spaceID + "/messages?key=" + url.QueryEscape(s.key) + "&token=" + url.QueryEscape(token)
 }

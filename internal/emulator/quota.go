@@ -2,7 +2,7 @@ package emulator
 
 import "time"
 
-// quota is the per-space rate limit of spec §4.2: a token bucket (GCRA form:
+// quota is the per-space rate limit of docs/google-chat.md §4.2: a token bucket (GCRA form:
 // one theoretical arrival time instead of a token count) and a rolling
 // 60-second window. It is guarded by Server.mu.
 type quota struct {

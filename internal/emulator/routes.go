@@ -6,7 +6,7 @@ import "net/http"
 // and the API check the Host header; the API's state-changing routes also
 // require Content-Type: application/json. The webhook endpoint does neither:
 // Google's own clients call it from anywhere, some without a Content-Type
-// (spec §1.4).
+// (docs/google-chat.md §1.4).
 func (s *Server) routes() *http.ServeMux {
 	mux := http.NewServeMux()
 

@@ -18,7 +18,7 @@
 //     first, then at most one of reset, hang, 429, 500, 503.
 //  4. requestId (a repeat answers the first message), messageId (reuse is 409),
 //     thread placement (REPLY_MESSAGE_OR_FAIL may 404), storage.
-//  5. 200 with the body echoed plus name and thread.name (spec §5, §11.8).
+//  5. 200 with the body echoed plus name and thread.name (docs/google-chat.md §5, §11.8).
 package emulator
 
 import (
@@ -39,7 +39,7 @@ const (
 	// DefaultBaseURL is where a standalone emulator listens.
 	DefaultBaseURL = "http://127.0.0.1:8687"
 	// FakeKey is the emulator's shared API key. It is fake: it only looks
-	// like Google's "AIzaSy…" key that every webhook URL carries (spec §1.2),
+	// like Google's "AIzaSy…" key that every webhook URL carries (docs/google-chat.md §1.2),
 	// and Google would refuse it.
 	FakeKey = "AIzaSyFake-GchatEmulatorKey-NotARealKey"
 	// DefaultMaxMessages is the retention per space.

@@ -13,18 +13,18 @@ import (
 // either answer; [DefaultSettings] holds the emulator's best guesses:
 //
 //   - OrFailUnknownThread: REPLY_MESSAGE_OR_FAIL on an unknown thread
-//     (spec §7, [UNK]: discovery text and quickstart disagree).
+//     (docs/google-chat.md §7, [UNK]: discovery text and quickstart disagree).
 //   - ThreadPrecedence: which of thread.name, body thread.threadKey and query
-//     threadKey wins when several are given (spec §7, §13, [UNK]).
+//     threadKey wins when several are given (docs/google-chat.md §7, §13, [UNK]).
 //   - HonourRequestID: whether a repeated requestId returns the first message
-//     (spec §1.3, §10, [UNK] for webhooks).
+//     (docs/google-chat.md §1.3, §10, [UNK] for webhooks).
 //   - MessageIDConflict: whether a reused messageId is 409 ALREADY_EXISTS
-//     (spec §1.3, §6.3, [INF]).
+//     (docs/google-chat.md §1.3, §6.3, [INF]).
 //   - DeletedWebhookStatus, UnknownSpaceStatus: the answer for a deleted
-//     webhook or an unknown space (spec §6.3, §13, [UNK]).
-//   - RetryAfterSeconds: whether a 429 carries Retry-After (spec §4.2, [UNK]).
+//     webhook or an unknown space (docs/google-chat.md §6.3, §13, [UNK]).
+//   - RetryAfterSeconds: whether a 429 carries Retry-After (docs/google-chat.md §4.2, [UNK]).
 //   - LegacyTextLimit: the 4,096-character text limit of 2018–2020
-//     (spec §4.1, [UNK] today).
+//     (docs/google-chat.md §4.1, [UNK] today).
 //   - AcceptPreviewText: whether previewText, which Google accepts though
 //     its discovery document lacks it, is accepted (observed; see
 //     docs/senders.md).
@@ -32,29 +32,29 @@ import (
 // Settings are read by value: a change applies to requests that start after it.
 type Settings struct {
 	// QuotaPerSecond is the rate of the per-space token bucket shared by all
-	// webhooks of a space (spec §4.2: 1 request per second). Zero or
+	// webhooks of a space (docs/google-chat.md §4.2: 1 request per second). Zero or
 	// negative switches it off.
 	QuotaPerSecond float64 `json:"quotaPerSecond"`
-	// QuotaBurst is the bucket's size; zero means 1 (spec §4.2: "1 request
+	// QuotaBurst is the bucket's size; zero means 1 (docs/google-chat.md §4.2: "1 request
 	// per second", bursts of a few are observed to fail).
 	QuotaBurst int `json:"quotaBurst"`
 	// QuotaPerMinute caps accepted requests per space in any rolling 60
-	// seconds (spec §4.2: 60 writes per minute, shared with apps). Zero or
+	// seconds (docs/google-chat.md §4.2: 60 writes per minute, shared with apps). Zero or
 	// negative switches it off.
 	QuotaPerMinute int `json:"quotaPerMinute"`
 
-	// Guess: spec §4.2 says no Retry-After has been reported [UNK]. Zero
+	// Guess: docs/google-chat.md §4.2 says no Retry-After has been reported [UNK]. Zero
 	// (the default) sends none; a positive value is sent as the header's
 	// seconds with every 429, from the quota or a fault.
 	RetryAfterSeconds int `json:"retryAfterSeconds"`
 
-	// Guess: spec §7 [UNK]: the quickstart says an unknown thread with
+	// Guess: docs/google-chat.md §7 [UNK]: the quickstart says an unknown thread with
 	// REPLY_MESSAGE_OR_FAIL is not sent (404 NOT_FOUND, the default,
 	// OrFailNotFound); the discovery text says a new thread_key creates a
 	// thread (OrFailNewThread).
 	OrFailUnknownThread string `json:"orFailUnknownThread"`
 
-	// Guess: spec §7/§13 [UNK]: which thread identifier counts when several
+	// Guess: docs/google-chat.md §7/§13 [UNK]: which thread identifier counts when several
 	// are given, first present wins: some order of ThreadByName
 	// ("name", thread.name), ThreadByBodyKey ("bodyKey", thread.threadKey)
 	// and ThreadByQueryKey ("queryKey", the deprecated threadKey parameter).
@@ -62,26 +62,26 @@ type Settings struct {
 	// present key in this order is bound to it.
 	ThreadPrecedence []string `json:"threadPrecedence"`
 
-	// Guess: spec §1.3/§10 [UNK]: requestId is documented for the API, not
+	// Guess: docs/google-chat.md §1.3/§10 [UNK]: requestId is documented for the API, not
 	// for webhooks. True (the default): a repeated requestId in the same
 	// space answers the first message again and posts nothing.
 	HonourRequestID bool `json:"honourRequestId"`
 
-	// Guess: spec §6.3 [INF]: a messageId already used in the space is 409
+	// Guess: docs/google-chat.md §6.3 [INF]: a messageId already used in the space is 409
 	// ALREADY_EXISTS (true, the default). False records the id and posts.
 	MessageIDConflict bool `json:"messageIdConflict"`
 
-	// Guess: spec §6.3 [UNK]/[INF]: a deleted webhook's URL most likely
+	// Guess: docs/google-chat.md §6.3 [UNK]/[INF]: a deleted webhook's URL most likely
 	// answers like a bad token, 403 PERMISSION_DENIED (the default); 404
 	// NOT_FOUND is the other choice.
 	DeletedWebhookStatus int `json:"deletedWebhookStatus"`
 
-	// Guess: spec §6.3/§13 [UNK]: an unknown (or deleted) space answers 403
+	// Guess: docs/google-chat.md §6.3/§13 [UNK]: an unknown (or deleted) space answers 403
 	// PERMISSION_DENIED like a bad token (the default, [INF]: the token is
 	// not valid for that space), or 404 NOT_FOUND.
 	UnknownSpaceStatus int `json:"unknownSpaceStatus"`
 
-	// Guess: spec §4.1 [UNK]: whether text is still capped at 4,096
+	// Guess: docs/google-chat.md §4.1 [UNK]: whether text is still capped at 4,096
 	// characters ("Message is longer than 4096 characters", seen 2018–2020).
 	// Off by default.
 	LegacyTextLimit bool `json:"legacyTextLimit"`
@@ -107,7 +107,7 @@ const (
 	ThreadByQueryKey = "queryKey"
 )
 
-// legacyTextLimit is the historic cap on text (spec §4.1).
+// legacyTextLimit is the historic cap on text (docs/google-chat.md §4.1).
 const legacyTextLimit = 4096
 
 // DefaultSettings returns Google's documented quotas and the emulator's best

@@ -22,7 +22,7 @@ var (
 	ErrClosed = errors.New("emulator: closed")
 )
 
-// Threading modes of a space (spec §7, Space.spaceThreadingState).
+// Threading modes of a space (docs/google-chat.md §7, Space.spaceThreadingState).
 const (
 	Threaded   = "THREADED_MESSAGES"
 	Grouped    = "GROUPED_MESSAGES"
@@ -38,14 +38,14 @@ const (
 // SpaceSpec describes a space to create. Only DisplayName is needed.
 type SpaceSpec struct {
 	// ID is the space id, [A-Za-z0-9_-]+; empty means 11 random characters
-	// starting "AAAA", like Google's (spec §1.2).
+	// starting "AAAA", like Google's (docs/google-chat.md §1.2).
 	ID          string `json:"id,omitempty"`
 	DisplayName string `json:"displayName"`
 	// Threading is Threaded (empty means this), Grouped or Unthreaded.
 	Threading string `json:"threading,omitempty"`
 	// Kind is KindSpace (empty means this) or KindDirectMessage.
 	Kind string `json:"kind,omitempty"`
-	// AppsEnabled says whether apps, and so webhooks, may post (spec §9:
+	// AppsEnabled says whether apps, and so webhooks, may post (docs/google-chat.md §9:
 	// otherwise 403 "The caller does not have permission"). Nil means true
 	// for a space and false for a direct message, where webhooks work only
 	// when every member has apps enabled.
@@ -61,7 +61,7 @@ type WebhookSpec struct {
 	Name      string `json:"name"`
 	AvatarURL string `json:"avatarUrl,omitempty"`
 	// Token is the webhook's secret; empty means 43 random URL-safe base64
-	// characters, like Google's current tokens (spec §1.2).
+	// characters, like Google's current tokens (docs/google-chat.md §1.2).
 	Token string `json:"token,omitempty"`
 }
 
@@ -101,7 +101,7 @@ type Thread struct {
 }
 
 // Sender is who a message shows as: the webhook's name and avatar, a bot
-// (spec §5, §11.9).
+// (docs/google-chat.md §5, §11.9).
 type Sender struct {
 	Name        string `json:"name"` // "users/" + webhook id
 	DisplayName string `json:"displayName"`
@@ -129,7 +129,7 @@ type Message struct {
 	RequestID   string        `json:"requestId,omitempty"`
 	MessageID   string        `json:"messageId,omitempty"`
 	// Body is the message as echoed to the client: the request's message in
-	// lowerCamelCase plus name and thread.name (spec §5).
+	// lowerCamelCase plus name and thread.name (docs/google-chat.md §5).
 	Body json.RawMessage `json:"body"`
 	// Message is the typed request message.
 	Message gchat.Message `json:"-"`

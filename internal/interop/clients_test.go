@@ -27,7 +27,7 @@ func need(t *testing.T, name, how string) string {
 
 // TestQuickstartScripts runs scripts written the way Google's webhook
 // quickstart samples are, each posting a message, a thread start and a reply
-// (spec §8), and checks that the reply landed in the thread.
+// (docs/google-chat.md §8), and checks that the reply landed in the thread.
 func TestQuickstartScripts(t *testing.T) {
 	for _, tc := range []struct {
 		name, program, how string

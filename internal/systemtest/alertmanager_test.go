@@ -278,7 +278,7 @@ type alertmanagerProc struct {
 	base string // http://127.0.0.1:PORT
 }
 
-// startAlertmanager starts Alertmanager as DESIGN.md says (no cluster
+// startAlertmanager starts Alertmanager as docs/design.md "Real components" says (no cluster
 // listener, loopback, a temporary storage path) with a route per scenario
 // label value and a webhook receiver for each, posting to receivers' URLs
 // with the bearer token, and waits until it is ready.

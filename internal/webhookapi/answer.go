@@ -10,7 +10,7 @@ import (
 )
 
 // Constructors of Google's canonical errors, with the HTTP status of each
-// google.rpc.Code (spec §6.2).
+// google.rpc.Code (docs/google-chat.md §6.2).
 
 // InvalidArgument is a 400 INVALID_ARGUMENT.
 func InvalidArgument(msg string, details ...json.RawMessage) *Error {
@@ -33,14 +33,14 @@ func AlreadyExists(msg string) *Error {
 }
 
 // ResourceExhausted is a 429 RESOURCE_EXHAUSTED. Google's text for webhooks
-// is unknown (spec §4.2); "Resource has been exhausted (e.g. check quota)."
+// is unknown (docs/google-chat.md §4.2); "Resource has been exhausted (e.g. check quota)."
 // is its generic one.
 func ResourceExhausted(msg string) *Error {
 	return &Error{Code: http.StatusTooManyRequests, Status: "RESOURCE_EXHAUSTED", Message: msg}
 }
 
 // Unavailable is a 503 UNAVAILABLE; an empty msg means Google's "The
-// service is currently unavailable." (spec §6.3, quickstart).
+// service is currently unavailable." (docs/google-chat.md §6.3, quickstart).
 func Unavailable(msg string) *Error {
 	if msg == "" {
 		msg = "The service is currently unavailable."
@@ -55,7 +55,7 @@ func Internal(msg string) *Error {
 
 // MethodNotAllowed answers a method other than POST on the messages path.
 //
-// Guess: what Google answers is unknown (spec §1.4, §11.1: GET maps to
+// Guess: what Google answers is unknown (docs/google-chat.md §1.4, §11.1: GET maps to
 // spaces.messages.list, which wants OAuth); 405 tells a misconfigured client
 // the truth. The status name is not a google.rpc.Code.
 func MethodNotAllowed() *Error {
@@ -64,7 +64,7 @@ func MethodNotAllowed() *Error {
 }
 
 // ErrorInfo returns a google.rpc.ErrorInfo detail, its keys in Google's
-// order: {"@type","reason","domain","metadata"} (spec §6.3 API_KEY_INVALID).
+// order: {"@type","reason","domain","metadata"} (docs/google-chat.md §6.3 API_KEY_INVALID).
 func ErrorInfo(reason, domain string, metadata map[string]string) json.RawMessage {
 	var b bytes.Buffer
 	b.WriteString(`{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":`)
@@ -98,7 +98,7 @@ type FieldViolation struct {
 	Description string `json:"description"`
 }
 
-// BadRequest returns a google.rpc.BadRequest detail (spec §6.1).
+// BadRequest returns a google.rpc.BadRequest detail (docs/google-chat.md §6.1).
 func BadRequest(violations ...FieldViolation) json.RawMessage {
 	var b bytes.Buffer
 	b.WriteString(`{"@type":"type.googleapis.com/google.rpc.BadRequest","fieldViolations":[`)
@@ -126,7 +126,7 @@ func writeString(b *bytes.Buffer, s string) {
 	b.Write(data)
 }
 
-// envelope is Google's error body, fields in Google's order (spec §6.1).
+// envelope is Google's error body, fields in Google's order (docs/google-chat.md §6.1).
 type envelope struct {
 	Error struct {
 		Code    int               `json:"code"`
@@ -138,7 +138,7 @@ type envelope struct {
 
 // WriteError writes e in Google's envelope {"error":{"code","message",
 // "status","details"}}: pretty-printed with two spaces and a final newline
-// unless the request said prettyPrint=false (spec §1.4, §6.1). req may be nil,
+// unless the request said prettyPrint=false (docs/google-chat.md §1.4, §6.1). req may be nil,
 // for errors found before a Request existed; Parse's errors remember
 // prettyPrint themselves.
 func WriteError(w http.ResponseWriter, req *Request, e *Error) {
@@ -155,7 +155,7 @@ func WriteError(w http.ResponseWriter, req *Request, e *Error) {
 }
 
 // WriteMessage writes msg, the created message, with status 200, honouring
-// the request's prettyPrint and fields parameters (spec §5). req may be nil:
+// the request's prettyPrint and fields parameters (docs/google-chat.md §5). req may be nil:
 // pretty, all fields.
 func WriteMessage(w http.ResponseWriter, req *Request, msg map[string]any) {
 	pretty := true

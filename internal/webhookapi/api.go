@@ -17,11 +17,11 @@ type Config struct {
 	// MaxBytes caps the serialised message: the normalised Body as compact
 	// JSON without HTML escaping, the measure gchat.Encode and the library's
 	// fitting use, so that whatever the library fits is accepted. Zero means
-	// Google's 32,000 bytes (spec §4.1); negative, no limit beyond
+	// Google's 32,000 bytes (docs/google-chat.md §4.1); negative, no limit beyond
 	// MaxBodyBytes.
 	MaxBytes int
 	// MaxText caps text in characters, counted as UTF-16 code units like
-	// the library (legacy 4,096 limit, spec §4.1, §11.4, "Message is longer
+	// the library (legacy 4,096 limit, docs/google-chat.md §4.1, §11.4, "Message is longer
 	// than 4096 characters"). Zero means no such check.
 	MaxText int
 	// MaxBodyBytes caps what is read from the wire at all (an
@@ -45,7 +45,7 @@ type Request struct {
 	// Space is the {space} of the path.
 	Space string
 	// Key and Token are the credentials from the query, percent-decoded: a
-	// token issued with a trailing "%3D" is here with "=" (spec §1.2).
+	// token issued with a trailing "%3D" is here with "=" (docs/google-chat.md §1.2).
 	Key, Token string
 	// ThreadKeyParam is the deprecated threadKey query parameter.
 	ThreadKeyParam string
@@ -76,7 +76,7 @@ type Request struct {
 }
 
 // Error is an answer in Google's error envelope:
-// {"error":{"code","message","status","details"}} (spec §6).
+// {"error":{"code","message","status","details"}} (docs/google-chat.md §6).
 type Error struct {
 	Code    int    // HTTP status
 	Status  string // google.rpc.Code name, e.g. INVALID_ARGUMENT

@@ -16,7 +16,7 @@ import (
 )
 
 // This file checks a decoded body against Google's Message schema the way
-// Google's proto3 JSON converter does (spec §2.1), and normalises it to what
+// Google's proto3 JSON converter does (docs/google-chat.md §2.1), and normalises it to what
 // Google would echo: lowerCamelCase names, no nulls, no output-only fields.
 // Error texts follow protobuf's converter (util/internal/proto_writer.cc and
 // protostream_objectwriter.cc), which Google's API front end uses:
@@ -63,7 +63,7 @@ func rootLoc() loc { return loc{name: "message", index: -1} }
 
 // unknownName is the converter's InvalidName: the name as given, in
 // snake_case, and the location of the object that holds it. A BadRequest
-// detail names the location (spec §2.1, awx#4665).
+// detail names the location (docs/google-chat.md §2.1, awx#4665).
 func unknownName(name string, at *loc, why string) *Error {
 	return unknownNameWhy(name, at.String(), why)
 }
@@ -298,7 +298,7 @@ func (w *walker) member(t *msgType, m map[string]any, key string, v any, at *loc
 			w.unknown = append(w.unknown, unknownField{key, at.String()})
 			return nil
 		}
-		return unknownName(key, at, "Cannot find field.") // spec §2.1
+		return unknownName(key, at, "Cannot find field.") // docs/google-chat.md §2.1
 	}
 	if v == nil {
 		// proto3 JSON: null is the field's default, that is, absent.
@@ -313,7 +313,7 @@ func (w *walker) member(t *msgType, m map[string]any, key string, v any, at *loc
 	}
 	if f.output {
 		// Output-only fields are parsed like any other (a wrong type is
-		// still a 400), then ignored (spec §2.1, §2.2).
+		// still a 400), then ignored (docs/google-chat.md §2.1, §2.2).
 		//
 		// Guess: that parsing precedes the field-behaviour check, as in
 		// Google's converter followed by the server.

@@ -17,7 +17,7 @@ import (
 
 // Defaults of a zero Config.
 const (
-	// DefaultMaxBytes is Google's limit on a whole message (spec §4.1).
+	// DefaultMaxBytes is Google's limit on a whole message (docs/google-chat.md §4.1).
 	DefaultMaxBytes = 32000
 	// DefaultMaxBodyBytes caps what is read of a request body.
 	DefaultMaxBodyBytes = 1 << 20
@@ -25,21 +25,21 @@ const (
 
 // Google's texts, with their sources.
 const (
-	// spec §6.3, §10 (concourse#8956).
+	// docs/google-chat.md §6.3, §10 (concourse#8956).
 	msgUnregistered = "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API."
-	// spec §6.3, §10 (glpi-webhook#30).
+	// docs/google-chat.md §6.3, §10 (glpi-webhook#30).
 	msgKeyInvalid = "API key not valid. Please pass a valid API key."
-	// spec §6.3 (glpi-webhook#30).
+	// docs/google-chat.md §6.3 (glpi-webhook#30).
 	msgNoToken = "The API is called without a valid token. Instructions on how to use incoming webhooks can be found at https://developers.google.com/chat/how-tos/webhooks"
-	// spec §2.2, §6.3 (google-api-nodejs-client#3379, on an app-auth call;
+	// docs/google-chat.md §2.2, §6.3 (google-api-nodejs-client#3379, on an app-auth call;
 	// the webhook text is unknown).
 	msgEmpty = "Message cannot be empty."
-	// spec §6.3, §7 (openclaw#39554, app auth).
+	// docs/google-chat.md §6.3, §7 (openclaw#39554, app auth).
 	msgThreadName = "The request contains an invalid thread resource name"
 )
 
 // Parse reads a webhook request: the space from the path, the query
-// parameters, the credentials (spec §11.2) and the Message body (spec §2,
+// parameters, the credentials (docs/google-chat.md §11.2) and the Message body (docs/google-chat.md §2,
 // §11.3, §11.4). It returns the Request, or the error Google would answer
 // with; write it with WriteError.
 //
@@ -51,11 +51,11 @@ const (
 // unknown; credentials first tells an unauthenticated caller nothing about
 // the rest.
 func Parse(r *http.Request, cfg Config) (*Request, *Error) {
-	// §1.1, §11.1: POST only.
+	// docs/google-chat.md §1.1, §11.1: POST only.
 	if r.Method != http.MethodPost {
 		return nil, MethodNotAllowed()
 	}
-	// §1.1: {space} from the route, else from the path (…/v1/spaces/{space}/messages).
+	// docs/google-chat.md §1.1: {space} from the route, else from the path (…/v1/spaces/{space}/messages).
 	space := r.PathValue("space")
 	if space == "" {
 		space = spaceFromPath(r.URL.Path)
@@ -82,7 +82,7 @@ func Parse(r *http.Request, cfg Config) (*Request, *Error) {
 		return fail(perr)
 	}
 
-	// §11.2: credentials, in Google's order.
+	// docs/google-chat.md §11.2: credentials, in Google's order.
 	req.Key, _ = q.get("key")
 	req.Token, _ = q.get("token")
 	if req.Key == "" {
@@ -187,7 +187,7 @@ func (req *Request) readParams(q query) *Error {
 	for _, p := range q {
 		canon, known := knownParams[p.name]
 		if !known {
-			// §1.3: Google's binding refuses names the method does not have.
+			// docs/google-chat.md §1.3: Google's binding refuses names the method does not have.
 			msg := `Invalid JSON payload received. Unknown name "` + p.name + `": Cannot bind query parameter. Field '` + p.name + `' could not be found in request message.`
 			return InvalidArgument(msg, BadRequest(FieldViolation{Description: msg}))
 		}
@@ -229,7 +229,7 @@ func (req *Request) readParams(q query) *Error {
 			}
 			i, ok := enumIndex(replyOptions, v)
 			if !ok {
-				// §1.3, §7. Guess: the type URL.
+				// docs/google-chat.md §1.3, §7. Guess: the type URL.
 				return invalidParam("message_reply_option", "type.googleapis.com/google.chat.v1.CreateMessageRequest.MessageReplyOption", v)
 			}
 			req.ReplyOption, _ = gchat.ParseReplyOption(replyOptions[i])
@@ -242,7 +242,7 @@ func (req *Request) readParams(q query) *Error {
 				continue
 			}
 			if err := gchat.CheckMessageID(v); err != nil {
-				// §1.3, §4.1. Guess: the text.
+				// docs/google-chat.md §1.3, §4.1. Guess: the text.
 				msg := "Invalid message ID. A custom message ID must begin with \"client-\", have at most 63 characters and contain only lowercase letters, numbers and hyphens."
 				return InvalidArgument(msg, BadRequest(FieldViolation{Field: "message_id", Description: err.Error()}))
 			}
@@ -389,11 +389,11 @@ const firstBodyBuffer = 4 << 10
 
 // readBody decodes, checks and normalises the body.
 func (req *Request) readBody(body []byte, cfg Config) *Error {
-	// §1.4: Content-Type is not looked at: a missing one is accepted (the
+	// docs/google-chat.md §1.4: Content-Type is not looked at: a missing one is accepted (the
 	// official Java sample sends none), and the body is read as JSON
 	// whatever it says.
 	if !utf8.Valid(body) {
-		// §1.4: the body is UTF-8. Guess: the text.
+		// docs/google-chat.md §1.4: the body is UTF-8. Guess: the text.
 		return InvalidArgument("Invalid JSON payload received. Invalid UTF-8 in the request body.")
 	}
 	var v any
@@ -405,7 +405,7 @@ func (req *Request) readBody(body []byte, cfg Config) *Error {
 			err = errors.New("trailing data")
 		}
 		if err != nil {
-			// §2.1: "Invalid JSON payload received. Unexpected token.\n<excerpt>\n^".
+			// docs/google-chat.md §2.1: "Invalid JSON payload received. Unexpected token.\n<excerpt>\n^".
 			msg, ok := syntaxError(body)
 			if !ok {
 				msg = "Unexpected token."
@@ -430,7 +430,7 @@ func (req *Request) readBody(body []byte, cfg Config) *Error {
 		return invalidValue(&at, root.typeURL, repr(v))
 	}
 
-	// §2.1, §11.3: names, types and enum values against the full schema;
+	// docs/google-chat.md §2.1, §11.3: names, types and enum values against the full schema;
 	// output-only fields dropped.
 	changed, e := checkBody(root, m, cfg.StrictSchema, body)
 	if e != nil {
@@ -450,7 +450,7 @@ func (req *Request) readBody(body []byte, cfg Config) *Error {
 	text, _ := m["text"].(string)
 	if th, ok := m["thread"].(map[string]any); ok {
 		if name, ok := th["name"].(string); ok {
-			// §7, §11.6: spaces/{space}/threads/{thread}.
+			// docs/google-chat.md §7, §11.6: spaces/{space}/threads/{thread}.
 			sp, ok := threadSpace(name)
 			if !ok {
 				return InvalidArgument(msgThreadName)
@@ -465,7 +465,7 @@ func (req *Request) readBody(body []byte, cfg Config) *Error {
 			return threadKeyTooLong("message.thread.thread_key")
 		}
 	}
-	// §2.2, §11.4: a message needs content. What counts: text that is not
+	// docs/google-chat.md §2.2, §11.4: a message needs content. What counts: text that is not
 	// blank, or at least one card (cardsV2 or deprecated cards) or
 	// attachment. fallbackText describes cards, accessory widgets go "at
 	// the bottom" of text or cards, and a thread or actionResponse alone is
@@ -475,7 +475,7 @@ func (req *Request) readBody(body []byte, cfg Config) *Error {
 	if strings.TrimSpace(text) == "" && !nonEmptyList(m["cardsV2"]) && !nonEmptyList(m["cards"]) && !nonEmptyList(m["attachment"]) {
 		return InvalidArgument(msgEmpty)
 	}
-	// §4.1, §11.4: 32,000 bytes, measured as the library measures.
+	// docs/google-chat.md §4.1, §11.4: 32,000 bytes, measured as the library measures.
 	maxBytes := cfg.MaxBytes
 	if maxBytes == 0 {
 		maxBytes = DefaultMaxBytes
@@ -486,7 +486,7 @@ func (req *Request) readBody(body []byte, cfg Config) *Error {
 			return InvalidArgument("Message is larger than " + strconv.Itoa(maxBytes) + " bytes.")
 		}
 	}
-	// §4.1, §6.3: the legacy text limit, when configured (calert#17 text).
+	// docs/google-chat.md §4.1, §6.3: the legacy text limit, when configured (calert#17 text).
 	if cfg.MaxText > 0 && utf16Len(text) > cfg.MaxText {
 		return InvalidArgument("Message is longer than " + strconv.Itoa(cfg.MaxText) + " characters")
 	}

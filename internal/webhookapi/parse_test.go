@@ -101,7 +101,7 @@ func TestParse(t *testing.T) {
 		check       func(t *testing.T, req *Request, raw []byte)
 	}
 	tests := []tc{
-		// §1.1, §11.1 routing
+		// docs/google-chat.md §1.1, §11.1 routing
 		{name: "§11.1/GET → 405", method: http.MethodGet, body: `{"text":"hi"}`, wantCode: 405, wantStatus: "METHOD_NOT_ALLOWED", wantMessage: "Only POST is supported on /v1/spaces/{space}/messages."},
 		{name: "§1.1/path without a space → 404", target: "/v1/spaces//messages?key=" + testKey + "&token=tok%3D", body: `{"text":"hi"}`, wantCode: 404, wantStatus: "NOT_FOUND", wantMessage: "Requested entity was not found."},
 		{name: "§11.1/space outside [A-Za-z0-9_-] → 404", target: "/v1/spaces/a.b/messages?key=" + testKey + "&token=tok%3D", body: `{"text":"hi"}`, wantCode: 404, wantStatus: "NOT_FOUND", wantMessage: "Requested entity was not found."},
@@ -113,7 +113,7 @@ func TestParse(t *testing.T) {
 			}},
 		{name: "§1.1/space from the route's PathValue", target: "/hooks/x?key=" + testKey + "&token=tok%3D", pathValue: testSpace, body: `{"text":"hi"}`},
 
-		// §11.2 authentication, in Google's order
+		// docs/google-chat.md §11.2 authentication, in Google's order
 		{name: "§11.2/no key and no token → 403", target: "/v1/spaces/" + testSpace + "/messages", body: `{"text":"hi"}`, wantCode: 403, wantStatus: "PERMISSION_DENIED", wantMessage: msgUnregistered},
 		{name: "§11.2/token without key → 403 unregistered", target: "/v1/spaces/" + testSpace + "/messages?token=tok%3D", body: `{"text":"hi"}`, wantCode: 403, wantStatus: "PERMISSION_DENIED", wantMessage: msgUnregistered},
 		{name: "§11.2/no key comes before a bad body", target: "/v1/spaces/" + testSpace + "/messages", body: `not json`, wantCode: 403, wantStatus: "PERMISSION_DENIED", wantMessage: msgUnregistered},
@@ -132,7 +132,7 @@ func TestParse(t *testing.T) {
 			}},
 		{name: "§11.2/nil KeyValid and TokenValid accept any", target: "/v1/spaces/S/messages?key=k&token=t", body: `{"text":"hi"}`, cfg: func(c *Config) { *c = Config{} }},
 
-		// §1.3 query parameters
+		// docs/google-chat.md §1.3 query parameters
 		{name: "§1.3/unknown parameter → 400", target: base + "&foo=1", body: `{"text":"hi"}`, wantCode: 400, wantStatus: "INVALID_ARGUMENT",
 			wantMessage: `Invalid JSON payload received. Unknown name "foo": Cannot bind query parameter. Field 'foo' could not be found in request message.`,
 			wantDetails: []string{badRequest("", `Invalid JSON payload received. Unknown name "foo": Cannot bind query parameter. Field 'foo' could not be found in request message.`)}},
@@ -221,7 +221,7 @@ func TestParse(t *testing.T) {
 				}
 			}},
 
-		// §1.4 HTTP request details
+		// docs/google-chat.md §1.4 HTTP request details
 		{name: "§1.4/no Content-Type accepted", body: `{"text":"hi"}`, header: http.Header{}},
 		{name: "§1.4/text/plain Content-Type still read as JSON", body: `{"text":"hi"}`, header: http.Header{"Content-Type": {"text/plain"}}},
 		{name: "§5/answer pretty-printed with two spaces and a final newline", body: `{"text":"a<b"}`,
@@ -231,7 +231,7 @@ func TestParse(t *testing.T) {
 				}
 			}},
 
-		// §2.1 JSON
+		// docs/google-chat.md §2.1 JSON
 		{name: "§2.1/not JSON → 400 Unexpected token", body: `Test message content`, wantCode: 400, wantStatus: "INVALID_ARGUMENT", wantMessage: "Invalid JSON payload received. Unexpected token.\nTest message content\n^"},
 		{name: "§2.1/bad token inside → context and caret", body: `{"text": "a", "thread": nope}`, wantCode: 400, wantStatus: "INVALID_ARGUMENT", wantMessage: "Invalid JSON payload received. Unexpected token.\nxt\": \"a\", \"thread\": nope}\n                    ^"},
 		{name: "§2.1/missing colon", body: `{"text"  "hi"}`, wantCode: 400, wantStatus: "INVALID_ARGUMENT", wantMessage: "Invalid JSON payload received. Expected : between key:value pair.\n{\"text\"  \"hi\"}\n         ^"},
@@ -325,7 +325,7 @@ func TestParse(t *testing.T) {
 				}
 			}},
 
-		// §2.2 empty messages
+		// docs/google-chat.md §2.2 empty messages
 		{name: "§2.2/empty body → Message cannot be empty", body: ``, wantCode: 400, wantStatus: "INVALID_ARGUMENT", wantMessage: msgEmpty},
 		{name: "§2.2/{} → empty", body: `{}`, wantCode: 400, wantStatus: "INVALID_ARGUMENT", wantMessage: msgEmpty},
 		{name: "§2.2/null → empty", body: `null`, wantCode: 400, wantStatus: "INVALID_ARGUMENT", wantMessage: msgEmpty},
@@ -335,7 +335,7 @@ func TestParse(t *testing.T) {
 		{name: "§2.2/empty cardsV2 list → empty", body: `{"cardsV2":[]}`, wantCode: 400, wantStatus: "INVALID_ARGUMENT", wantMessage: msgEmpty},
 		{name: "§2.2/a card alone is content", body: `{"cardsV2":[{"card":{"header":{"title":"t"}}}]}`},
 
-		// §4.1 sizes
+		// docs/google-chat.md §4.1 sizes
 		{name: "§4.1/exactly 32,000 bytes accepted", body: `{"text":"` + big + `"}`},
 		{name: "§4.1/over 32,000 bytes → 400", body: `{"text":"` + big + `x"}`, wantCode: 400, wantStatus: "INVALID_ARGUMENT", wantMessage: "Message is larger than 32000 bytes."},
 		{name: "§4.1/size measured on the normalised message", body: `{ "text" : "` + big + `" , "sender" : {} }`},
@@ -347,7 +347,7 @@ func TestParse(t *testing.T) {
 		{name: "§4.1/thread.threadKey over 4000 characters → 400", body: `{"text":"hi","thread":{"threadKey":"` + strings.Repeat("k", 4001) + `"}}`, wantCode: 400, wantStatus: "INVALID_ARGUMENT", wantMessage: "Thread key is longer than 4000 characters.",
 			wantDetails: []string{badRequest("message.thread.thread_key", "Thread key is longer than 4000 characters.")}},
 
-		// §7 threads
+		// docs/google-chat.md §7 threads
 		{name: "§7/thread.name of this space accepted", body: `{"text":"hi","thread":{"name":"spaces/` + testSpace + `/threads/ITDO-j7EFM8"}}`,
 			check: func(t *testing.T, req *Request, _ []byte) {
 				if req.Message.Thread == nil || req.Message.Thread.Name != "spaces/"+testSpace+"/threads/ITDO-j7EFM8" {

@@ -41,7 +41,7 @@ type msgType struct {
 	typeURL string // for "Invalid value at … (type URL)"
 	// fields holds each field under its lowerCamelCase name and, when it
 	// differs, its snake_case proto name: proto3 JSON parsers accept both
-	// (spec §2.1).
+	// (docs/google-chat.md §2.1).
 	fields map[string]*field
 }
 

@@ -1,7 +1,7 @@
 package webhookapi
 
 // syntaxError describes the first syntax error in data the way Google's JSON
-// parser does (protobuf util/internal/json_stream_parser.cc; spec §2.1):
+// parser does (protobuf util/internal/json_stream_parser.cc; docs/google-chat.md §2.1):
 //
 //	Unexpected token.
 //	Test message content

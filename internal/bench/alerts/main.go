@@ -643,7 +643,7 @@ type alertmanagerProc struct {
 	stop    func()
 }
 
-// startAlertmanager starts Alertmanager as DESIGN.md says (no cluster
+// startAlertmanager starts Alertmanager as docs/design.md "Real components" says (no cluster
 // listener, loopback, a temporary storage path), with one webhook receiver
 // posting to the relay's route, and waits until it is ready.
 func startAlertmanager(ctx context.Context, dir, bin, routeURL, token string) (*alertmanagerProc, error) {

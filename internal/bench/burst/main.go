@@ -38,7 +38,7 @@ import (
 	"github.com/gchatkit/gchat/internal/store/sqlite"
 )
 
-// Google's limits that the floor is made of (spec §4.1, §4.2).
+// Google's limits that the floor is made of (docs/google-chat.md §4.1, §4.2).
 const (
 	maxRequestBytes = 32_000
 )

@@ -44,9 +44,9 @@ import (
 	"time"
 
 	"github.com/gchatkit/gchat"
+	"github.com/gchatkit/gchat/internal/bench/benchkit"
 	"github.com/gchatkit/gchat/internal/emulator"
 	"github.com/gchatkit/gchat/internal/relay/app"
-	"github.com/gchatkit/gchat/internal/bench/benchkit"
 	"github.com/gchatkit/gchat/internal/relay/config"
 	"github.com/gchatkit/gchat/internal/store"
 	"github.com/gchatkit/gchat/internal/store/postgres"

@@ -181,7 +181,7 @@ func present(raw []byte) bool {
 
 // writeInert shows an input widget, which needs a Chat app to receive what the
 // user enters, as a grey placeholder. What Chat shows for it from a webhook is
-// unknown (dossier §2.3).
+// unknown (docs/google-chat.md §2.3).
 func writeInert(b *strings.Builder, kind string, open func(kind, style string)) {
 	open("inert", "")
 	b.WriteString(kind)

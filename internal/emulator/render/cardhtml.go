@@ -7,7 +7,7 @@ import (
 )
 
 // Card text fields (textParagraph.text, decoratedText.text and labels, section
-// headers) use Chat's HTML subset (spec §3.2). The sanitiser below re-emits
+// headers) use Chat's HTML subset (docs/google-chat.md §3.2). The sanitiser below re-emits
 // what it recognises and escapes the rest:
 //
 //   - tags b i u s code pre time ul ol li are re-emitted bare, whatever

@@ -1,6 +1,6 @@
 // Package render turns a webhook message into HTML that looks like Google Chat
-// shows it: the text in Chat's markup (spec §3.1) and the cards in Chat's card
-// layout, whose text fields use Chat's HTML subset (spec §3.2).
+// shows it: the text in Chat's markup (docs/google-chat.md §3.1) and the cards in Chat's card
+// layout, whose text fields use Chat's HTML subset (docs/google-chat.md §3.2).
 //
 // The emulator's page inserts the result as is, so everything here is written
 // for hostile input: user text is always HTML-escaped, card HTML goes through

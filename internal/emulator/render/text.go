@@ -8,7 +8,7 @@ import (
 	"unicode/utf8"
 )
 
-// Chat text markup (spec §3.1), as rendered here:
+// Chat text markup (docs/google-chat.md §3.1), as rendered here:
 //
 //   - ``` … ``` is a code block anywhere in the text, across lines; its content is
 //     literal. One newline right after the opening and right before the closing
@@ -33,7 +33,7 @@ import (
 //   - A bare http:// or https:// URL at a word boundary is a link up to the next
 //     white space, <, >, " or U+200B, without trailing . , ; : ! ? ' and an
 //     unbalanced ). Marks after it stay in the URL, as Chat does with
-//     "**https://x**" [OBS, spec §3.1].
+//     "**https://x**" [OBS, docs/google-chat.md §3.1].
 
 // Text renders s, a message's text in Chat markup, as HTML: a div of class
 // gc-text, or nothing for an empty s.

@@ -18,7 +18,7 @@ func linkURL(s string) (string, bool) {
 }
 
 // imageURL is linkURL for an image source: Google accepts only absolute https
-// URLs (dossier §2.3), and so does the renderer, so that a card that works here
+// URLs (docs/google-chat.md §2.3), and so does the renderer, so that a card that works here
 // works in Chat. data:, http: and relative URLs are refused.
 func imageURL(s string) (string, bool) {
 	return checkURL(s, "https")

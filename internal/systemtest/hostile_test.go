@@ -6,11 +6,12 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gchatkit/gchat/internal/bench/benchkit"
 )
 
 // hostileServer is the relay's server section for the hostile-client test:
@@ -277,27 +278,11 @@ func (s relayStats) heapMB() float64 { return s.heapInuse / 1e6 }
 // store, connections) from the relay's /metrics.
 func scrape(t *testing.T, addr string) relayStats {
 	t.Helper()
-	resp, err := httpClient.Get("http://" + addr + "/metrics")
+	m, err := benchkit.Scrape("http://" + addr + "/metrics")
 	if err != nil {
-		t.Fatalf("scrape: %v", err)
+		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	var s relayStats
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		name, v, ok := strings.Cut(sc.Text(), " ")
-		if !ok {
-			continue
-		}
-		f, _ := strconv.ParseFloat(v, 64)
-		switch name {
-		case "go_memstats_heap_inuse_bytes":
-			s.heapInuse = f
-		case "process_open_fds":
-			s.fds = int(f)
-		}
-	}
+	s := relayStats{heapInuse: m["go_memstats_heap_inuse_bytes"], fds: int(m["process_open_fds"])}
 	if s.heapInuse == 0 || s.fds == 0 {
 		t.Fatalf("scrape: no go_memstats_heap_inuse_bytes or process_open_fds in /metrics")
 	}

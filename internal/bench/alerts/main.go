@@ -31,10 +31,8 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
-	"github.com/gchatkit/gchat/internal/bench/benchkit"
 	"io"
 	"net"
 	"net/http"
@@ -42,7 +40,6 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -52,6 +49,8 @@ import (
 	"syscall"
 	"text/tabwriter"
 	"time"
+
+	"github.com/gchatkit/gchat/internal/bench/benchkit"
 
 	"github.com/gchatkit/gchat"
 	"github.com/gchatkit/gchat/internal/emulator"
@@ -68,16 +67,7 @@ const (
 	groupInterval = time.Second
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "alerts:", err)
-		}
-		os.Exit(1)
-	}
-}
+func main() { benchkit.Main("alerts", run) }
 
 // params are the command's flags.
 type params struct {
@@ -88,7 +78,7 @@ type params struct {
 	timeout          time.Duration
 }
 
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func run(ctx context.Context, args []string, _ func(string) string, stdout, stderr io.Writer) error {
 	flags := flag.NewFlagSet("alerts", flag.ContinueOnError)
 	flags.SetOutput(stderr)
 	var p params

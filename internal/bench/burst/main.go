@@ -18,18 +18,17 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/gchatkit/gchat/internal/bench/benchkit"
 	"io"
 	"net"
 	"net/http"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"text/tabwriter"
 	"time"
+
+	"github.com/gchatkit/gchat/internal/bench/benchkit"
 
 	"github.com/gchatkit/gchat"
 	"github.com/gchatkit/gchat/internal/emulator"
@@ -43,16 +42,7 @@ const (
 	maxRequestBytes = 32_000
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "burst:", err)
-		}
-		os.Exit(1)
-	}
-}
+func main() { benchkit.Main("burst", run) }
 
 // params are the command's flags.
 type params struct {
@@ -63,7 +53,7 @@ type params struct {
 	timeout time.Duration
 }
 
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func run(ctx context.Context, args []string, _ func(string) string, stdout, stderr io.Writer) error {
 	flags := flag.NewFlagSet("burst", flag.ContinueOnError)
 	flags.SetOutput(stderr)
 	var p params

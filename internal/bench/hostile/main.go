@@ -11,7 +11,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -21,27 +20,18 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
+
+	"github.com/gchatkit/gchat/internal/bench/benchkit"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "hostile:", err)
-		}
-		os.Exit(1)
-	}
-}
+func main() { benchkit.Main("hostile", run) }
 
-func run(ctx context.Context, args []string, stdout io.Writer) error {
+func run(ctx context.Context, args []string, _ func(string) string, stdout, _ io.Writer) error {
 	fs := flag.NewFlagSet("hostile", flag.ContinueOnError)
 	bin := fs.String("bin", "", "the gchat `BINARY` to run (default: go build ./cmd/gchat)")
 	rounds := fs.Int("rounds", 4, "rounds of connections")
@@ -57,9 +47,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	defer os.RemoveAll(dir)
 	if *bin == "" {
-		*bin = filepath.Join(dir, "gchat")
-		if out, err := exec.CommandContext(ctx, "go", "build", "-o", *bin, "github.com/gchatkit/gchat/cmd/gchat").CombinedOutput(); err != nil {
-			return fmt.Errorf("go build: %v\n%s", err, out)
+		if *bin, err = benchkit.BuildGchat(ctx, dir); err != nil {
+			return err
 		}
 	}
 	addr, err := freeAddr()
@@ -167,31 +156,11 @@ type stats struct {
 }
 
 // scrape reads the relay's heap in use, resident memory and open file
-// descriptors from /metrics, on a connection of its own.
+// descriptors from /metrics.
 func scrape(addr string) (stats, error) {
-	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
-	resp, err := client.Get("http://" + addr + "/metrics")
+	m, err := benchkit.Scrape("http://" + addr + "/metrics")
 	if err != nil {
-		return stats{}, fmt.Errorf("scrape: %w", err)
+		return stats{}, err
 	}
-	defer resp.Body.Close()
-	var s stats
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		name, v, ok := strings.Cut(sc.Text(), " ")
-		if !ok {
-			continue
-		}
-		f, _ := strconv.ParseFloat(v, 64)
-		switch name {
-		case "go_memstats_heap_inuse_bytes":
-			s.heap = f
-		case "process_resident_memory_bytes":
-			s.rss = f
-		case "process_open_fds":
-			s.fds = int(f)
-		}
-	}
-	return s, sc.Err()
+	return stats{heap: m["go_memstats_heap_inuse_bytes"], rss: m["process_resident_memory_bytes"], fds: int(m["process_open_fds"])}, nil
 }

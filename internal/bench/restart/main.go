@@ -29,7 +29,6 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -41,16 +40,7 @@ import (
 	"github.com/gchatkit/gchat/internal/emulator"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "restart:", err)
-		}
-		os.Exit(1)
-	}
-}
+func main() { benchkit.Main("restart", run) }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	flags := flag.NewFlagSet("restart", flag.ContinueOnError)
@@ -73,9 +63,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	defer os.RemoveAll(dir)
 	if *bin == "" {
-		*bin = filepath.Join(dir, "gchat")
-		if out, err := exec.CommandContext(ctx, "go", "build", "-o", *bin, "./cmd/gchat").CombinedOutput(); err != nil {
-			return fmt.Errorf("go build ./cmd/gchat: %v\n%s", err, out)
+		if *bin, err = benchkit.BuildGchat(ctx, dir); err != nil {
+			return err
 		}
 	}
 

@@ -233,6 +233,21 @@ func (l *loader) top(c *Config, root *yaml.Node) {
 	}
 }
 
+// section reads a mapping of settings, field, whose keys are among keys:
+// false when it is null (left out) or not a mapping, which it reports with
+// want, a format taking the node's kind.
+func (l *loader) section(v *yaml.Node, field, want string, keys []string) (map[string]pair, bool) {
+	n := deref(v)
+	if isNull(n) {
+		return nil, false
+	}
+	if n.Kind != yaml.MappingNode {
+		l.report(v, field, want, kindName(n))
+		return nil, false
+	}
+	return l.fields(n, field, keys), true
+}
+
 func (l *loader) spaces(c *Config, v *yaml.Node) {
 	n := deref(v)
 	if isNull(n) {
@@ -311,15 +326,10 @@ func (l *loader) space(s *Space, v *yaml.Node, f string) {
 }
 
 func (l *loader) retention(c *Config, v *yaml.Node) {
-	n := deref(v)
-	if isNull(n) {
+	m, ok := l.section(v, "retention", "want a mapping (delivered:, dead:), got %s", retentionKeys)
+	if !ok {
 		return
 	}
-	if n.Kind != yaml.MappingNode {
-		l.report(v, "retention", "want a mapping (delivered:, dead:), got %s", kindName(n))
-		return
-	}
-	m := l.fields(n, "retention", retentionKeys)
 	l.durations(m, "retention", []durationField{
 		{"delivered", "7d", &c.Retention.Delivered},
 		{"dead", "30d", &c.Retention.Dead},
@@ -727,15 +737,10 @@ func (l *loader) tls(m map[string]pair, c *Config) {
 // timing reads the dispatcher's timing settings; each is optional and
 // defaults in the dispatcher (30s, twice the request timeout, 1s, 5m).
 func (l *loader) timing(c *Config, v *yaml.Node) {
-	n := deref(v)
-	if isNull(n) {
+	m, ok := l.section(v, "timing", "want a mapping (request_timeout:, lease:, backoff_base:, backoff_cap:), got %s", timingKeys)
+	if !ok {
 		return
 	}
-	if n.Kind != yaml.MappingNode {
-		l.report(v, "timing", "want a mapping (request_timeout:, lease:, backoff_base:, backoff_cap:), got %s", kindName(n))
-		return
-	}
-	m := l.fields(n, "timing", timingKeys)
 	l.durations(m, "timing", []durationField{
 		{"request_timeout", "30s", &c.Timing.RequestTimeout},
 		{"lease", "1m", &c.Timing.Lease},
@@ -758,15 +763,10 @@ func (l *loader) timing(c *Config, v *yaml.Node) {
 // server reads the HTTP server's limits; each is optional and defaults in
 // httpserve (10s, 30s, 60s, 60s, 1024, 64, 30m).
 func (l *loader) server(c *Config, v *yaml.Node) {
-	n := deref(v)
-	if isNull(n) {
+	m, ok := l.section(v, "server", "want a mapping (body_timeout:, max_connections:, …), got %s", serverKeys)
+	if !ok {
 		return
 	}
-	if n.Kind != yaml.MappingNode {
-		l.report(v, "server", "want a mapping (body_timeout:, max_connections:, …), got %s", kindName(n))
-		return
-	}
-	m := l.fields(n, "server", serverKeys)
 	l.durations(m, "server", []durationField{
 		{"read_header_timeout", "10s", &c.Server.ReadHeaderTimeout},
 		{"body_timeout", "30s", &c.Server.BodyTimeout},

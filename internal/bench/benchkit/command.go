@@ -1,0 +1,86 @@
+package benchkit
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Run is a bench command's body: run(ctx, args, getenv, stdout, stderr),
+// as every command of the project has it.
+type Run func(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error
+
+// Main is a bench command's main: interrupts and SIGTERM cancel the
+// context, an error other than -help is printed after the command's name,
+// and the exit code is 1 on any error.
+func Main(name string, run Run) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
+		}
+		os.Exit(1)
+	}
+}
+
+// BuildGchat builds the gchat binary into dir and returns its path: the
+// binary that ships, for the commands that measure it as a process.
+func BuildGchat(ctx context.Context, dir string) (string, error) {
+	bin := filepath.Join(dir, "gchat")
+	out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/gchatkit/gchat/cmd/gchat").CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("go build: %v\n%s", err, out)
+	}
+	return bin, nil
+}
+
+// Scrape reads the samples without labels of the Prometheus text exposition
+// at url (a relay's /metrics), by name, on a connection of its own.
+func Scrape(url string) (map[string]float64, error) {
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	resp, err := client.Get(url)
+	if err != nil {
+		return nil, fmt.Errorf("scrape: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("scrape: %s", resp.Status)
+	}
+	return ParseMetrics(resp.Body)
+}
+
+// ParseMetrics reads the samples without labels of a Prometheus text
+// exposition, by name. Lines with labels, comments and values that are not
+// numbers are passed over.
+func ParseMetrics(r io.Reader) (map[string]float64, error) {
+	m := map[string]float64{}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		name, v, ok := strings.Cut(sc.Text(), " ")
+		if !ok || strings.HasPrefix(name, "#") || strings.Contains(name, "{") {
+			continue
+		}
+		if f, err := strconv.ParseFloat(v, 64); err == nil {
+			m[name] = f
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read metrics: %w", err)
+	}
+	return m, nil
+}

@@ -281,8 +281,7 @@ func handleAPINotFound(w http.ResponseWriter, r *http.Request) {
 // handleMethodNotAllowed answers other methods on the webhook path.
 // Spec §11.1 [UNK]: Google maps them to other API methods that need OAuth.
 func handleMethodNotAllowed(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Allow", http.MethodPost)
-	webhookapi.WriteError(w, nil, webhookapi.MethodNotAllowed())
+	webhookapi.WriteError(w, nil, webhookapi.MethodNotAllowed()) // with Allow: POST
 }
 
 // decode reads a JSON request body into v, or answers 400 and returns false.

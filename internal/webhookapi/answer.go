@@ -185,6 +185,13 @@ func MessageIDExists() *Error {
 	return AlreadyExists(msgMessageIDExists)
 }
 
+// UnknownThread is the 404 of REPLY_MESSAGE_OR_FAIL to a thread that does
+// not exist (docs/google-chat.md §6.3 [DOC]; the text is Google's generic
+// NOT_FOUND, [INF]).
+func UnknownThread() *Error {
+	return NotFound(msgNotFound)
+}
+
 // ForeignThread is the answer to a thread.name of another space, by status
 // (see Rules.ForeignThreadStatus): 404 NOT_FOUND, else 400 INVALID_ARGUMENT.
 func ForeignThread(status int) *Error {

@@ -357,7 +357,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 		writeErr(w, err)
 		return
 	}
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
 	w.WriteHeader(status)
 	w.Write(append(data, '\n'))
 }

@@ -183,3 +183,19 @@ func comparable(h http.Header) []string {
 	slices.Sort(out)
 	return out
 }
+
+// TestOneContentType: every JSON answer of the relay spells its media type
+// as the dialect's answers do (Google's spelling, charset=UTF-8).
+func TestOneContentType(t *testing.T) {
+	e := newEnv(t, nil)
+	const want = "application/json; charset=UTF-8"
+	for name, a := range map[string]answer{
+		"queued":  e.post("alerts", alertsToken, "", `{"text":"x"}`),
+		"refused": e.post("alerts", "wrong", "", `{"text":"x"}`),
+		"admin":   e.admin(http.MethodGet, "/api/v1/spaces"),
+	} {
+		if got := a.header.Get("Content-Type"); got != want {
+			t.Errorf("%s: Content-Type %q, want %q", name, got, want)
+		}
+	}
+}

@@ -83,7 +83,7 @@ func (s *Server) handleSource(src config.Source) http.HandlerFunc {
 		if pl.Skipped != "" {
 			log.Info("payload_skipped", slog.String("reason", pl.Skipped))
 		}
-		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.Header().Set("Content-Type", "application/json; charset=UTF-8")
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		enc.Encode(answer)

@@ -338,7 +338,7 @@ func (sp *space) place(req *webhookapi.Request, hookID string, set *Settings, ms
 	if req.ReplyOption == gchat.ReplyOrFail && set.OrFailUnknownThread == OrFailNotFound {
 		// Guess: spec §7 [UNK], Settings.OrFailUnknownThread. No thread
 		// given at all counts as unknown.
-		return nil, false, webhookapi.NotFound(msgNotFound)
+		return nil, false, webhookapi.UnknownThread() // the relay answers the same
 	}
 	// REPLY_MESSAGE_FALLBACK_TO_NEW_THREAD (or OR_FAIL creating): a new
 	// thread, which becomes the one for the key (spec §7 [DOC]).

@@ -150,6 +150,10 @@ type Settings struct {
 	// ALREADY_EXISTS (the default, inferred, §6.3); false records the id and
 	// posts.
 	MessageIDConflict bool
+	// ForeignThreadStatus is the answer to a thread.name of another space:
+	// 400 (the default, and what zero means: "The request contains an
+	// invalid thread resource name") or 404 NOT_FOUND. Unknown (docs/google-chat.md §11.6).
+	ForeignThreadStatus int
 	// DeletedWebhookStatus is the answer to a deleted webhook's URL: 403
 	// (the default, like a bad token) or 404 (§6.3).
 	DeletedWebhookStatus int

@@ -291,8 +291,7 @@ func handleAPINotFound(w http.ResponseWriter, r *http.Request) {
 // handleMethodNotAllowed answers other methods on the webhook path.
 // docs/google-chat.md §11.1 [UNK]: Google maps them to other API methods that need OAuth.
 func handleMethodNotAllowed(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Allow", http.MethodPost)
-	webhookapi.WriteError(w, nil, webhookapi.MethodNotAllowed())
+	webhookapi.WriteError(w, nil, webhookapi.MethodNotAllowed()) // with Allow: POST
 }
 
 // decode reads a JSON request body into v, or answers 400 and returns false.
@@ -368,7 +367,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 		writeErr(w, err)
 		return
 	}
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
 	w.WriteHeader(status)
 	w.Write(append(data, '\n'))
 }

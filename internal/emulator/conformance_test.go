@@ -160,6 +160,18 @@ func TestConformance(t *testing.T) {
 		{name: "§6.3/malformed thread.name → 400", run: func(t *testing.T, e *env) {
 			want(t, e.post(e.h1.URL, fallback, textName("x", "threads/x")), http.StatusBadRequest, "INVALID_ARGUMENT")
 		}},
+		{name: "§11.6/thread.name of another space → 400 (guess: foreignThreadStatus default)", run: func(t *testing.T, e *env) {
+			a := e.post(e.h1.URL, fallback, textName("x", "spaces/BBBBspace02/threads/T1"))
+			want(t, a, http.StatusBadRequest, "INVALID_ARGUMENT")
+			if a.str("error.message") != "The request contains an invalid thread resource name" {
+				t.Errorf("message %q", a.str("error.message"))
+			}
+		}},
+		{name: "§11.6/thread.name of another space → 404 (guess: foreignThreadStatus 404)",
+			set: func(s *emulator.Settings) { s.ForeignThreadStatus = 404 },
+			run: func(t *testing.T, e *env) {
+				want(t, e.post(e.h1.URL, fallback, textName("x", "spaces/BBBBspace02/threads/T1")), http.StatusNotFound, "NOT_FOUND")
+			}},
 
 		// docs/google-chat.md §5, §11.7, §11.8: the answer and the stored message.
 		{name: "§5/200 echoes the body plus name and thread.name", run: func(t *testing.T, e *env) {

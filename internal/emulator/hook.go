@@ -27,8 +27,6 @@ const (
 	// msgNoToken is webhookapi's answer to a bad token (docs/google-chat.md §6.3); an
 	// unknown space answers the same by default.
 	msgNoToken = "The API is called without a valid token. Instructions on how to use incoming webhooks can be found at https://developers.google.com/chat/how-tos/webhooks"
-	// Guess: docs/google-chat.md §6.3 [UNK]: the text of a duplicate messageId.
-	msgMessageIDExists = "Message with the given messageId already exists."
 )
 
 // Names of injected faults in request records.
@@ -72,6 +70,7 @@ func (s *Server) handleMessageCreate(w http.ResponseWriter, r *http.Request) {
 		TokenValid: func(space, token string) (bool, *webhookapi.Error) {
 			return s.tokenValid(space, token, set, &hook)
 		},
+		ForeignThreadStatus: set.ForeignThreadStatus,
 	}
 	if set.LegacyTextLimit {
 		cfg.MaxText = legacyTextLimit
@@ -172,7 +171,8 @@ func (s *Server) handleMessageCreate(w http.ResponseWriter, r *http.Request) {
 		s.writeMessage(w, req, m.Body)
 		return
 	}
-	webhookapi.WriteMessage(w, req, req.Body) // echo filled it in
+	// The map itself, not m.Body read back: numbers keep their form.
+	webhookapi.WriteMessage(w, req, webhookapi.Answer(req, m.Name, m.Thread.Name))
 }
 
 // tokenValid is webhookapi's token check: the webhook is registered, not
@@ -259,7 +259,7 @@ func (s *Server) postLocked(spaceID string, req *webhookapi.Request, m *Message,
 	}
 	// Guess: docs/google-chat.md §6.3 [INF], Settings.MessageIDConflict.
 	if set.MessageIDConflict && req.MessageID != "" && sp.messageIDs[req.MessageID] != nil {
-		return nil, false, webhookapi.AlreadyExists(msgMessageIDExists)
+		return nil, false, webhookapi.MessageIDExists()
 	}
 	t, reply, aerr := sp.place(req, m.Webhook, set, msgID)
 	if aerr != nil {
@@ -276,32 +276,13 @@ func (s *Server) postLocked(spaceID string, req *webhookapi.Request, m *Message,
 	m.Space = sp.id
 	m.ThreadReply = reply
 	m.CreateTime = s.now()
-	body, err := json.Marshal(echo(req, m))
+	body, err := json.Marshal(webhookapi.Answer(req, m.Name, m.Thread.Name))
 	if err != nil { // values decoded from JSON: cannot happen
 		return nil, false, webhookapi.Internal(msgInternal)
 	}
 	m.Body = body
 	s.storeLocked(sp, m, t)
 	return m, false, nil
-}
-
-// echo is the answer body: the request's message (normalised by webhookapi)
-// plus name and thread.name (docs/google-chat.md §5, §11.8). It changes req.Body.
-func echo(req *webhookapi.Request, m *Message) map[string]any {
-	body := req.Body
-	body["name"] = m.Name
-	th, _ := body["thread"].(map[string]any)
-	if th == nil {
-		th = map[string]any{}
-		body["thread"] = th
-	}
-	th["name"] = m.Thread.Name
-	if _, ok := th["threadKey"]; !ok && req.ThreadKeyParam != "" {
-		// Guess: docs/google-chat.md §5 [INF]: a key given in the query is echoed like
-		// one given in the body.
-		th["threadKey"] = req.ThreadKeyParam
-	}
-	return body
 }
 
 // place decides the thread of a new message in sp (docs/google-chat.md §7): it returns the
@@ -360,7 +341,7 @@ func (sp *space) place(req *webhookapi.Request, hookID string, set *Settings, ms
 	if req.ReplyOption == gchat.ReplyOrFail && set.OrFailUnknownThread == OrFailNotFound {
 		// Guess: docs/google-chat.md §7 [UNK], Settings.OrFailUnknownThread. No thread
 		// given at all counts as unknown.
-		return nil, false, webhookapi.NotFound(msgNotFound)
+		return nil, false, webhookapi.UnknownThread() // the relay answers the same
 	}
 	// REPLY_MESSAGE_FALLBACK_TO_NEW_THREAD (or OR_FAIL creating): a new
 	// thread, which becomes the one for the key (docs/google-chat.md §7 [DOC]).
@@ -371,9 +352,9 @@ func (sp *space) place(req *webhookapi.Request, hookID string, set *Settings, ms
 	return t, false, nil
 }
 
-// threadByName finds a thread of this space by "spaces/S/threads/T".
-// Guess: docs/google-chat.md §11.6 [UNK]: a thread of another space is an unknown thread
-// (FALLBACK starts a new one, OR_FAIL answers 404), not a 400.
+// threadByName finds a thread of this space by "spaces/S/threads/T"; a
+// thread of another space never gets here (webhookapi.Parse refuses it with
+// Settings.ForeignThreadStatus).
 func (sp *space) threadByName(name string) *thread {
 	rest, ok := strings.CutPrefix(name, "spaces/"+sp.id+"/threads/")
 	if !ok {

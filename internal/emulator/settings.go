@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"slices"
 	"time"
+
+	"github.com/gchatkit/gchat/internal/webhookapi"
 )
 
 // Settings are the emulator's quotas and its answers where Google's behaviour
@@ -20,6 +22,8 @@ import (
 //     (docs/google-chat.md §1.3, §10, [UNK] for webhooks).
 //   - MessageIDConflict: whether a reused messageId is 409 ALREADY_EXISTS
 //     (docs/google-chat.md §1.3, §6.3, [INF]).
+//   - ForeignThreadStatus: the answer to a thread.name of another space
+//     (docs/google-chat.md §11.6, [UNK]: 400 or 404).
 //   - DeletedWebhookStatus, UnknownSpaceStatus: the answer for a deleted
 //     webhook or an unknown space (docs/google-chat.md §6.3, §13, [UNK]).
 //   - RetryAfterSeconds: whether a 429 carries Retry-After (docs/google-chat.md §4.2, [UNK]).
@@ -71,6 +75,12 @@ type Settings struct {
 	// ALREADY_EXISTS (true, the default). False records the id and posts.
 	MessageIDConflict bool `json:"messageIdConflict"`
 
+	// Guess: docs/google-chat.md §11.6 [UNK]: a thread.name of another
+	// space is 400 INVALID_ARGUMENT "The request contains an invalid thread
+	// resource name" (400, the default; zero means it too, for Settings
+	// written before the field), or 404 NOT_FOUND like an unknown thread.
+	ForeignThreadStatus int `json:"foreignThreadStatus"`
+
 	// Guess: docs/google-chat.md §6.3 [UNK]/[INF]: a deleted webhook's URL most likely
 	// answers like a bad token, 403 PERMISSION_DENIED (the default); 404
 	// NOT_FOUND is the other choice.
@@ -111,8 +121,10 @@ const (
 const legacyTextLimit = 4096
 
 // DefaultSettings returns Google's documented quotas and the emulator's best
-// guess for each undocumented behaviour.
+// guess for each undocumented behaviour. The guesses the relay shares come
+// from webhookapi.DefaultRules, so that both faces answer alike.
 func DefaultSettings() Settings {
+	rules := webhookapi.DefaultRules()
 	return Settings{
 		QuotaPerSecond:       1,
 		QuotaBurst:           1,
@@ -120,7 +132,8 @@ func DefaultSettings() Settings {
 		OrFailUnknownThread:  OrFailNotFound,
 		ThreadPrecedence:     []string{ThreadByName, ThreadByBodyKey, ThreadByQueryKey},
 		HonourRequestID:      true,
-		MessageIDConflict:    true,
+		MessageIDConflict:    rules.MessageIDConflict,
+		ForeignThreadStatus:  rules.ForeignThreadStatus,
 		DeletedWebhookStatus: http.StatusForbidden,
 		UnknownSpaceStatus:   http.StatusForbidden,
 		AcceptPreviewText:    true,
@@ -136,6 +149,8 @@ func (s Settings) Validate() error {
 		return fmt.Errorf("settings: retryAfterSeconds %d: want 0 or more", s.RetryAfterSeconds)
 	case s.OrFailUnknownThread != OrFailNotFound && s.OrFailUnknownThread != OrFailNewThread:
 		return fmt.Errorf("settings: orFailUnknownThread %q: want %q or %q", s.OrFailUnknownThread, OrFailNotFound, OrFailNewThread)
+	case s.ForeignThreadStatus != 0 && s.ForeignThreadStatus != http.StatusBadRequest && s.ForeignThreadStatus != http.StatusNotFound:
+		return fmt.Errorf("settings: foreignThreadStatus %d: want 400 or 404", s.ForeignThreadStatus)
 	case s.DeletedWebhookStatus != http.StatusForbidden && s.DeletedWebhookStatus != http.StatusNotFound:
 		return fmt.Errorf("settings: deletedWebhookStatus %d: want 403 or 404", s.DeletedWebhookStatus)
 	case s.UnknownSpaceStatus != http.StatusForbidden && s.UnknownSpaceStatus != http.StatusNotFound:

@@ -189,7 +189,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 		webhookapi.WriteError(w, nil, webhookapi.Internal(err.Error()))
 		return
 	}
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
 	w.WriteHeader(status)
 	w.Write(append(data, '\n'))
 }

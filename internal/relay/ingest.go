@@ -4,20 +4,21 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"net/http"
-	"time"
 
 	"github.com/gchatkit/gchat"
 	"github.com/gchatkit/gchat/internal/relay/accept"
-	"github.com/gchatkit/gchat/internal/store"
 	"github.com/gchatkit/gchat/internal/webhookapi"
 )
 
-// Headers of the "queued" answer.
+// Headers of the "queued" answer: what the relay says beyond Google's body.
 const (
 	HeaderDeliveryID    = "X-Gchat-Delivery-Id"
 	HeaderDeliveryState = "X-Gchat-Delivery-State"
+	// HeaderDeliveryThread is "unknown" on a REPLY_MESSAGE_OR_FAIL reply
+	// to a thread the relay cannot vouch for (accept.Result.ThreadUnknown):
+	// if Google does not know it either, the delivery becomes a dead letter.
+	HeaderDeliveryThread = "X-Gchat-Delivery-Thread"
 )
 
 // handleMessageCreate serves POST /v1/spaces/{space}/messages, Google's
@@ -44,7 +45,7 @@ func (s *Server) handleMessageCreate(w http.ResponseWriter, r *http.Request) {
 		msg.Thread = &gchat.Thread{ThreadKey: req.ThreadKeyParam}
 	}
 	res, err := s.accept.Accept(r.Context(), accept.Request{Space: sp, Message: msg, Reply: req.ReplyOption,
-		MessageID: req.MessageID, CallerRequestID: req.RequestID})
+		MessageID: req.MessageID, UniqueMessageID: s.rules.MessageIDConflict, CallerRequestID: req.RequestID})
 	if err != nil {
 		writeAcceptError(w, req, log, err)
 		return
@@ -54,21 +55,29 @@ func (s *Server) handleMessageCreate(w http.ResponseWriter, r *http.Request) {
 	log.Debug("queued", slog.String("delivery_id", first.ID), slog.Int("parts", len(res.Deliveries)), slog.Bool("duplicate", res.Duplicate))
 	w.Header().Set(HeaderDeliveryID, first.ID)
 	w.Header().Set(HeaderDeliveryState, string(first.State))
-	webhookapi.WriteMessage(w, req, queuedBody(req, first))
+	if res.ThreadUnknown {
+		w.Header().Set(HeaderDeliveryThread, "unknown")
+	}
+	webhookapi.WriteMessage(w, req, webhookapi.Answer(req, "spaces/"+req.Space+"/messages/"+first.ID, first.RelayThread))
 }
 
 // writeAcceptError turns an error of the accept path into Google's answer:
-// the caller's mistakes are 400s, a full queue or a failed store a 503
-// with Retry-After.
+// what Google refuses gets Google's status and text (as the emulator gives
+// them), a message the relay cannot fit a 400, a full queue or a failed
+// store a 503 with Retry-After.
 func writeAcceptError(w http.ResponseWriter, req *webhookapi.Request, log *slog.Logger, err error) {
 	var (
-		thErr   *accept.ThreadError
-		msgErr  *accept.MessageError
-		fullErr *accept.FullError
+		thErr     *accept.ThreadError
+		existsErr *accept.ExistsError
+		msgErr    *accept.MessageError
+		fullErr   *accept.FullError
 	)
 	switch {
 	case errors.As(err, &thErr):
-		webhookapi.WriteError(w, req, webhookapi.InvalidArgument(fmt.Sprintf("Unknown thread name %q: send a thread name this relay handed out, or a threadKey.", thErr.Name)))
+		webhookapi.WriteError(w, req, webhookapi.UnknownThread())
+	case errors.As(err, &existsErr):
+		log.Debug("message_id_exists", slog.String("delivery_id", existsErr.Delivery))
+		webhookapi.WriteError(w, req, webhookapi.MessageIDExists())
 	case errors.As(err, &msgErr) && msgErr.Op == accept.OpFit:
 		webhookapi.WriteError(w, req, webhookapi.InvalidArgument("The message cannot be fitted into Google's limits: "+msgErr.Err.Error()))
 	case errors.As(err, &msgErr):
@@ -99,25 +108,15 @@ func (s *Server) parseConfig() webhookapi.Config {
 			sp := s.cfg.Space(space)
 			return sp != nil && (sp.IngestToken == "" || sp.IngestToken.Equal(token)), nil
 		},
+		// Google's own thread names of the space the relay space delivers
+		// to pass through; those of any other space are refused at once,
+		// as the emulator's default refuses them.
+		ThreadSpaceValid: func(space, threadSpace string) bool {
+			sp := s.cfg.Space(space)
+			return sp != nil && sp.Webhook.Space() == threadSpace
+		},
+		ForeignThreadStatus: s.rules.ForeignThreadStatus,
 	}
-}
-
-// queuedBody is the answer to an accepted message, shaped like Google's:
-// the message as received, with the relay's names. name is the first
-// delivery, thread.name the relay thread name.
-func queuedBody(req *webhookapi.Request, d store.Delivery) map[string]any {
-	body := maps.Clone(req.Body)
-	body["name"] = "spaces/" + req.Space + "/messages/" + d.ID
-	thread := map[string]any{"name": d.RelayThread}
-	if th, ok := req.Body["thread"].(map[string]any); ok {
-		if key, ok := th["threadKey"]; ok {
-			thread["threadKey"] = key
-		}
-	}
-	body["thread"] = thread
-	body["space"] = map[string]any{"name": "spaces/" + req.Space}
-	body["createTime"] = d.CreatedAt.UTC().Format(time.RFC3339Nano)
-	return body
 }
 
 // unavailable answers 503 with Retry-After; req may be nil.

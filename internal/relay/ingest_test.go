@@ -174,7 +174,8 @@ func TestIngestDedup(t *testing.T) {
 
 // TestIngestThreads checks relay thread names: one per (space, thread key),
 // a reply by relay name joins its group and is translated to Google's thread
-// once known, an unknown name is a 400.
+// once known; Google's names of the space pass through, names of other
+// spaces are a 400, and a relay name never handed out does not exist.
 func TestIngestThreads(t *testing.T) {
 	e := newEnv(t, nil)
 	const fallback = "messageReplyOption=REPLY_MESSAGE_FALLBACK_TO_NEW_THREAD"
@@ -231,16 +232,85 @@ func TestIngestThreads(t *testing.T) {
 		t.Errorf("reply to a new thread: group %q relay %q, want \"\" and %q", d6.Group, d6.RelayThread, newName)
 	}
 
+	// Google's own thread name of the Google space: passed through as the
+	// thread to reply in, in a group of its own.
+	const google = "spaces/" + googleSpace + "/threads/6ZCBNeLWNQ3"
+	ga := e.post("alerts", alertsToken, fallback, `{"text":"reply","thread":{"name":"`+google+`"}}`)
+	if ga.code != http.StatusOK {
+		t.Fatalf("Google's thread name: got %d, want 200:\n%s", ga.code, ga.body)
+	}
+	if got := ga.json(t)["thread"].(map[string]any)["name"]; got != google {
+		t.Errorf("Google's thread name: answer thread %v, want %v", got, google)
+	}
+	if d := e.get(ga.header.Get(relay.HeaderDeliveryID)); !strings.Contains(string(d.Message), `"name":"`+google+`"`) || d.Group != google {
+		t.Errorf("Google's thread name: sent %s in group %q", d.Message, d.Group)
+	}
+
+	// A thread name of another space, relay or Google: refused at once,
+	// as the emulator refuses it by default.
 	for _, bad := range []string{
-		"spaces/alerts/threads/k0000000000000000000",
-		"spaces/alerts/threads/nope",
-		"spaces/open/threads/" + strings.TrimPrefix(name, "spaces/alerts/threads/"), // another space
-		"spaces/" + googleSpace + "/threads/T1",                                     // Google's own name
+		"spaces/open/threads/" + strings.TrimPrefix(name, "spaces/alerts/threads/"),
+		"spaces/BBBBother02/threads/T1",
 	} {
 		a := e.post("alerts", alertsToken, fallback, `{"text":"reply","thread":{"name":"`+bad+`"}}`)
-		if a.code != http.StatusBadRequest || a.errorStatus(t) != "INVALID_ARGUMENT" {
+		if a.code != http.StatusBadRequest || a.errorStatus(t) != "INVALID_ARGUMENT" || !strings.Contains(a.body, "invalid thread resource name") {
 			t.Errorf("thread %s: got %d, want 400 INVALID_ARGUMENT:\n%s", bad, a.code, a.body)
 		}
+	}
+	// A relay name never handed out does not exist: the fallback starts a
+	// new thread, REPLY_MESSAGE_OR_FAIL is Google's 404.
+	for _, unknown := range []string{"spaces/alerts/threads/k0000000000000000000", "spaces/alerts/threads/nope"} {
+		body := `{"text":"reply","thread":{"name":"` + unknown + `"}}`
+		if _, m := e.mustPost("alerts", alertsToken, fallback, body); m["thread"].(map[string]any)["name"] == unknown {
+			t.Errorf("unknown relay thread %s with the fallback: answered as that thread", unknown)
+		}
+		a := e.post("alerts", alertsToken, "messageReplyOption=REPLY_MESSAGE_OR_FAIL", body)
+		if a.code != http.StatusNotFound || a.errorStatus(t) != "NOT_FOUND" {
+			t.Errorf("unknown relay thread %s with OR_FAIL: got %d, want 404 NOT_FOUND:\n%s", unknown, a.code, a.body)
+		}
+	}
+}
+
+// TestIngestMessageIDExists: a messageId already accepted in the space is
+// Google's 409 at once, as the emulator answers it; a repeated requestId
+// still returns its delivery first.
+func TestIngestMessageIDExists(t *testing.T) {
+	e := newEnv(t, nil)
+	id, _ := e.mustPost("alerts", alertsToken, "messageId=client-a&requestId=r-1", `{"text":"one"}`)
+	a := e.post("alerts", alertsToken, "messageId=client-a", `{"text":"two"}`)
+	if a.code != http.StatusConflict || a.errorStatus(t) != "ALREADY_EXISTS" ||
+		a.json(t)["error"].(map[string]any)["message"] != "Message with the given messageId already exists." {
+		t.Errorf("reused messageId: got %d:\n%s", a.code, a.body)
+	}
+	if again, _ := e.mustPost("alerts", alertsToken, "messageId=client-a&requestId=r-1", `{"text":"one"}`); again != id {
+		t.Errorf("repeated requestId: delivery %s, want %s", again, id)
+	}
+	if a := e.post("alerts", alertsToken, "messageId=client-a&requestId=r-2", `{"text":"three"}`); a.code != http.StatusConflict {
+		t.Errorf("reused messageId, new requestId: got %d, want 409", a.code)
+	}
+	e.mustPost("alerts", alertsToken, "messageId=client-b", `{"text":"other id"}`)
+	if ds, _ := e.store.List(t.Context(), store.Filter{}); len(ds) != 2 {
+		t.Errorf("stored %d deliveries, want 2", len(ds))
+	}
+}
+
+// TestIngestOrFailUnknownThread: REPLY_MESSAGE_OR_FAIL to a thread the relay
+// cannot vouch for is queued and says so in a header; to a thread it knows,
+// no header.
+func TestIngestOrFailUnknownThread(t *testing.T) {
+	e := newEnv(t, nil)
+	const orFail = "messageReplyOption=REPLY_MESSAGE_OR_FAIL"
+	a := e.post("alerts", alertsToken, orFail, `{"text":"resolved","thread":{"threadKey":"made-at-google"}}`)
+	if a.code != http.StatusOK || a.header.Get(relay.HeaderDeliveryThread) != "unknown" {
+		t.Errorf("OR_FAIL to a key never seen: got %d, %s %q; want 200, unknown", a.code, relay.HeaderDeliveryThread, a.header.Get(relay.HeaderDeliveryThread))
+	}
+	if d := e.get(a.header.Get(relay.HeaderDeliveryID)); d.Reply != "REPLY_MESSAGE_OR_FAIL" {
+		t.Errorf("stored reply %q, want REPLY_MESSAGE_OR_FAIL", d.Reply)
+	}
+	e.mustPost("alerts", alertsToken, "messageReplyOption=REPLY_MESSAGE_FALLBACK_TO_NEW_THREAD", `{"text":"firing","thread":{"threadKey":"k"}}`)
+	a = e.post("alerts", alertsToken, orFail, `{"text":"resolved","thread":{"threadKey":"k"}}`)
+	if a.code != http.StatusOK || a.header.Get(relay.HeaderDeliveryThread) != "" {
+		t.Errorf("OR_FAIL to a key the relay handed out: got %d, %s %q; want 200 and no header", a.code, relay.HeaderDeliveryThread, a.header.Get(relay.HeaderDeliveryThread))
 	}
 }
 
@@ -357,14 +427,15 @@ func TestIngestUnavailable(t *testing.T) {
 	}
 }
 
-// TestIngestAcceptRefusals: the accept path's errors in Google's words: the
-// caller's mistakes are 400s, a store that fails a 503 with Retry-After.
+// TestIngestAcceptRefusals: the accept path's errors in Google's words: what
+// Google refuses with its status, messages the relay cannot fit a 400, a
+// store that fails a 503 with Retry-After.
 func TestIngestAcceptRefusals(t *testing.T) {
 	e := newEnv(t, nil)
 	fallback := "messageReplyOption=REPLY_MESSAGE_FALLBACK_TO_NEW_THREAD"
-	a := e.post("alerts", alertsToken, fallback, `{"text":"x","thread":{"name":"spaces/alerts/threads/knope"}}`)
-	if a.code != http.StatusBadRequest || a.errorStatus(t) != "INVALID_ARGUMENT" || !strings.Contains(a.body, "Unknown thread name") {
-		t.Errorf("unknown thread name: got %d:\n%s", a.code, a.body)
+	a := e.post("alerts", alertsToken, "messageReplyOption=REPLY_MESSAGE_OR_FAIL", `{"text":"x","thread":{"name":"spaces/alerts/threads/knope"}}`)
+	if a.code != http.StatusNotFound || a.errorStatus(t) != "NOT_FOUND" {
+		t.Errorf("OR_FAIL to an unknown thread name: got %d:\n%s", a.code, a.body)
 	}
 	a = e.post("alerts", alertsToken, "", `{"cards":[{"header":{"title":"`+strings.Repeat("x", 40000)+`"}}]}`)
 	if a.code != http.StatusBadRequest || a.errorStatus(t) != "INVALID_ARGUMENT" || !strings.Contains(a.body, "cannot be fitted") {

@@ -25,6 +25,7 @@ import (
 	"github.com/gchatkit/gchat/internal/relay/accept"
 	"github.com/gchatkit/gchat/internal/relay/config"
 	"github.com/gchatkit/gchat/internal/store"
+	"github.com/gchatkit/gchat/internal/webhookapi"
 )
 
 // Defaults of Options.
@@ -74,7 +75,11 @@ type Server struct {
 	anyIP    bool            // listening on every interface: IP literals are allowed hosts too
 	stopping atomic.Bool
 	accept   *accept.Accepter
-	mux      *http.ServeMux
+	// rules are the emulator's default guesses, which the relay follows
+	// where it answers in Google's place (a reused messageId, a thread of
+	// another space).
+	rules webhookapi.Rules
+	mux   *http.ServeMux
 }
 
 // NewServer returns the relay server for cfg, storing into st and waking n
@@ -90,7 +95,7 @@ func NewServer(cfg *config.Config, st store.Store, n Notifier, logger *slog.Logg
 		opts.MaxPending = DefaultMaxPending
 	}
 	s := &Server{cfg: cfg, store: st, notify: n, log: logger, opts: opts,
-		allowed: map[string]bool{"localhost": true, "127.0.0.1": true, "::1": true}}
+		allowed: map[string]bool{"localhost": true, "127.0.0.1": true, "::1": true}, rules: webhookapi.DefaultRules()}
 	if host, _, err := net.SplitHostPort(opts.Listen); err == nil {
 		if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
 			s.anyIP = true

@@ -16,7 +16,6 @@ import (
 	"github.com/gchatkit/gchat/internal/relay/accept"
 	"github.com/gchatkit/gchat/internal/relay/config"
 	"github.com/gchatkit/gchat/internal/relay/plan"
-	"github.com/gchatkit/gchat/internal/store"
 	"github.com/gchatkit/gchat/internal/webhookapi"
 )
 
@@ -84,7 +83,7 @@ func (s *Server) handleSource(src config.Source) http.HandlerFunc {
 		if pl.Skipped != "" {
 			log.Info("payload_skipped", slog.String("reason", pl.Skipped))
 		}
-		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.Header().Set("Content-Type", "application/json; charset=UTF-8")
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		enc.Encode(answer)
@@ -108,10 +107,10 @@ type sourceDelivery struct {
 // acceptPost hands a planned post to the accept path: its thread key is a
 // thread of the route's own, replied to with the fallback so that the first
 // message of the key starts it.
-func (s *Server) acceptPost(ctx context.Context, rt *config.Route, p plan.Post) (store.EnqueueResult, error) {
+func (s *Server) acceptPost(ctx context.Context, rt *config.Route, p plan.Post) (accept.Result, error) {
 	sp := s.cfg.Space(p.Space)
 	if sp == nil { // Validate keeps route targets configured
-		return store.EnqueueResult{}, fmt.Errorf("space %q is not configured", p.Space)
+		return accept.Result{}, fmt.Errorf("space %q is not configured", p.Space)
 	}
 	req := accept.Request{Space: sp, Message: p.Message, Route: rt.Name, DedupKey: p.DedupKey, DedupWindow: p.DedupWindow}
 	if p.ThreadKey != "" {

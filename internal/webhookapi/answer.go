@@ -3,6 +3,7 @@ package webhookapi
 import (
 	"bytes"
 	"encoding/json"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -151,7 +152,78 @@ func WriteError(w http.ResponseWriter, req *Request, e *Error) {
 	if req != nil {
 		pretty = req.Pretty
 	}
+	if e.Code == http.StatusMethodNotAllowed {
+		w.Header().Set("Allow", http.MethodPost) // RFC 9110 §15.5.6
+	}
 	write(w, e.Code, &env, pretty)
+}
+
+// Rules are the dialect's answers where the evidence for Google's is weaker
+// than documented (docs/google-chat.md §6.3, §11.6, §13). The emulator makes
+// each a setting (emulator.Settings) whose default is DefaultRules; the
+// relay, which answers in Google's place, follows DefaultRules.
+type Rules struct {
+	// MessageIDConflict: a messageId already used in the space is 409
+	// ALREADY_EXISTS ([INF], docs/google-chat.md §6.3); false accepts it.
+	MessageIDConflict bool
+	// ForeignThreadStatus is the answer to a thread.name of another space
+	// ([UNK], docs/google-chat.md §11.6): http.StatusBadRequest, Google's
+	// answer to a malformed thread name, or http.StatusNotFound, its answer
+	// to an unknown thread.
+	ForeignThreadStatus int
+}
+
+// DefaultRules returns the best guesses: a reused messageId is a 409 and a
+// thread of another space is a 400.
+func DefaultRules() Rules {
+	return Rules{MessageIDConflict: true, ForeignThreadStatus: http.StatusBadRequest}
+}
+
+// MessageIDExists is the 409 of a messageId already used in the space.
+// Guess: docs/google-chat.md §6.3 [UNK] for the text.
+func MessageIDExists() *Error {
+	return AlreadyExists(msgMessageIDExists)
+}
+
+// UnknownThread is the 404 of REPLY_MESSAGE_OR_FAIL to a thread that does
+// not exist (docs/google-chat.md §6.3 [DOC]; the text is Google's generic
+// NOT_FOUND, [INF]).
+func UnknownThread() *Error {
+	return NotFound(msgNotFound)
+}
+
+// ForeignThread is the answer to a thread.name of another space, by status
+// (see Rules.ForeignThreadStatus): 404 NOT_FOUND, else 400 INVALID_ARGUMENT.
+func ForeignThread(status int) *Error {
+	if status == http.StatusNotFound {
+		return NotFound(msgNotFound)
+	}
+	return InvalidArgument(msgThreadName)
+}
+
+// Answer is the body of the 200 answer to a created message, one reading
+// of docs/google-chat.md §5 for every face: the request's message as Parse
+// normalised it, plus name and thread.name, and nothing else (no sender,
+// space or createTime: webhook answers carry none). A threadKey given in the
+// query is echoed as thread.threadKey like one given in the body (§5 [INF]).
+// req.Body is not changed.
+func Answer(req *Request, name, threadName string) map[string]any {
+	body := maps.Clone(req.Body)
+	if body == nil {
+		body = map[string]any{}
+	}
+	body["name"] = name
+	th, _ := body["thread"].(map[string]any)
+	th = maps.Clone(th)
+	if th == nil {
+		th = map[string]any{}
+	}
+	th["name"] = threadName
+	if _, ok := th["threadKey"]; !ok && req.ThreadKeyParam != "" {
+		th["threadKey"] = req.ThreadKeyParam
+	}
+	body["thread"] = th
+	return body
 }
 
 // WriteMessage writes msg, the created message, with status 200, honouring

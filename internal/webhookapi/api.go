@@ -38,6 +38,14 @@ type Config struct {
 	// It may return an *Error of its own (for a deleted webhook, a space
 	// whose apps are disabled) to replace the default 403.
 	TokenValid func(space, token string) (bool, *Error)
+	// ThreadSpaceValid reports whether a thread.name of threadSpace may be
+	// named in a message to space, which differs from it (the relay: the
+	// Google space its relay space delivers to). Nil accepts none: a thread
+	// of another space is refused with ForeignThreadStatus.
+	ThreadSpaceValid func(space, threadSpace string) bool
+	// ForeignThreadStatus is the answer to a thread of another space, as
+	// Rules.ForeignThreadStatus; zero means DefaultRules'.
+	ForeignThreadStatus int
 }
 
 // Request is a parsed and checked webhook request.

@@ -36,6 +36,10 @@ const (
 	msgEmpty = "Message cannot be empty."
 	// docs/google-chat.md §6.3, §7 (openclaw#39554, app auth).
 	msgThreadName = "The request contains an invalid thread resource name"
+	// Google's generic NOT_FOUND text (docs/google-chat.md §6.3 [INF]).
+	msgNotFound = "Requested entity was not found."
+	// Guess: docs/google-chat.md §6.3 [UNK]: the text of a duplicate messageId.
+	msgMessageIDExists = "Message with the given messageId already exists."
 )
 
 // Parse reads a webhook request: the space from the path, the query
@@ -455,10 +459,13 @@ func (req *Request) readBody(body []byte, cfg Config) *Error {
 			if !ok {
 				return InvalidArgument(msgThreadName)
 			}
-			if sp != req.Space {
-				// Guess: a thread of another space gets the same 400 (§11.6
-				// leaves 400 or 404 open).
-				return InvalidArgument(msgThreadName)
+			if sp != req.Space && (cfg.ThreadSpaceValid == nil || !cfg.ThreadSpaceValid(req.Space, sp)) {
+				// Guess: §11.6 leaves 400 or 404 open (Rules.ForeignThreadStatus).
+				status := cfg.ForeignThreadStatus
+				if status == 0 {
+					status = DefaultRules().ForeignThreadStatus
+				}
+				return ForeignThread(status)
 			}
 		}
 		if key, ok := th["threadKey"].(string); ok && utf8.RuneCountInString(key) > maxThreadKey {

@@ -11,8 +11,11 @@
 //
 // Its errors are the caller's to translate:
 //
-//   - *ThreadError: a thread name this relay never handed out (the caller's
-//     mistake);
+//   - *ThreadError: REPLY_MESSAGE_OR_FAIL to a thread that cannot exist: a
+//     thread name of the relay space that this relay never handed out, or
+//     no thread at all (Google answers 404);
+//   - *ExistsError: a messageId already accepted in the relay space (Google
+//     answers 409);
 //   - *MessageError: the message cannot be fitted or encoded (the caller's
 //     message);
 //   - *FullError: the lane's bound on pending deliveries is reached (retry
@@ -72,6 +75,12 @@ type Request struct {
 	Reply gchat.ReplyOption
 	// MessageID is the caller's messageId, given to the first part.
 	MessageID string
+	// UniqueMessageID refuses a MessageID already accepted in the relay
+	// space with an *ExistsError, for as long as the store holds a delivery
+	// that carries it (webhookapi.Rules.MessageIDConflict). It uses the
+	// store's DedupKey, so it needs DedupKey empty; a repeated
+	// CallerRequestID is still answered with its first deliveries.
+	UniqueMessageID bool
 	// CallerRequestID is the caller's requestId: a repeat within the space
 	// stores nothing and returns the first request's deliveries.
 	CallerRequestID string
@@ -83,26 +92,41 @@ type Request struct {
 	DedupWindow time.Duration
 }
 
+// Result is what Accept stored, or found stored.
+type Result struct {
+	store.EnqueueResult
+	// ThreadUnknown reports a REPLY_MESSAGE_OR_FAIL reply to a thread the
+	// relay cannot vouch for: a thread key it never saw, or a Google thread
+	// name it never delivered into. Google may know it (a sender's earlier
+	// messages, sent to Google directly); if not, Google's 404 makes the
+	// delivery a dead letter.
+	ThreadUnknown bool
+}
+
 // Accept commits req's message as one or more deliveries of one thread and
 // wakes its lane. The result's first delivery is the one to answer with;
 // for a duplicate (by CallerRequestID or DedupKey) nothing new is stored
 // and the result holds the first request's deliveries.
-func (a *Accepter) Accept(ctx context.Context, req Request) (store.EnqueueResult, error) {
+func (a *Accepter) Accept(ctx context.Context, req Request) (Result, error) {
 	sp := req.Space
 	th, err := a.placeThread(ctx, req)
 	if err != nil {
-		return store.EnqueueResult{}, err
+		return Result{}, err
 	}
 	parts, err := gchat.Fit(th.msg, gchat.Options{Reply: th.reply, MessageID: req.MessageID, RequestID: store.NewRequestID()}, gchat.Limits{})
 	if err != nil {
-		return store.EnqueueResult{}, &MessageError{Op: OpFit, Err: err}
+		return Result{}, &MessageError{Op: OpFit, Err: err}
 	}
 	enq := store.EnqueueRequest{Space: sp.Name, Lane: sp.Webhook.Space(), Route: req.Route,
 		CallerRequestID: req.CallerRequestID, DedupKey: req.DedupKey, DedupWindow: req.DedupWindow, Limit: a.limit}
+	byMessageID := req.UniqueMessageID && req.MessageID != "" && req.DedupKey == ""
+	if byMessageID {
+		enq.DedupKey, enq.DedupWindow = messageIDKey(req.MessageID), 0
+	}
 	for _, p := range parts {
 		body, err := gchat.Encode(&p.Message)
 		if err != nil {
-			return store.EnqueueResult{}, &MessageError{Op: OpEncode, Err: err}
+			return Result{}, &MessageError{Op: OpEncode, Err: err}
 		}
 		enq.Deliveries = append(enq.Deliveries, store.NewDelivery{
 			Group:       th.group,
@@ -112,26 +136,51 @@ func (a *Accepter) Accept(ctx context.Context, req Request) (store.EnqueueResult
 			RelayThread: th.relayName,
 		})
 	}
-	res, err := a.store.Enqueue(ctx, enq)
+	er, err := a.store.Enqueue(ctx, enq)
+	res := Result{EnqueueResult: er, ThreadUnknown: th.unknown}
 	switch {
 	case errors.Is(err, store.ErrFull):
 		return res, &FullError{Space: sp.Name, Limit: enq.Limit, Err: err}
 	case err != nil:
 		return res, fmt.Errorf("enqueue into space %s: %w", sp.Name, err)
-	case len(res.Deliveries) == 0:
+	case len(er.Deliveries) == 0:
 		return res, fmt.Errorf("enqueue into space %s: no deliveries returned", sp.Name)
+	case byMessageID && er.Duplicate && (req.CallerRequestID == "" || er.Deliveries[0].CallerRequestID != req.CallerRequestID):
+		// The store checks CallerRequestID first: a duplicate that is not
+		// the caller's own earlier request matched by the messageId.
+		return res, &ExistsError{Space: sp.Name, MessageID: req.MessageID, Delivery: er.Deliveries[0].ID}
 	}
 	a.wake(enq.Lane)
 	return res, nil
 }
 
-// ThreadError is a thread name the store does not know: not one this relay
-// handed out.
+// messageIDKey is the store dedup key that holds a messageId. Route dedup
+// keys of the same space share the column; the prefix keeps them apart.
+func messageIDKey(id string) string { return "gchat.messageId:" + id }
+
+// ExistsError is a messageId already accepted in the relay space: Delivery
+// carries it. Nothing was stored.
+type ExistsError struct {
+	Space, MessageID, Delivery string
+}
+
+func (e *ExistsError) Error() string {
+	return fmt.Sprintf("space %s: messageId %q already accepted as delivery %s", e.Space, e.MessageID, e.Delivery)
+}
+
+// ThreadError is REPLY_MESSAGE_OR_FAIL to a thread that cannot exist: Name
+// is a thread name of the relay space that the store does not know (never
+// handed out, or pruned), or "" when the message names no thread.
 type ThreadError struct {
 	Name string
 }
 
-func (e *ThreadError) Error() string { return fmt.Sprintf("unknown thread name %q", e.Name) }
+func (e *ThreadError) Error() string {
+	if e.Name == "" {
+		return "REPLY_MESSAGE_OR_FAIL without a thread"
+	}
+	return fmt.Sprintf("REPLY_MESSAGE_OR_FAIL to unknown thread name %q", e.Name)
+}
 
 // MessageError is a message that cannot become deliveries: Op is OpFit
 // (it does not fit Google's limits even split) or OpEncode.
@@ -169,9 +218,12 @@ type placement struct {
 	// relayName is the thread name handed to the caller.
 	relayName string
 	// group is the store's thread group: the relay name of a thread the
-	// caller named by key, "" for messages that start a thread of their own
-	// (they form the lane's unthreaded group, first in first out).
+	// caller named by key, Google's name of a thread named by it, "" for
+	// messages that start a thread of their own (they form the lane's
+	// unthreaded group, first in first out).
 	group string
+	// unknown: see Result.ThreadUnknown.
+	unknown bool
 }
 
 // Relay thread names are spaces/{space}/threads/{id}. The id's first letter
@@ -187,10 +239,20 @@ const (
 	newPrefix   = "n"
 )
 
-// placeThread decides the thread of a request: its thread key, a relay
-// thread name (which must be known to the store, and is translated to
-// Google's once mapped), or a new thread; and the reply option, applying
-// the space's reply_fallback.
+// placeThread decides the thread of a request and the reply option,
+// applying the space's reply_fallback. A message names its thread by:
+//
+//   - a thread name of its relay space, which this relay handed out: the
+//     store translates it to Google's once mapped; one it never handed out
+//     does not exist, as for Google (docs/google-chat.md §7): ignored by
+//     the fallback, a *ThreadError for REPLY_MESSAGE_OR_FAIL;
+//   - Google's thread name of the Google space it delivers to: passed
+//     through, its own thread group;
+//   - a thread key: one relay name per (relay space, key);
+//   - nothing: a new thread.
+//
+// Thread names of other spaces never get here: webhookapi.Parse refuses
+// them (Rules.ForeignThreadStatus).
 func (a *Accepter) placeThread(ctx context.Context, req Request) (placement, error) {
 	sp := req.Space
 	p := placement{msg: req.Message, reply: req.Reply}
@@ -199,19 +261,6 @@ func (a *Accepter) placeThread(ctx context.Context, req Request) (placement, err
 		p.msg.Thread = &t
 	}
 	hasThread := p.msg.Thread != nil && (p.msg.Thread.Name != "" || p.msg.Thread.ThreadKey != "")
-
-	var known store.Thread
-	if hasThread && p.msg.Thread.Name != "" {
-		t, err := a.store.Thread(ctx, p.msg.Thread.Name)
-		switch {
-		case errors.Is(err, store.ErrNotFound):
-			return p, &ThreadError{Name: p.msg.Thread.Name}
-		case err != nil:
-			return p, fmt.Errorf("look up thread of space %s: %w", sp.Name, err)
-		}
-		known = t
-	}
-
 	if hasThread && p.reply == gchat.ReplyUnset {
 		// Google ignores a thread sent without a reply option; the library
 		// would apply the fallback, so say which explicitly.
@@ -220,8 +269,13 @@ func (a *Accepter) placeThread(ctx context.Context, req Request) (placement, err
 			p.reply = gchat.ReplyFallbackToNewThread
 		}
 	}
-	switch {
-	case !hasThread || p.reply == gchat.ReplyNewThread:
+	orFail := p.reply == gchat.ReplyOrFail
+	if !hasThread || p.reply == gchat.ReplyNewThread {
+		if orFail {
+			// Google's REPLY_MESSAGE_OR_FAIL with no thread: no thread
+			// exists to reply to (the emulator's 404).
+			return p, &ThreadError{}
+		}
 		p.relayName = threadName(sp.Name, newPrefix+randomID())
 		if hasThread && p.msg.Thread.Name != "" {
 			// Google ignores the thread; a relay name must not reach it.
@@ -230,19 +284,74 @@ func (a *Accepter) placeThread(ctx context.Context, req Request) (placement, err
 				p.msg.Thread = nil
 			}
 		}
-	case known.RelayName != "":
-		p.relayName = known.RelayName
-		if id := strings.TrimPrefix(known.RelayName, "spaces/"+sp.Name+"/threads/"); strings.HasPrefix(id, keyedPrefix) {
-			p.group = known.RelayName
+		return p, nil
+	}
+
+	if name := p.msg.Thread.Name; name != "" {
+		if googleThread(sp, name) {
+			p.relayName, p.group = name, name
+			if orFail {
+				t, err := a.store.Thread(ctx, name)
+				switch {
+				case err != nil && !errors.Is(err, store.ErrNotFound):
+					return p, fmt.Errorf("look up thread of space %s: %w", sp.Name, err)
+				case err != nil || t.GoogleName == "":
+					p.unknown = true
+				}
+			}
+			return p, nil
 		}
-		if known.GoogleName != "" {
-			p.msg.Thread.Name = known.GoogleName
+		t, err := a.store.Thread(ctx, name)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			if orFail {
+				return p, &ThreadError{Name: name}
+			}
+			// The fallback: a thread that does not exist is started anew,
+			// by its key if the message has one (docs/google-chat.md §7).
+			p.msg.Thread.Name = ""
+			if p.msg.Thread.ThreadKey == "" {
+				p.msg.Thread = nil
+				p.relayName = threadName(sp.Name, newPrefix+randomID())
+				return p, nil
+			}
+		case err != nil:
+			return p, fmt.Errorf("look up thread of space %s: %w", sp.Name, err)
+		default:
+			p.relayName = t.RelayName
+			if id := strings.TrimPrefix(t.RelayName, "spaces/"+sp.Name+"/threads/"); strings.HasPrefix(id, keyedPrefix) {
+				p.group = t.RelayName
+			}
+			if t.GoogleName != "" {
+				p.msg.Thread.Name = t.GoogleName
+			}
+			return p, nil
 		}
-	default:
-		p.relayName = threadName(sp.Name, keyedPrefix+keyID(sp.Name, p.msg.Thread.ThreadKey))
-		p.group = p.relayName
+	}
+
+	p.relayName = threadName(sp.Name, keyedPrefix+keyID(sp.Name, p.msg.Thread.ThreadKey))
+	p.group = p.relayName
+	if orFail {
+		// A key the relay never saw may still name a thread the sender
+		// made through Google directly.
+		// Once the relay handed the key's thread out, its first message
+		// goes first in the key's group.
+		_, err := a.store.Thread(ctx, p.relayName)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			p.unknown = true
+		case err != nil:
+			return p, fmt.Errorf("look up thread of space %s: %w", sp.Name, err)
+		}
 	}
 	return p, nil
+}
+
+// googleThread reports whether name is a thread of the Google space that sp
+// delivers to, rather than a relay thread name of sp.
+func googleThread(sp *config.Space, name string) bool {
+	lane := sp.Webhook.Space()
+	return lane != sp.Name && strings.HasPrefix(name, "spaces/"+lane+"/threads/")
 }
 
 func threadName(space, id string) string { return "spaces/" + space + "/threads/" + id }

@@ -56,7 +56,7 @@ func (e *env) wakes() int {
 	return len(e.woken)
 }
 
-func (e *env) mustAccept(req accept.Request) store.EnqueueResult {
+func (e *env) mustAccept(req accept.Request) accept.Result {
 	e.t.Helper()
 	res, err := e.acc.Accept(e.t.Context(), req)
 	if err != nil {
@@ -177,10 +177,24 @@ func TestAcceptErrors(t *testing.T) {
 
 	var thErr *accept.ThreadError
 	_, err := e.acc.Accept(t.Context(), accept.Request{Space: e.alerts,
-		Message: gchat.Message{Text: "hi", Thread: &gchat.Thread{Name: "spaces/alerts/threads/knope"}}, Reply: gchat.ReplyFallbackToNewThread})
+		Message: gchat.Message{Text: "hi", Thread: &gchat.Thread{Name: "spaces/alerts/threads/knope"}}, Reply: gchat.ReplyOrFail})
 	if !errors.As(err, &thErr) || thErr.Name != "spaces/alerts/threads/knope" {
-		t.Errorf("unknown thread name: %v, want a ThreadError naming it", err)
+		t.Errorf("REPLY_MESSAGE_OR_FAIL to an unknown thread name: %v, want a ThreadError naming it", err)
 	}
+	_, err = e.acc.Accept(t.Context(), accept.Request{Space: e.alerts, Message: gchat.Message{Text: "hi"}, Reply: gchat.ReplyOrFail})
+	if !errors.As(err, &thErr) || thErr.Name != "" {
+		t.Errorf("REPLY_MESSAGE_OR_FAIL without a thread: %v, want a ThreadError", err)
+	}
+	var exists *accept.ExistsError
+	_, err = e.acc.Accept(t.Context(), accept.Request{Space: e.alerts, Message: gchat.Message{Text: "hi"}, MessageID: "client-x", UniqueMessageID: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.acc.Accept(t.Context(), accept.Request{Space: e.alerts, Message: gchat.Message{Text: "again"}, MessageID: "client-x", UniqueMessageID: true})
+	if !errors.As(err, &exists) || exists.MessageID != "client-x" {
+		t.Errorf("a messageId accepted before: %v, want an ExistsError", err)
+	}
+	woken = e.wakes()
 
 	var msgErr *accept.MessageError
 	cards := json.RawMessage(`[{"header":{"title":"` + strings.Repeat("x", 40000) + `"}}]`)
@@ -195,8 +209,8 @@ func TestAcceptErrors(t *testing.T) {
 		t.Errorf("past the lane's bound: %v, want a FullError of alerts, limit 2, matching store.ErrFull", err)
 	}
 
-	if all, err := e.store.List(t.Context(), store.Filter{}); err != nil || len(all) != 1 {
-		t.Errorf("stored %d (err %v), want only the first message", len(all), err)
+	if all, err := e.store.List(t.Context(), store.Filter{}); err != nil || len(all) != 2 {
+		t.Errorf("stored %d (err %v), want only the first message and client-x", len(all), err)
 	}
 	e.store.Close()
 	_, err = e.acc.Accept(t.Context(), accept.Request{Space: e.alerts, Message: gchat.Message{Text: "closed"}})

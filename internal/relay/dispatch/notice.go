@@ -66,6 +66,7 @@ func (d *Dispatcher) noticeDeadLetter(ctx context.Context, dl store.Delivery, re
 	if dl.Batch {
 		what = "batch " + dl.ID + " (merged messages)"
 	}
+	what += orFailThread(dl)
 	text := fmt.Sprintf("gchat relay: %s to space %s is dead: %s; replay: POST /api/v1/dead/%s/replay",
 		what, dl.Space, shorten(reason), dl.ID)
 	d.notice(ctx, noticeKey{noticeDead, dl.Space}, dl.Lane, text, log)

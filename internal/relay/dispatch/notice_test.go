@@ -197,3 +197,27 @@ func TestNoNoticeWithoutOperator(t *testing.T) {
 		}
 	})
 }
+
+// TestNoticeDeadOrFailNamesThread: Google's 404 to REPLY_MESSAGE_OR_FAIL
+// makes a dead letter (not a paused space) whose notice names the thread key.
+func TestNoticeDeadOrFailNamesThread(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t, noticeConfig(t), func(c call, n int) (time.Duration, error) {
+			if c.Space == "AAA" {
+				return 0, apiError(404, "NOT_FOUND", "Requested entity was not found.")
+			}
+			return 0, nil
+		})
+		h.start()
+		ds := h.enqueue("alerts", msg{text: "resolved", group: "db1-disk", reply: "REPLY_MESSAGE_OR_FAIL"})
+		h.settled(time.Minute, ds...)
+		if d, err := h.st.Get(context.Background(), ds[0].ID); err != nil || d.State != store.StateDead {
+			t.Fatalf("delivery: %+v, %v; want dead", d, err)
+		}
+		ns := h.notices()
+		if len(ns) != 1 {
+			t.Fatalf("%d notices, want 1: %q", len(ns), ns)
+		}
+		checkNotice(t, ns[0], "delivery "+ds[0].ID, "is dead", "404", "REPLY_MESSAGE_OR_FAIL in thread key \\\"db1-disk\\\"")
+	})
+}

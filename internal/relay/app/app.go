@@ -101,6 +101,9 @@ type Relay struct {
 	srvOpts relay.Options
 	owner   string // kept across dispatchers, so a lease not released is ours still
 	dcfg    dispatch.Config
+	// notices is kept across dispatchers, so that a reload does not reset
+	// the limit of one operator notice per kind and space per interval.
+	notices *dispatch.NoticeLimiter
 
 	cfg  atomic.Pointer[config.Config]
 	srv  atomic.Pointer[relay.Server]
@@ -136,6 +139,7 @@ func New(cfg *config.Config, ln net.Listener, st store.Store, logger *slog.Logge
 		opts:    opts,
 		srvOpts: relay.Options{Listen: ln.Addr().String(), Demo: opts.Emulator != nil, Metrics: metrics, MaxPending: opts.MaxPending},
 		owner:   owner(),
+		notices: &dispatch.NoticeLimiter{},
 	}
 	r.dcfg = r.dispatchConfig(cfg)
 	if err := r.dcfg.Validate(); err != nil {
@@ -233,7 +237,7 @@ func (r *Relay) Notify(lane string) {
 
 // dispatchConfig is the dispatcher configuration for cfg.
 func (r *Relay) dispatchConfig(cfg *config.Config) dispatch.Config {
-	dcfg := dispatch.Config{Owner: r.owner, RequestTimeout: dispatch.DefaultRequestTimeout, Operator: cfg.Operator,
+	dcfg := dispatch.Config{Owner: r.owner, RequestTimeout: dispatch.DefaultRequestTimeout, Operator: cfg.Operator, Notices: r.notices,
 		LeaseTTL: cfg.Timing.Lease, BackoffBase: cfg.Timing.BackoffBase, BackoffCap: cfg.Timing.BackoffCap}
 	if cfg.Timing.RequestTimeout > 0 {
 		dcfg.RequestTimeout = cfg.Timing.RequestTimeout

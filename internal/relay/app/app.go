@@ -141,6 +141,9 @@ func New(cfg *config.Config, ln net.Listener, st store.Store, logger *slog.Logge
 		owner:   owner(),
 		notices: &dispatch.NoticeLimiter{},
 	}
+	if opts.Load != nil {
+		r.srvOpts.Reload = r.Reload // POST /-/reload
+	}
 	r.dcfg = r.dispatchConfig(cfg)
 	if err := r.dcfg.Validate(); err != nil {
 		return nil, err

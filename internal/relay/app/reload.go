@@ -6,14 +6,16 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/gchatkit/gchat/internal/relay"
 	"github.com/gchatkit/gchat/internal/relay/config"
 	"github.com/gchatkit/gchat/internal/relay/dispatch"
 	"github.com/gchatkit/gchat/internal/store"
 )
 
 // ErrNoReload is Reload's error when the relay cannot reload: it has no
-// Options.Load, or it is not running.
-var ErrNoReload = errors.New("reload: the relay is not running or has no configuration file")
+// Options.Load, or it is not running. It is relay.ErrNoReload, so that
+// POST /-/reload tells it from a refused configuration.
+var ErrNoReload = relay.ErrNoReload
 
 // Reload reads the configuration again through Options.Load. An invalid one
 // is refused, every problem logged, and the running one kept; the error

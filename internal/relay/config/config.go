@@ -164,6 +164,18 @@ func (l Log) SlogLevel() slog.Level {
 	return slog.LevelInfo
 }
 
+// Validate checks the format and the level, each when set; the error names
+// the bad field ("format: …", "level: …").
+func (l Log) Validate() error {
+	if l.Format != "" && !slices.Contains(logFormats, l.Format) {
+		return fmt.Errorf("format %q: want one of %s%s", l.Format, strings.Join(logFormats, ", "), suggest(l.Format, logFormats))
+	}
+	if l.Level != "" && !slices.Contains(logLevels, l.Level) {
+		return fmt.Errorf("level %q: want one of %s%s", l.Level, strings.Join(logLevels, ", "), suggest(l.Level, logLevels))
+	}
+	return nil
+}
+
 // Retention says how long finished deliveries are kept.
 type Retention struct {
 	Delivered time.Duration // default DefaultDelivered

@@ -40,7 +40,8 @@ field at fault.
                  routes and the operator, templates with their samples) is
                  checked as without it
   --send ROUTE   post the messages of ROUTE's sample to its spaces' webhooks,
-                 to see a new route work end to end
+                 to see a new route work end to end; a send that fails exits
+                 as gchat send does: 2 refused by Google, 3 gave up
 
 config reference prints every key of the file, with its type, default and
 meaning (docs/config.md is this reference).

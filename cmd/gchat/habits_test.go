@@ -2,10 +2,12 @@ package main
 
 import (
 	"flag"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"testing"
 
@@ -243,4 +245,40 @@ func TestConfigReference(t *testing.T) {
 	if r.code != exitOK || r.stdout != string(want) {
 		t.Errorf("exit %d; the output differs from docs/config.md (%d and %d bytes)", r.code, len(r.stdout), len(want))
 	}
+}
+
+// FuzzParseInterleaved: whatever the arguments, a flag is never left among
+// the arguments (the text gchat send would post) unless "--" came before
+// it, and the arguments are the given ones, in order.
+func FuzzParseInterleaved(f *testing.F) {
+	for _, seed := range []string{"hello\x00--thread\x00t", "--\x00-x", "--thread\x00--\x00a", "-\x00--dry-run=false\x00b", "a\x00-thread=x\x00--\x00--\x00c"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, joined string) {
+		args := strings.Split(joined, "\x00")
+		fs := flag.NewFlagSet("fuzz", flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		fs.String("thread", "", "")
+		fs.Bool("dry-run", false, "")
+		if err := parseInterleaved(fs, args); err != nil {
+			return
+		}
+		rest, i := fs.Args(), 0
+		for _, a := range args {
+			if i < len(rest) && a == rest[i] {
+				i++
+			}
+		}
+		if i != len(rest) {
+			t.Fatalf("arguments %q are not in order among %q", rest, args)
+		}
+		if slices.Contains(args, "--") {
+			return
+		}
+		for _, a := range rest {
+			if strings.HasPrefix(a, "-") && a != "-" {
+				t.Fatalf("flag %q left among the arguments %q of %q", a, rest, args)
+			}
+		}
+	})
 }

@@ -158,6 +158,7 @@ Commands:
 		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
 	}
 	fmt.Fprint(w, `
+Flags may come before or after a command's arguments; "--" ends them.
 Run "gchat COMMAND --help" for a command's flags.
 `)
 }

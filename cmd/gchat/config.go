@@ -65,7 +65,9 @@ func runConfig(ctx context.Context, args []string, env environment) error {
 	if len(args) > 0 && args[0] == "check" {
 		args = args[1:]
 	} else if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		args = append([]string{"-bad-subcommand"}, args...) // fall through to the usage
+		fs.SetOutput(env.stderr)
+		fs.Usage()
+		return usageError("config: unknown verb %q: want check or reference", args[0])
 	}
 	if err := parseFlags(fs, args, env); err != nil {
 		return err

@@ -104,6 +104,14 @@ func TestConfigCheckSendAfterFile(t *testing.T) {
 	}
 }
 
+// TestConfigUnknownVerb: gchat config VERB names the verbs it has.
+func TestConfigUnknownVerb(t *testing.T) {
+	r := runCLI(t, t.Context(), nil, "", "config", "chek", "gchat.yaml")
+	if r.code != exitUsage || !strings.Contains(r.stderr, `config: unknown verb "chek": want check or reference`) {
+		t.Errorf("exit %d, stderr %q", r.code, r.stderr)
+	}
+}
+
 func TestVersionFlag(t *testing.T) {
 	want := runCLI(t, t.Context(), nil, "", "version")
 	for _, arg := range []string{"--version", "-version"} {

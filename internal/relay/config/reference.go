@@ -27,7 +27,7 @@ const durationDoc = "Durations are Go durations (`1.05s`, `90m`, `24h`) or days 
 // is made of it; a test keeps it equal to the keys the loader reads.
 func Reference() []Key {
 	secret := func(what string) string {
-		return what + " `${NAME}` is replaced by the environment variable NAME."
+		return strings.TrimSpace(what + " `${NAME}` is replaced by the environment variable NAME.")
 	}
 	file := func(key string) string {
 		return "Read `" + key + "` from this file instead (trimmed; a relative path is relative to the configuration file). Set one of the two."

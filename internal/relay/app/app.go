@@ -15,7 +15,9 @@
 //     http.Server.Shutdown run; the store is closed last.
 //   - Reload (reload.go): Relay.Reload reads the configuration again and
 //     swaps it in at once, or refuses it and keeps the running one. `gchat
-//     relay` calls it on SIGHUP.
+//     relay` calls it on SIGHUP, and the server on POST /-/reload
+//     (relay.Options.Reload). The operator notice limit is the relay's, not
+//     the dispatcher's, so a reload does not reset it.
 //   - Retention (retention.go): finished deliveries past their retention are
 //     pruned at start and every Options.PruneEvery.
 //

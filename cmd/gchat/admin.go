@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/gchatkit/gchat/internal/relay/adminapi"
+	"github.com/gchatkit/gchat/internal/store"
 )
 
 // The operator commands (deliveries, dead, resume) are clients of a running
@@ -46,17 +47,19 @@ const (
 )
 
 // adminHelp is the part of every operator command's help about reaching the
-// relay and the exit codes.
-const adminHelp = `The relay is --relay URL, else $GCHAT_RELAY, else ` + defaultRelayURL + `.
+// relay; adminExit begins its exit codes, which each command ends with what
+// its exit 2 means, if it has one.
+const (
+	adminHelp = `The relay is --relay URL, else $GCHAT_RELAY, else ` + defaultRelayURL + `.
 The admin token is read from $GCHAT_ADMIN_TOKEN, or from the file that
 --admin-token-file names; no flag carries the token itself, since flags show
 in ps. The token is never printed.
 
-Exit codes: 0 done; 1 bad usage or input, the relay unreachable, or the
-request refused (401 wrong admin token, 403 host not allowed or admin API
-disabled, 400, 5xx); 2 no such delivery or space (404), or the delivery is
-not dead (409).
 `
+	adminExit = `Exit codes: 0 done; 1 bad usage or input, the relay unreachable, or the
+request refused (401 wrong admin token, 403 host not allowed or admin API
+disabled, 400, 5xx)`
+)
 
 const deliveriesUsage = `Usage: gchat deliveries [flags]
        gchat deliveries get [flags] ID
@@ -65,9 +68,11 @@ List a running relay's deliveries, oldest first, or show one with its
 message. The table shows each delivery's id, space, state, attempts, age
 (measured on the relay's clock) and the last status or error, truncated;
 --json prints the admin API's JSON instead, its pages merged. States: queued,
-sending, batched, done, dead, dropped.
+sending, batched, done, dead, dropped. get of a queued delivery in a paused
+space says so.
 
-` + adminHelp + `
+` + adminHelp + adminExit + `; 2 no such delivery (404, get).
+
 Flags:
 `
 
@@ -81,7 +86,9 @@ thread's queue, due now, to be sent again with the same request id; drop
 deletes each for good. With several ids, replay and drop go on past the ids
 that fail, report each, and exit with their code (1 over 2 when they differ).
 
-` + adminHelp + `
+` + adminHelp + adminExit + `; 2 no such delivery (404), or the
+delivery is not dead (409).
+
 Flags (--space, --limit and --json are list's):
 `
 
@@ -92,7 +99,20 @@ answered 403 or 404 (the webhook was removed or lost access) or a long 429,
 the relay stops sending to the space's Google space until resumed. Spaces
 that deliver to the same Google space are resumed together.
 
-` + adminHelp + `
+` + adminHelp + adminExit + `; 2 no such space (404).
+
+Flags:
+`
+
+const spacesUsage = `Usage: gchat spaces [flags]
+
+List a running relay's spaces: the deliveries pending in each (queued and
+sending, of every relay space that shares its Google space), whether it is
+paused, why and until when ("resume" when only gchat resume lifts it), the
+replica that holds it, and its last send (ages on the relay's clock).
+
+` + adminHelp + adminExit + `.
+
 Flags:
 `
 
@@ -426,8 +446,95 @@ func runDeliveryGet(ctx context.Context, args []string, env environment) error {
 	if err := json.Unmarshal(a.body, &d); err != nil {
 		return fmt.Errorf("get %s: the relay's answer is not a delivery: %w", id, err)
 	}
-	printDelivery(env.stdout, d, a.now)
+	var pause *adminapi.Space
+	if d.State == store.StateQueued {
+		// A queued delivery waits for its space's pause too: the next
+		// attempt is not before the pause ends.
+		spaces, err := c.spaces(ctx)
+		if err != nil {
+			return err
+		}
+		for i, sp := range spaces.Spaces {
+			if sp.Space == d.Space && sp.Paused {
+				pause = &spaces.Spaces[i]
+			}
+		}
+	}
+	printDelivery(env.stdout, d, pause, a.now)
 	return nil
+}
+
+// spaces asks the relay for its spaces' state.
+func (c *adminClient) spaces(ctx context.Context) (adminapi.Spaces, error) {
+	var out adminapi.Spaces
+	a, err := c.do(ctx, http.MethodGet, "/api/v1/spaces", nil)
+	if err != nil {
+		return out, err
+	}
+	if err := json.Unmarshal(a.body, &out); err != nil {
+		return out, fmt.Errorf("GET /api/v1/spaces: the relay's answer is not a list of spaces: %w", err)
+	}
+	return out, nil
+}
+
+func runSpaces(ctx context.Context, args []string, env environment) error {
+	var f adminFlags
+	var jsonOut bool
+	fs := flag.NewFlagSet("gchat spaces", flag.ContinueOnError)
+	f.register(fs)
+	fs.BoolVar(&jsonOut, "json", false, "print the admin API's JSON")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), spacesUsage)
+		fs.PrintDefaults()
+	}
+	if err := parseFlags(fs, args, env); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError("spaces takes no arguments, got %q", fs.Args())
+	}
+	c, err := f.client(env)
+	if err != nil {
+		return err
+	}
+	a, err := c.do(ctx, http.MethodGet, "/api/v1/spaces", nil)
+	if err != nil {
+		return err
+	}
+	if jsonOut {
+		return printJSON(env.stdout, json.RawMessage(a.body))
+	}
+	var out adminapi.Spaces
+	if err := json.Unmarshal(a.body, &out); err != nil {
+		return fmt.Errorf("GET /api/v1/spaces: the relay's answer is not a list of spaces: %w", err)
+	}
+	printSpaces(env.stdout, out.Spaces, a.now)
+	return nil
+}
+
+// printSpaces prints the spaces as a table: PAUSED is "-", "resume" for a
+// pause only gchat resume (or a reload) lifts, else how long it has left;
+// WHY is the pause's reason, truncated.
+func printSpaces(w io.Writer, spaces []adminapi.Space, now time.Time) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "SPACE\tPENDING\tPAUSED\tHOLDER\tLAST SEND\tWHY")
+	for _, sp := range spaces {
+		paused, why, holder, lastSend := "-", "-", "-", "-"
+		if sp.Paused {
+			paused, why = "resume", truncate(strings.Join(strings.Fields(sp.PauseReason), " "), lastWidth)
+			if !sp.PausedUntil.IsZero() {
+				paused = age(sp.PausedUntil, now) + " left"
+			}
+		}
+		if sp.Holder != "" {
+			holder = sp.Holder
+		}
+		if !sp.LastSend.IsZero() {
+			lastSend = age(now, sp.LastSend) + " ago"
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\n", sp.Space, sp.Pending, paused, holder, lastSend, why)
+	}
+	tw.Flush()
 }
 
 func runDead(ctx context.Context, args []string, env environment) error {
@@ -574,8 +681,9 @@ func printTable(w io.Writer, ds []adminapi.Delivery, now time.Time) {
 	tw.Flush()
 }
 
-// printDelivery prints one delivery as fields, then its message.
-func printDelivery(w io.Writer, d adminapi.Delivery, now time.Time) {
+// printDelivery prints one delivery as fields, then its message. pause is
+// its space's when the space is paused, else nil.
+func printDelivery(w io.Writer, d adminapi.Delivery, pause *adminapi.Space, now time.Time) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	field := func(name, value string) {
 		if value != "" {
@@ -596,7 +704,14 @@ func printDelivery(w io.Writer, d adminapi.Delivery, now time.Time) {
 	field("attempts", strconv.Itoa(d.Attempts))
 	field("created", at(&d.CreateTime))
 	field("queued", at(&d.QueueTime))
-	if d.NextAttemptTime != nil {
+	switch {
+	case pause != nil && pause.PausedUntil.IsZero():
+		field("paused", "space "+d.Space+" is paused until resumed (gchat resume "+d.Space+"): "+strings.Join(strings.Fields(pause.PauseReason), " "))
+		field("next attempt", "when the space is resumed")
+	case pause != nil && (d.NextAttemptTime == nil || pause.PausedUntil.After(*d.NextAttemptTime)):
+		field("paused", "space "+d.Space+" is paused until "+pause.PausedUntil.UTC().Format(time.RFC3339)+": "+strings.Join(strings.Fields(pause.PauseReason), " "))
+		field("next attempt", pause.PausedUntil.UTC().Format(time.RFC3339)+" (when the pause ends)")
+	case d.NextAttemptTime != nil:
 		field("next attempt", d.NextAttemptTime.UTC().Format(time.RFC3339))
 	}
 	field("finished", at(d.DoneTime))

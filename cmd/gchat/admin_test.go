@@ -472,3 +472,59 @@ func TestAdminAgainstRelayDemo(t *testing.T) {
 		t.Fatalf("relay: %v", err)
 	}
 }
+
+// TestAdminSpaces: gchat spaces shows each space's backlog and pause, and
+// gchat deliveries get of a delivery waiting in a paused space says so
+// instead of a next attempt in the past.
+func TestAdminSpaces(t *testing.T) {
+	rel := newAdminRelay(t, adminTestToken)
+	ctx := t.Context()
+	ids := rel.enqueue(t, "alerts", alertsLane, "one", "two")
+	if err := rel.store.PauseLane(ctx, alertsLane, store.Pause{Reason: "send message: google chat: HTTP 403 PERMISSION_DENIED"}); err != nil {
+		t.Fatal(err)
+	}
+	rel.setClock(adminNow.Add(10 * time.Minute)) // the next attempt is 10 minutes past
+
+	r := runCLI(t, ctx, rel.env(), "", "spaces")
+	if r.code != exitOK {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	rows := map[string][]string{}
+	for line := range strings.Lines(r.stdout) {
+		f := strings.Fields(line)
+		rows[f[0]] = f
+	}
+	if h := rows["SPACE"]; strings.Join(h, " ") != "SPACE PENDING PAUSED HOLDER LAST SEND WHY" {
+		t.Errorf("header %q", h)
+	}
+	if a := rows["alerts"]; len(a) < 6 || a[1] != "2" || a[2] != "resume" || !strings.Contains(r.stdout, "403 PERMISSION_DENIED") {
+		t.Errorf("alerts row %q, want 2 pending, paused until resumed, and why:\n%s", a, r.stdout)
+	}
+	if o := rows["ops"]; strings.Join(o, " ") != "ops 0 - - - -" {
+		t.Errorf("ops row %q, want nothing pending and no pause", o)
+	}
+	assertNoCanary(t, r)
+
+	r = runCLI(t, ctx, rel.env(), "", "deliveries", "get", ids[0])
+	if r.code != exitOK {
+		t.Fatalf("get: exit %d: %s", r.code, r.stderr)
+	}
+	for _, want := range []string{"paused        space alerts is paused until resumed (gchat resume alerts): send message: google chat: HTTP 403 PERMISSION_DENIED",
+		"next attempt  when the space is resumed"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("get does not say %q:\n%s", want, r.stdout)
+		}
+	}
+	if strings.Contains(r.stdout, "next attempt  2026") {
+		t.Errorf("get shows a next attempt in the past:\n%s", r.stdout)
+	}
+
+	// Resumed: the next attempt is the delivery's own again.
+	if err := rel.store.PauseLane(ctx, alertsLane, store.Pause{}); err != nil {
+		t.Fatal(err)
+	}
+	r = runCLI(t, ctx, rel.env(), "", "deliveries", "get", ids[0])
+	if strings.Contains(r.stdout, "paused") || !strings.Contains(r.stdout, "next attempt  2026-03-01T12:00:00Z") {
+		t.Errorf("get after resume:\n%s", r.stdout)
+	}
+}

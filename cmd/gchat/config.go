@@ -19,30 +19,55 @@ import (
 	"github.com/gchatkit/gchat/internal/source/jsontmpl"
 )
 
-const configUsage = `Usage: gchat config check [--send ROUTE] FILE
+const configUsage = `Usage: gchat config check [--offline | --send ROUTE] FILE
+       gchat config reference
 
 Check a relay configuration file: every problem is reported with its line,
 column and field, and the exit code is 1 when there is any. Environment
-variables (${NAME}) and *_file secrets are resolved as the relay would.
+variables (${NAME}) and *_file secrets are resolved as the relay would;
+with --offline they are not read, so that CI can check the file without
+the production secrets.
 
 Each route is then tried with a sample payload (its sample_file, else for
 alertmanager and grafana routes a built-in sample): the messages it makes
 are checked as Google would check them, and a problem names the template
 field at fault.
 
+  --offline      read no environment variable and no secret file (webhook,
+                 token and password files, TLS files): each ${NAME} and
+                 secret file stands for a valid placeholder; the rest (YAML
+                 syntax, types, unknown keys, references between spaces,
+                 routes and the operator, templates with their samples) is
+                 checked as without it
   --send ROUTE   post the messages of ROUTE's sample to its spaces' webhooks,
-                 to see a new route work end to end
+                 to see a new route work end to end; a send that fails exits
+                 as gchat send does: 2 refused by Google, 3 gave up
 
+config reference prints every key of the file, with its type, default and
+meaning (docs/config.md is this reference).
 `
 
 func runConfig(ctx context.Context, args []string, env environment) error {
 	fs := flag.NewFlagSet("gchat config", flag.ContinueOnError)
 	fs.Usage = func() { fmt.Fprint(fs.Output(), configUsage) }
 	send := fs.String("send", "", "")
+	offline := fs.Bool("offline", false, "")
+	if len(args) > 0 && args[0] == "reference" {
+		if err := parseFlags(fs, args[1:], env); err != nil {
+			return err
+		}
+		if fs.NArg() > 0 {
+			return usageError("config reference takes no arguments, got %q", fs.Args())
+		}
+		_, err := io.WriteString(env.stdout, config.ReferenceMarkdown())
+		return err
+	}
 	if len(args) > 0 && args[0] == "check" {
 		args = args[1:]
 	} else if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		args = append([]string{"-bad-subcommand"}, args...) // fall through to the usage
+		fs.SetOutput(env.stderr)
+		fs.Usage()
+		return usageError("config: unknown verb %q: want check or reference", args[0])
 	}
 	if err := parseFlags(fs, args, env); err != nil {
 		return err
@@ -50,14 +75,22 @@ func runConfig(ctx context.Context, args []string, env environment) error {
 	if fs.NArg() != 1 {
 		fs.SetOutput(env.stderr)
 		fs.Usage()
-		return usageError("want: gchat config check [--send ROUTE] FILE")
+		return usageError("want: gchat config check [--offline | --send ROUTE] FILE")
+	}
+	if *offline && *send != "" {
+		return usageError("--send needs the secrets that --offline leaves unread: give one or the other")
 	}
 	name := fs.Arg(0)
 	data, err := readConfigFile(name)
 	if err != nil {
 		return usageError("%w", err)
 	}
-	cfg, err := config.Load(data, name, env.getenv, readConfigFile)
+	var cfg *config.Config
+	if *offline {
+		cfg, err = config.LoadOffline(data, name, readConfigFile)
+	} else {
+		cfg, err = config.Load(data, name, env.getenv, readConfigFile)
+	}
 	if err != nil {
 		var ps *config.Problems
 		if errors.As(err, &ps) {
@@ -75,7 +108,11 @@ func runConfig(ctx context.Context, args []string, env environment) error {
 	if len(problems) > 0 {
 		return usageError("%s: %d problem(s) in the routes' messages:\n%s", name, len(problems), strings.Join(problems, "\n"))
 	}
-	fmt.Fprintf(env.stdout, "%s: OK\n%s", name, cfg.Summary())
+	note := ""
+	if *offline {
+		note = " (offline: environment variables and secret files not read; the summary shows placeholders)"
+	}
+	fmt.Fprintf(env.stdout, "%s: OK%s\n%s", name, note, cfg.Summary())
 	for _, r := range cfg.Routes {
 		fmt.Fprintf(env.stdout, "route %s: %s\n", r.Name, plans[r.Name].summary)
 	}

@@ -8,8 +8,9 @@
 //	gchat emulator [flags]
 //	gchat config check FILE
 //	gchat migrate [--config FILE | --store STORE]
-//	gchat deliveries | dead list|replay|drop | resume SPACE   (a running relay's admin API)
-//	gchat version
+//	gchat deliveries | dead list|replay|drop | resume SPACE | spaces   (a running relay's admin API)
+//	gchat version (or gchat --version)
+//	gchat completion bash|zsh
 //
 // Run "gchat help" or "gchat COMMAND --help" for details.
 package main
@@ -107,7 +108,9 @@ func commands() []command {
 		{"deliveries", "list a running relay's deliveries, or show one (deliveries get ID)", runDeliveries},
 		{"dead", "list, replay or drop a running relay's dead letters", runDead},
 		{"resume", "resume a relay space paused after Google refused its webhook", runResume},
-		{"version", "print the version", runVersion},
+		{"spaces", "list a running relay's spaces: pending, paused and why, holder, last send", runSpaces},
+		{"completion", "print a shell completion script (completion bash|zsh)", runCompletion},
+		{"version", "print the version (also gchat --version)", runVersion},
 	}
 }
 
@@ -125,6 +128,8 @@ func runEnv(ctx context.Context, args []string, env environment) error {
 		return &exitError{code: exitUsage, err: errors.New("no command given")}
 	}
 	switch name := args[0]; name {
+	case "-version", "--version":
+		return runVersion(ctx, args[1:], env)
 	case "help", "-h", "-help", "--help":
 		if len(args) > 1 {
 			return runEnv(ctx, []string{args[1], "--help"}, env)
@@ -153,6 +158,7 @@ Commands:
 		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
 	}
 	fmt.Fprint(w, `
+Flags may come before or after a command's arguments; "--" ends them.
 Run "gchat COMMAND --help" for a command's flags.
 `)
 }

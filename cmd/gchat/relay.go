@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"net"
@@ -40,15 +41,20 @@ sent to by one replica at a time, under a lease that another replica takes
 over when its holder dies. The relay applies missing migrations at start
 (see gchat migrate).
 
-SIGHUP reloads the file and its *_file secrets: spaces, tokens and their
-settings change at once, and spaces paused by a 403 or 404 resume. An
-invalid file is refused and logged, and the running configuration kept.
-listen and store need a restart. SIGTERM stops accepting messages, drains
+SIGHUP, or POST /-/reload with the admin token, reloads the file and its
+*_file secrets: spaces, tokens and their settings change at once, and
+spaces paused by a 403 or 404 whose webhook changed resume. An invalid file
+is refused and logged (and answered as JSON to /-/reload), and the running
+configuration kept. listen, store and the log format need a restart. SIGTERM stops accepting messages, drains
 the deliveries in flight and releases the spaces to other replicas.
 
 GET /metrics serves Prometheus metrics without a token, to a Host header
 that names the relay (a loopback name, the listen host, or any IP address
-when listening on every interface).
+when listening on every interface). /healthz and /readyz, or /-/healthy
+and /-/ready, answer probes.
+
+Logs go to stderr, as text (key=value) or JSON lines, from the level set
+(the file's log: section, or the flags).
 
 Flags:
 `
@@ -61,6 +67,8 @@ func runRelay(ctx context.Context, args []string, env environment) error {
 	configPath := flags.String("config", "", "the configuration `FILE` (default ./"+defaultConfig+"; without it, the demo)")
 	listen := flags.String("listen", "", "`ADDR` to listen on (default the file's listen, else "+config.DefaultListen+")")
 	storeFlag := flags.String("store", "", "the `STORE`, sqlite:PATH or postgres://… (default the file's store)")
+	logFormat := flags.String("log-format", "", "log `FORMAT` on stderr: text or json (default the file's log.format, else text)")
+	logLevel := flags.String("log-level", "", "the least `LEVEL` logged: debug, info, warn or error (default the file's log.level, else info)")
 	flags.Usage = func() {
 		fmt.Fprint(flags.Output(), relayUsage)
 		flags.PrintDefaults()
@@ -71,7 +79,22 @@ func runRelay(ctx context.Context, args []string, env environment) error {
 	if flags.NArg() > 0 {
 		return usageError("relay takes no arguments, got %q", flags.Args())
 	}
-	logger := slog.New(slog.NewTextHandler(env.stderr, nil))
+	// The flags are checked as the file's log: is.
+	flagLog := config.Log{Format: *logFormat, Level: *logLevel}
+	if err := flagLog.Validate(); err != nil {
+		return usageError("--log-%w", err)
+	}
+	level := new(slog.LevelVar)
+	logSettings := func(cfg *config.Config) config.Log {
+		l := cfg.Log
+		if *logFormat != "" {
+			l.Format = *logFormat
+		}
+		if *logLevel != "" {
+			l.Level = *logLevel
+		}
+		return l
+	}
 	var opts app.Options
 	if env.getenv("GOGC") == "" {
 		// The relay's live heap is small and every accept allocates: a
@@ -88,7 +111,8 @@ func runRelay(ctx context.Context, args []string, env environment) error {
 	switch {
 	case err == nil:
 	case !explicit && errors.Is(err, fs.ErrNotExist):
-		return runRelayDemo(ctx, *listen, *storeFlag, env, opts, logger)
+		level.Set(flagLog.SlogLevel())
+		return runRelayDemo(ctx, *listen, *storeFlag, env, opts, newLogger(env.stderr, flagLog.Format, level))
 	default:
 		return usageError("config: %w", err)
 	}
@@ -113,7 +137,9 @@ func runRelay(ctx context.Context, args []string, env environment) error {
 		}
 		return usageError("%s: %w", path, err)
 	}
-
+	logs := logSettings(cfg)
+	level.Set(logs.SlogLevel())
+	logger := newLogger(env.stderr, logs.Format, level)
 	warnExposed(cfg, logger)
 
 	ln, err := net.Listen("tcp", cfg.Listen)
@@ -141,6 +167,9 @@ func runRelay(ctx context.Context, args []string, env environment) error {
 		}
 		overrides(cfg)
 		warnExposed(cfg, logger)
+		// A reload applies a new level at once; the format is the
+		// start's, so that one process writes one format.
+		level.Set(logSettings(cfg).SlogLevel())
 		return cfg, nil
 	}
 	var reloads <-chan os.Signal
@@ -288,6 +317,15 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b) // never fails (crypto/rand documents it)
 	return hex.EncodeToString(b)
+}
+
+// newLogger logs to w in format (config.LogJSON, else text) from level on.
+func newLogger(w io.Writer, format string, level slog.Leveler) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: level}
+	if format == config.LogJSON {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
 }
 
 // warnExposed logs each secret file of cfg that every user may read.

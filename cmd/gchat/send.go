@@ -23,7 +23,8 @@ const sendUsage = `Usage: gchat send [flags] [TEXT...]
 Send one message to a Google Chat incoming webhook. The text comes from the
 arguments, or from standard input when there are none and neither --card nor
 --message is given. Long text is split into a head message and replies in its
-thread, within Google's limits.
+thread, within Google's limits. Flags may come after the text too; "--"
+ends them, for a text that starts with a dash.
 
 The webhook URL comes from --webhook, --webhook-file or $GCHAT_WEBHOOK. It is a
 secret: gchat never prints it unmasked.

@@ -194,22 +194,6 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Write(append(data, '\n'))
 }
 
-// spaceState is one relay space in GET /api/v1/spaces. It names neither the
-// webhook URL nor the Google space id: both identify the webhook.
-type spaceState struct {
-	Space       string    `json:"space"`
-	Pending     int       `json:"pending"` // queued and sending, of every space sharing its Google space
-	Paused      bool      `json:"paused"`
-	PauseReason string    `json:"pauseReason,omitempty"`
-	PausedUntil time.Time `json:"pausedUntil,omitzero"` // zero while paused: until resumed
-	LastSend    time.Time `json:"lastSend,omitzero"`
-	// Holder names the relay replica sending to the space (its lease
-	// owner: host, process id and a random part), "" when none holds it;
-	// LeaseUntil is when its lease ends unless renewed.
-	Holder     string    `json:"holder,omitempty"`
-	LeaseUntil time.Time `json:"leaseUntil,omitzero"`
-}
-
 // handleSpaceList answers GET /api/v1/spaces: each configured space with its
 // queue and pause state.
 func (s *Server) handleSpaceList(w http.ResponseWriter, r *http.Request) {
@@ -223,17 +207,17 @@ func (s *Server) handleSpaceList(w http.ResponseWriter, r *http.Request) {
 		byLane[l.Lane] = l
 	}
 	now := time.Now()
-	out := []spaceState{}
+	out := adminapi.Spaces{Spaces: []adminapi.Space{}}
 	for _, sp := range s.cfg.Spaces {
 		l := byLane[sp.Webhook.Space()]
-		st := spaceState{Space: sp.Name, Pending: l.Pending, LastSend: l.LastSend}
+		st := adminapi.Space{Space: sp.Name, Pending: l.Pending, LastSend: l.LastSend}
 		if l.Owner != "" {
 			st.Holder, st.LeaseUntil = l.Owner, l.LeaseUntil
 		}
 		if l.Pause.Active(now) {
 			st.Paused, st.PauseReason, st.PausedUntil = true, l.Pause.Reason, l.Pause.Until
 		}
-		out = append(out, st)
+		out.Spaces = append(out.Spaces, st)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"spaces": out})
+	writeJSON(w, http.StatusOK, out)
 }

@@ -29,8 +29,13 @@ func (s *Server) routes() *http.ServeMux {
 		})
 	}
 
+	// Health and readiness under two names: Kubernetes' (/healthz,
+	// /readyz) and Prometheus' and Alertmanager's (/-/healthy, /-/ready),
+	// whose /-/reload is the reload.
 	mux.HandleFunc("GET /healthz", handleHealth)
 	mux.HandleFunc("GET /readyz", s.handleReady)
+	mux.HandleFunc("GET /-/healthy", handleHealth)
+	mux.HandleFunc("GET /-/ready", s.handleReady)
 	if s.opts.Metrics != nil {
 		mux.Handle("GET /metrics", s.checkHost(s.opts.Metrics))
 	}
@@ -43,6 +48,7 @@ func (s *Server) routes() *http.ServeMux {
 	admin("DELETE /api/v1/dead/{id}", s.handleDeadDelete)
 	admin("GET /api/v1/spaces", s.handleSpaceList)
 	admin("POST /api/v1/spaces/{space}/resume", s.handleSpaceResume)
+	admin("POST /-/reload", s.handleReload)
 	admin("/api/", func(w http.ResponseWriter, r *http.Request) {
 		webhookapi.WriteError(w, nil, webhookapi.NotFound("no such API route: "+r.Method+" "+r.URL.Path))
 	})

@@ -16,11 +16,14 @@
 package relay
 
 import (
+	"context"
+	"errors"
 	"log/slog"
 	"net"
 	"net/http"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/gchatkit/gchat/internal/relay/accept"
 	"github.com/gchatkit/gchat/internal/relay/config"
@@ -62,7 +65,17 @@ type Options struct {
 	MaxPending int
 	// Metrics, when not nil, is served on GET /metrics.
 	Metrics *Metrics
+	// Reload, when not nil, reloads the configuration for POST /-/reload:
+	// nil when it was applied; an error wrapping ErrNoReload when the
+	// relay cannot reload (no file, shutting down); any other error is a
+	// refused configuration, the running one kept. nil Reload answers
+	// POST /-/reload as ErrNoReload.
+	Reload func(ctx context.Context) error
 }
+
+// ErrNoReload is the error of Options.Reload when the relay cannot reload:
+// it has no configuration file (the demo), or it is not running.
+var ErrNoReload = errors.New("reload: the relay is not running or has no configuration file")
 
 // Server is the relay's http.Handler. It is safe for concurrent use.
 type Server struct {
@@ -134,6 +147,30 @@ func (s *Server) wake(lane string) {
 func handleHealth(w http.ResponseWriter, _ *http.Request) {
 	writeText(w, "ok")
 }
+
+// handleReload answers POST /-/reload (admin token): 200 with
+// {"status":"reloaded"}, 400 with the refused configuration's problems (the
+// running one kept), or 503 when the relay cannot reload.
+func (s *Server) handleReload(w http.ResponseWriter, r *http.Request) {
+	err := ErrNoReload
+	if s.opts.Reload != nil {
+		// The reload goes on if the caller hangs up: it is half done by then.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), reloadTimeout)
+		defer cancel()
+		err = s.opts.Reload(ctx)
+	}
+	switch {
+	case err == nil:
+		writeJSON(w, http.StatusOK, map[string]string{"status": "reloaded"})
+	case errors.Is(err, ErrNoReload):
+		webhookapi.WriteError(w, nil, webhookapi.Unavailable(err.Error()))
+	default:
+		webhookapi.WriteError(w, nil, webhookapi.InvalidArgument(err.Error()))
+	}
+}
+
+// reloadTimeout bounds the store calls of a reload through POST /-/reload.
+const reloadTimeout = 30 * time.Second
 
 func (s *Server) handleReady(w http.ResponseWriter, _ *http.Request) {
 	switch {

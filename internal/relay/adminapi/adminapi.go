@@ -69,3 +69,27 @@ type Page[D any] struct {
 	Deliveries []D    `json:"deliveries"`
 	Next       string `json:"next,omitempty"`
 }
+
+// Space is one relay space in GET /api/v1/spaces. It names neither the
+// webhook URL nor the Google space id: both identify the webhook.
+type Space struct {
+	Space string `json:"space"`
+	// Pending counts the queued and sending deliveries of every relay space
+	// sharing its Google space.
+	Pending     int       `json:"pending"`
+	Paused      bool      `json:"paused"`
+	PauseReason string    `json:"pauseReason,omitempty"`
+	PausedUntil time.Time `json:"pausedUntil,omitzero"` // zero while paused: until resumed
+	LastSend    time.Time `json:"lastSend,omitzero"`
+	// Holder names the relay replica sending to the space (its lease
+	// owner: host, process id and a random part), "" when none holds it;
+	// LeaseUntil is when its lease ends unless renewed.
+	Holder     string    `json:"holder,omitempty"`
+	LeaseUntil time.Time `json:"leaseUntil,omitzero"`
+}
+
+// Spaces is the answer of GET /api/v1/spaces: every configured space, in
+// the configuration's order.
+type Spaces struct {
+	Spaces []Space `json:"spaces"`
+}

@@ -15,7 +15,9 @@
 //     http.Server.Shutdown run; the store is closed last.
 //   - Reload (reload.go): Relay.Reload reads the configuration again and
 //     swaps it in at once, or refuses it and keeps the running one. `gchat
-//     relay` calls it on SIGHUP.
+//     relay` calls it on SIGHUP, and the server on POST /-/reload
+//     (relay.Options.Reload). The operator notice limit is the relay's, not
+//     the dispatcher's, so a reload does not reset it.
 //   - Retention (retention.go): finished deliveries past their retention are
 //     pruned at start and every Options.PruneEvery.
 //
@@ -103,6 +105,9 @@ type Relay struct {
 	srvOpts relay.Options
 	owner   string // kept across dispatchers, so a lease not released is ours still
 	dcfg    dispatch.Config
+	// notices is kept across dispatchers, so that a reload does not reset
+	// the limit of one operator notice per kind and space per interval.
+	notices *dispatch.NoticeLimiter
 
 	cfg  atomic.Pointer[config.Config]
 	srv  atomic.Pointer[relay.Server]
@@ -138,6 +143,10 @@ func New(cfg *config.Config, ln net.Listener, st store.Store, logger *slog.Logge
 		opts:    opts,
 		srvOpts: relay.Options{Listen: ln.Addr().String(), Demo: opts.Emulator != nil, Metrics: metrics, MaxPending: opts.MaxPending},
 		owner:   owner(),
+		notices: &dispatch.NoticeLimiter{},
+	}
+	if opts.Load != nil {
+		r.srvOpts.Reload = r.Reload // POST /-/reload
 	}
 	r.dcfg = r.dispatchConfig(cfg)
 	if err := r.dcfg.Validate(); err != nil {
@@ -242,7 +251,7 @@ func (r *Relay) Notify(lane string) {
 
 // dispatchConfig is the dispatcher configuration for cfg.
 func (r *Relay) dispatchConfig(cfg *config.Config) dispatch.Config {
-	dcfg := dispatch.Config{Owner: r.owner, RequestTimeout: dispatch.DefaultRequestTimeout, Operator: cfg.Operator,
+	dcfg := dispatch.Config{Owner: r.owner, RequestTimeout: dispatch.DefaultRequestTimeout, Operator: cfg.Operator, Notices: r.notices,
 		LeaseTTL: cfg.Timing.Lease, BackoffBase: cfg.Timing.BackoffBase, BackoffCap: cfg.Timing.BackoffCap}
 	if cfg.Timing.RequestTimeout > 0 {
 		dcfg.RequestTimeout = cfg.Timing.RequestTimeout

@@ -6,21 +6,24 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/gchatkit/gchat/internal/relay"
 	"github.com/gchatkit/gchat/internal/relay/config"
 	"github.com/gchatkit/gchat/internal/relay/dispatch"
 	"github.com/gchatkit/gchat/internal/store"
 )
 
 // ErrNoReload is Reload's error when the relay cannot reload: it has no
-// Options.Load, or it is not running.
-var ErrNoReload = errors.New("reload: the relay is not running or has no configuration file")
+// Options.Load, or it is not running. It is relay.ErrNoReload, so that
+// POST /-/reload tells it from a refused configuration.
+var ErrNoReload = relay.ErrNoReload
 
 // Reload reads the configuration again through Options.Load. An invalid one
 // is refused, every problem logged, and the running one kept; the error
 // returned then says so (for a caller that answers, such as an HTTP
 // endpoint: the log already holds the problems). A valid one replaces
 // ingest's space table (tokens, reply_fallback, spaces added or removed) at
-// once, resumes the spaces paused until resumed (403, 404), and restarts
+// once, resumes the spaces paused until resumed (403, 404) whose webhook
+// changed, and restarts
 // the dispatcher on the new lanes after the old one drained. The queue is
 // left as it is. Listen and store need a restart: their changes are
 // ignored. ctx bounds the store calls of the reload; the new dispatcher
@@ -75,7 +78,7 @@ func (r *Relay) Reload(ctx context.Context) error {
 	if err := r.stopDispatch(); err != nil {
 		log.Error("dispatch_failed", slog.Any("err", err))
 	}
-	r.resumeStopped(ctx, next)
+	r.resumeStopped(ctx, cur, next)
 	r.startDispatcher(r.runCtx, next, dcfg)
 
 	added, removed := spaceChanges(cur, next)
@@ -84,9 +87,20 @@ func (r *Relay) Reload(ctx context.Context) error {
 }
 
 // resumeStopped lifts the pauses that last until resumed (Google answered
-// 403 or 404) of cfg's spaces: a reload is the operator saying the webhook
-// was fixed. A 429's timed pause stays.
-func (r *Relay) resumeStopped(ctx context.Context, cfg *config.Config) {
+// 403 or 404) of next's spaces whose webhook is new or changed since cur: a
+// new webhook is the operator saying it was fixed. A space whose webhook is
+// the same would only be refused again, and notify the operator again on
+// every reload; gchat resume lifts its pause. A 429's timed pause stays.
+func (r *Relay) resumeStopped(ctx context.Context, cur, next *config.Config) {
+	var changed []*config.Space
+	for _, s := range next.Spaces {
+		if old := cur.Space(s.Name); old == nil || old.Webhook.Reveal() != s.Webhook.Reveal() {
+			changed = append(changed, s)
+		}
+	}
+	if len(changed) == 0 {
+		return
+	}
 	states, err := r.store.LaneStates(ctx)
 	if err != nil {
 		r.logger.Error("resume_failed", slog.Any("err", err))
@@ -96,7 +110,7 @@ func (r *Relay) resumeStopped(ctx context.Context, cfg *config.Config) {
 	for _, ls := range states {
 		paused[ls.Lane] = ls.Pause.Reason != "" && ls.Pause.Until.IsZero()
 	}
-	for _, s := range cfg.Spaces {
+	for _, s := range changed {
 		lane := s.Webhook.Space()
 		if !paused[lane] {
 			continue
@@ -106,7 +120,7 @@ func (r *Relay) resumeStopped(ctx context.Context, cfg *config.Config) {
 			continue
 		}
 		paused[lane] = false
-		r.logger.Info("resumed", slog.String("space", s.Name))
+		r.logger.Info("resumed", slog.String("space", s.Name), slog.String("reason", "webhook changed"))
 	}
 }
 

@@ -21,12 +21,13 @@ import (
 )
 
 // TestReloadResumes: a space paused until resumed (Google answered 403 or
-// 404) resumes on reload, and its queue goes out.
+// 404) resumes on a reload that changes its webhook, and its queue goes out.
 func TestReloadResumes(t *testing.T) {
 	set := emulator.DefaultSettings()
 	set.QuotaPerSecond = 0 // off: the relay paces at 50 ms
 	emu := emulator.NewServer(emulator.Config{
-		Spaces:   []emulator.SpaceSpec{{ID: "AAAAreload1", DisplayName: "alerts", Webhooks: []emulator.WebhookSpec{{Name: "relay", Token: "emu-secret-token-1"}}}},
+		Spaces: []emulator.SpaceSpec{{ID: "AAAAreload1", DisplayName: "alerts", Webhooks: []emulator.WebhookSpec{
+			{Name: "relay", Token: "emu-secret-token-1"}, {Name: "relay2", Token: "emu-secret-token-2"}}}},
 		Settings: &set,
 	}, slog.New(slog.DiscardHandler))
 	ts := httptest.NewServer(emu)
@@ -35,16 +36,19 @@ func TestReloadResumes(t *testing.T) {
 
 	dir := t.TempDir()
 	db := filepath.Join(dir, "relay.db")
-	yaml := "listen: 127.0.0.1:0\n" +
-		"store: sqlite:" + db + "\n" +
-		"allowed_hosts: [" + strings.TrimPrefix(ts.URL, "http://") + "]\n" +
-		"spaces:\n" +
-		"  alerts:\n" +
-		"    webhook_url: " + ts.URL + "/v1/spaces/AAAAreload1/messages?key=" + emulator.FakeKey + "&token=emu-secret-token-1\n" +
-		"    ingest_token: alerts-token-0123456789\n" +
-		"    pace: 50ms\n"
+	token := "emu-secret-token-1"
+	yaml := func() string {
+		return "listen: 127.0.0.1:0\n" +
+			"store: sqlite:" + db + "\n" +
+			"allowed_hosts: [" + strings.TrimPrefix(ts.URL, "http://") + "]\n" +
+			"spaces:\n" +
+			"  alerts:\n" +
+			"    webhook_url: " + ts.URL + "/v1/spaces/AAAAreload1/messages?key=" + emulator.FakeKey + "&token=" + token + "\n" +
+			"    ingest_token: alerts-token-0123456789\n" +
+			"    pace: 50ms\n"
+	}
 	load := func() (*config.Config, error) {
-		return config.Load([]byte(yaml), "relay.yaml", func(string) string { return "" }, os.ReadFile)
+		return config.Load([]byte(yaml()), "relay.yaml", func(string) string { return "" }, os.ReadFile)
 	}
 	cfg, err := load()
 	if err != nil {
@@ -86,6 +90,16 @@ func TestReloadResumes(t *testing.T) {
 	if got := scrapeMetric(t, base, `gchat_relay_space_paused{space="alerts"}`); got != "1" {
 		t.Errorf("paused gauge %s, want 1", got)
 	}
+	// The same webhook: the pause stays.
+	if err := rl.Reload(t.Context()); err != nil {
+		t.Fatalf("Reload: %v", err)
+	}
+	waitLog(t, &logs, "msg=reloaded")
+	if strings.Contains(logs.String(), "msg=resumed") {
+		t.Fatalf("a reload with the same webhook resumed the space:\n%s", logs.String())
+	}
+	// A new webhook: the space resumes.
+	token = "emu-secret-token-2"
 	if err := rl.Reload(t.Context()); err != nil {
 		t.Fatalf("Reload: %v", err)
 	}

@@ -80,6 +80,9 @@ type Config struct {
 	// TLS is the certificate the relay serves HTTPS with, from
 	// tls_cert_file and tls_key_file; nil serves plain HTTP.
 	TLS *tls.Certificate
+	// Log is how the relay logs; the --log-format and --log-level flags
+	// override it.
+	Log Log
 
 	file     string
 	pos      map[string]position // field → where its value was written
@@ -133,6 +136,51 @@ type Timing struct {
 	Lease          time.Duration // a replica's hold on a space; default twice RequestTimeout
 	BackoffBase    time.Duration // first retry wait ceiling; default 1s
 	BackoffCap     time.Duration // largest retry wait; default 5m
+}
+
+// Log is how the relay logs.
+type Log struct {
+	// Format is LogText (the default when empty) or LogJSON.
+	Format string
+	// Level is the least level logged: debug, info (the default when
+	// empty), warn or error.
+	Level string
+}
+
+// Log formats.
+const (
+	LogText = "text"
+	LogJSON = "json"
+)
+
+var (
+	logFormats = []string{LogText, LogJSON}
+	logLevels  = []string{"debug", "info", "warn", "error"}
+)
+
+// SlogLevel is the level Level names; info when it is empty.
+func (l Log) SlogLevel() slog.Level {
+	switch l.Level {
+	case "debug":
+		return slog.LevelDebug
+	case "warn":
+		return slog.LevelWarn
+	case "error":
+		return slog.LevelError
+	}
+	return slog.LevelInfo
+}
+
+// Validate checks the format and the level, each when set; the error names
+// the bad field ("format: …", "level: …").
+func (l Log) Validate() error {
+	if l.Format != "" && !slices.Contains(logFormats, l.Format) {
+		return fmt.Errorf("format %q: want one of %s%s", l.Format, strings.Join(logFormats, ", "), suggest(l.Format, logFormats))
+	}
+	if l.Level != "" && !slices.Contains(logLevels, l.Level) {
+		return fmt.Errorf("level %q: want one of %s%s", l.Level, strings.Join(logLevels, ", "), suggest(l.Level, logLevels))
+	}
+	return nil
 }
 
 // Retention says how long finished deliveries are kept.
@@ -361,6 +409,12 @@ func (c *Config) validate(skip func(field string) bool) error {
 	}
 	if c.Retention.Dead <= 0 {
 		add("retention.dead", "%s: want a positive duration (default %s)", fmtDuration(c.Retention.Dead), fmtDuration(DefaultDead))
+	}
+	if c.Log.Format != "" && !slices.Contains(logFormats, c.Log.Format) {
+		add("log.format", "%q is not one of %s%s", c.Log.Format, strings.Join(logFormats, ", "), suggest(c.Log.Format, logFormats))
+	}
+	if c.Log.Level != "" && !slices.Contains(logLevels, c.Log.Level) {
+		add("log.level", "%q is not one of %s%s", c.Log.Level, strings.Join(logLevels, ", "), suggest(c.Log.Level, logLevels))
 	}
 	c.validateRoutes(add, listenLoopback)
 	if c.Operator != "" && c.Space(c.Operator) == nil {

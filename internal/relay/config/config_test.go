@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -609,7 +610,7 @@ func TestExamples(t *testing.T) {
 			assertNoSecret(t, "Summary", c.Summary())
 			if name == "gchat.yaml" {
 				// Every key is used, so that the example documents them all.
-				for _, key := range append(append(append(append(topKeys, spaceKeys...), retentionKeys...), timingKeys...), serverKeys...) {
+				for _, key := range slices.Concat(topKeys, spaceKeys, retentionKeys, timingKeys, serverKeys, logKeys) {
 					if !bytes.Contains(data, []byte("\n"+key+":")) && !bytes.Contains(data, []byte(" "+key+":")) {
 						t.Errorf("examples/gchat.yaml does not show %s", key)
 					}

@@ -23,11 +23,12 @@ const MaxFileSize = 1 << 20
 
 // The keys each level of the file accepts, in the order the example uses.
 var (
-	topKeys       = []string{"listen", "store", "admin_token", "admin_token_file", "ingest_key", "allowed_hosts", "spaces", "retention", "operator", "routes", "tls_cert_file", "tls_key_file", "timing", "server"}
+	topKeys       = []string{"listen", "store", "admin_token", "admin_token_file", "ingest_key", "allowed_hosts", "spaces", "retention", "operator", "routes", "tls_cert_file", "tls_key_file", "timing", "server", "log"}
 	spaceKeys     = []string{"webhook_url", "webhook_url_file", "ingest_token", "ingest_token_file", "pace", "reply_fallback", "on_failure", "max_age", "coalesce"}
 	retentionKeys = []string{"delivered", "dead"}
 	timingKeys    = []string{"request_timeout", "lease", "backoff_base", "backoff_cap"}
 	serverKeys    = []string{"read_header_timeout", "body_timeout", "write_timeout", "idle_timeout", "max_connections", "max_streams", "max_stream_duration"}
+	logKeys       = []string{"format", "level"}
 )
 
 // Load reads a configuration file's bytes. filename is used in problems and
@@ -40,6 +41,24 @@ var (
 // file that is empty or configures no spaces is a problem: the demo mode is
 // for when there is no file at all, which is the caller's to decide.
 func Load(data []byte, filename string, getenv func(string) string, readFile func(string) ([]byte, error)) (*Config, error) {
+	return loadFile(data, filename, getenv, readFile, false)
+}
+
+// LoadOffline checks a configuration file as Load does, but without its
+// secrets: it reads no environment variable and no secret file (the
+// *_file settings of webhooks, tokens and passwords, and the TLS files), so
+// that a file can be checked in CI without production secrets. A ${NAME}
+// is checked for its syntax and stands for a placeholder that passes
+// validation, and so does a secret file; each placeholder is different,
+// so that the checks of distinct tokens hold. Everything else (syntax,
+// types, unknown keys, references, templates and their sample_file, which
+// is read) is checked as Load checks it. The Config it returns is for
+// checking only: its webhooks, tokens and store may be placeholders.
+func LoadOffline(data []byte, filename string, readFile func(string) ([]byte, error)) (*Config, error) {
+	return loadFile(data, filename, nil, readFile, true)
+}
+
+func loadFile(data []byte, filename string, getenv func(string) string, readFile func(string) ([]byte, error), offline bool) (*Config, error) {
 	if getenv == nil {
 		getenv = func(string) string { return "" }
 	}
@@ -53,6 +72,7 @@ func Load(data []byte, filename string, getenv func(string) string, readFile fun
 		pos:      map[string]position{},
 		bad:      map[string]bool{},
 		budget:   10000,
+		offline:  offline,
 	}
 	if filename != "" {
 		l.dir = filepath.Dir(filename)
@@ -144,6 +164,9 @@ type loader struct {
 	budget   int             // merges and merged keys left, against merge bombs
 	secrets  []SecretFile    // the secret files read, in file order
 	lastPath string          // the path readSetting read last
+	// offline reads no environment variable and no secret file: each
+	// stands for a placeholder (LoadOffline).
+	offline bool
 }
 
 func (l *loader) report(n *yaml.Node, field, format string, args ...any) {
@@ -230,6 +253,27 @@ func (l *loader) top(c *Config, root *yaml.Node) {
 	}
 	if p, ok := m["routes"]; ok {
 		l.routes(c, p.val)
+	}
+	if p, ok := m["log"]; ok {
+		l.log(c, p.val)
+	}
+}
+
+// log reads the log settings; Validate checks their values.
+func (l *loader) log(c *Config, v *yaml.Node) {
+	m, ok := l.section(v, "log", "want a mapping (format:, level:), got %s", logKeys)
+	if !ok {
+		return
+	}
+	if p, ok := m["format"]; ok {
+		if s, ok := l.str(p.val, "log.format"); ok {
+			c.Log.Format = s
+		}
+	}
+	if p, ok := m["level"]; ok {
+		if s, ok := l.str(p.val, "log.level"); ok {
+			c.Log.Level = s
+		}
 	}
 }
 
@@ -423,6 +467,16 @@ func (l *loader) secret(m map[string]pair, field, key string) (value, used strin
 		}
 		s, ok = l.expand(s, v.val, join(field, key))
 		return s, key, ok
+	case hasF && l.offline:
+		f := join(field, fileKey)
+		written, ok := l.str(fv.val, f)
+		if !ok {
+			return "", "", false
+		}
+		if _, ok := l.expand(written, fv.val, f); !ok {
+			return "", "", false
+		}
+		return placeholder(join(field, key), f), fileKey, true
 	case hasF:
 		f := join(field, fileKey)
 		data, name, ok := l.readSetting(fv.val, f)
@@ -462,6 +516,14 @@ func (l *loader) expand(s string, n *yaml.Node, field string) (string, bool) {
 			return "", false
 		}
 		name := rest[:j]
+		if l.offline {
+			if i == 0 && j+1 == len(rest) && b.Len() == 0 {
+				return placeholder(field, name), ok // the whole value
+			}
+			b.WriteString("offline-" + name)
+			s = rest[j+1:]
+			continue
+		}
 		v := l.getenv(name)
 		if v == "" {
 			l.report(n, field, "environment variable %s is not set", name)
@@ -470,6 +532,30 @@ func (l *loader) expand(s string, n *yaml.Node, field string) (string, bool) {
 		b.WriteString(v)
 		s = rest[j+1:]
 	}
+}
+
+// placeholder stands for a value LoadOffline does not read: the secret of
+// field (from the environment variable or file named by from), shaped to
+// pass the checks of field. Distinct fields and sources give distinct
+// placeholders.
+func placeholder(field, from string) string {
+	id := strings.Map(func(r rune) rune {
+		if 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' {
+			return r
+		}
+		return '-'
+	}, field+"-"+from)
+	key := field
+	if i := strings.LastIndexByte(key, '.'); i >= 0 {
+		key = key[i+1:]
+	}
+	switch key {
+	case "webhook_url", "webhook_url_file":
+		return "https://" + GoogleHost + "/v1/spaces/offline-" + id + "/messages?key=offline&token=offline"
+	case "store":
+		return "sqlite:offline-" + id + ".db"
+	}
+	return "offline-" + id
 }
 
 // unexpand replaces in msg the values that ${NAME} references in v's text
@@ -718,6 +804,17 @@ func (l *loader) tls(m map[string]pair, c *Config) {
 		return
 	case !hasCert:
 		l.report(key.key, "tls_key_file", "set tls_cert_file too: a private key needs its certificate")
+		return
+	}
+	if l.offline {
+		// The paths are checked for their syntax; the files hold a
+		// private key, and are not read.
+		_, ok1 := l.str(cert.val, "tls_cert_file")
+		_, ok2 := l.str(key.val, "tls_key_file")
+		if ok1 && ok2 {
+			_, _ = l.expand(deref(cert.val).Value, cert.val, "tls_cert_file")
+			_, _ = l.expand(deref(key.val).Value, key.val, "tls_key_file")
+		}
 		return
 	}
 	certPEM, _, ok1 := l.readSetting(cert.val, "tls_cert_file")

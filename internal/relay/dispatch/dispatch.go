@@ -27,7 +27,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -162,6 +165,10 @@ type Config struct {
 	// (dead letter, pause) about one relay space; the notices suppressed
 	// meanwhile are counted in the next one. Default DefaultNoticeInterval.
 	NoticeInterval time.Duration
+	// Notices limits the operator notices; nil means the dispatcher's own.
+	// A runtime that replaces its dispatcher on reload passes the same one
+	// to each, so the limit holds across reloads.
+	Notices *NoticeLimiter
 	// Now is the clock; nil means time.Now. Rand returns a number in [0, 1)
 	// for jitter; nil means math/rand/v2.
 	Now  func() time.Time
@@ -276,7 +283,7 @@ type Dispatcher struct {
 	lanes  map[string]*lane // by Google space id; fixed at New
 
 	operator *Space // cfg.Operator's space; nil for none
-	notices  noticeLimiter
+	notices  *NoticeLimiter
 }
 
 // New returns a Dispatcher for cfg. A nil logger discards. Run checks cfg.
@@ -285,7 +292,10 @@ func New(cfg Config, st store.Store, send Sender, logger *slog.Logger) *Dispatch
 		logger = slog.New(slog.DiscardHandler)
 	}
 	cfg = cfg.withDefaults()
-	d := &Dispatcher{cfg: cfg, store: st, send: send, logger: logger, lanes: make(map[string]*lane)}
+	d := &Dispatcher{cfg: cfg, store: st, send: send, logger: logger, lanes: make(map[string]*lane), notices: cfg.Notices}
+	if d.notices == nil {
+		d.notices = &NoticeLimiter{}
+	}
 	for i := range cfg.Spaces {
 		s := &cfg.Spaces[i]
 		if s.Webhook == nil {
@@ -299,7 +309,6 @@ func New(cfg Config, st store.Store, send Sender, logger *slog.Logger) *Dispatch
 				id:     id,
 				spaces: make(map[string]*Space),
 				wake:   make(chan struct{}, 1),
-				log:    logger.With(slog.String("space", id)),
 			}
 			d.lanes[id] = l
 		}
@@ -309,6 +318,12 @@ func New(cfg Config, st store.Store, send Sender, logger *slog.Logger) *Dispatch
 		if s.Name == cfg.Operator {
 			d.operator = s
 		}
+	}
+	for id, l := range d.lanes {
+		// Log lines name the relay spaces the operator configured (several
+		// when they share a Google space), and the Google space id.
+		names := slices.Sorted(maps.Keys(l.spaces))
+		l.log = logger.With(slog.String("space", strings.Join(names, ",")), slog.String("google_space", id))
 	}
 	return d
 }

@@ -228,8 +228,8 @@ func TestForbiddenPausesUntilResumed(t *testing.T) {
 			t.Errorf("a1 last status %d, want 403", got.LastStatus)
 		}
 		recs := h.logs.records(t, "space_paused")
-		if len(recs) != 1 || recs[0]["level"] != "ERROR" || recs[0]["space"] != "AAA" {
-			t.Errorf("space_paused records = %v, want one at ERROR for space AAA", recs)
+		if len(recs) != 1 || recs[0]["level"] != "ERROR" || recs[0]["space"] != "ops" || recs[0]["google_space"] != "AAA" {
+			t.Errorf("space_paused records = %v, want one at ERROR naming relay space ops and Google space AAA", recs)
 		}
 
 		// An operator resumes the space: the backlog goes out in order.

@@ -23,9 +23,11 @@ const (
 // maxNoticeReason bounds the reason quoted in a notice, in bytes.
 const maxNoticeReason = 300
 
-// noticeLimiter allows one notice per (kind, relay space) per interval and
-// counts the ones it suppressed. Its zero value is ready.
-type noticeLimiter struct {
+// NoticeLimiter allows one operator notice per (kind, relay space) per
+// interval and counts the ones it suppressed. Its zero value is ready. The
+// runtime keeps one across reloads (Config.Notices), so that a new
+// dispatcher does not forget the notices its predecessor sent.
+type NoticeLimiter struct {
 	mu   sync.Mutex
 	last map[noticeKey]noticeState
 }
@@ -42,7 +44,7 @@ type noticeState struct {
 
 // allow reports whether a notice may go out at now, and how many were
 // suppressed since the last one that did.
-func (n *noticeLimiter) allow(k noticeKey, now time.Time, interval time.Duration) (ok bool, suppressed int) {
+func (n *NoticeLimiter) allow(k noticeKey, now time.Time, interval time.Duration) (ok bool, suppressed int) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.last == nil {

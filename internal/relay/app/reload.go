@@ -84,7 +84,7 @@ func (r *Relay) Reload(ctx context.Context) error {
 }
 
 // resumeStopped lifts the pauses that last until resumed (Google answered
-// 403 or 404) of cfg's spaces: a reload is the operator saying the webhook
+// 403 or 404) of cfg's spaces, their webhooks' and their lanes': a reload is the operator saying the webhook
 // was fixed. A 429's timed pause stays.
 func (r *Relay) resumeStopped(ctx context.Context, cfg *config.Config) {
 	states, err := r.store.LaneStates(ctx)
@@ -95,6 +95,21 @@ func (r *Relay) resumeStopped(ctx context.Context, cfg *config.Config) {
 	paused := make(map[string]bool)
 	for _, ls := range states {
 		paused[ls.Lane] = ls.Pause.Reason != "" && ls.Pause.Until.IsZero()
+	}
+	spaces, err := r.store.SpaceStates(ctx)
+	if err != nil {
+		r.logger.Error("resume_failed", slog.Any("err", err))
+		return
+	}
+	for _, st := range spaces {
+		if st.Pause.Reason == "" || !st.Pause.Until.IsZero() || cfg.Space(st.Space) == nil {
+			continue
+		}
+		if err := r.store.PauseSpace(ctx, store.SpacePause{Space: st.Space}); err != nil {
+			r.logger.Error("resume_failed", slog.String("space", st.Space), slog.Any("err", err))
+			continue
+		}
+		r.logger.Info("resumed", slog.String("space", st.Space))
 	}
 	for _, s := range cfg.Spaces {
 		lane := s.Webhook.Space()

@@ -93,8 +93,9 @@ const insertDeliveriesSQL = `WITH ids AS (
 // even when the two name different lanes. (A unique index cannot say it: a
 // request stores several deliveries under one key, and a DedupKey may repeat
 // once its window has passed.) Then, for a request that is no duplicate, the
-// lane's row lock, held to the commit, orders Seq by commit within the lane
-// and makes the queue bound exact.
+// lane's row lock, held to the commit, orders Seq by commit within the lane,
+// and the relay space's row lock, taken after it, makes the space's queue
+// bound exact.
 func (s *Store) Enqueue(ctx context.Context, req store.EnqueueRequest) (store.EnqueueResult, error) {
 	if req.Space == "" || req.Lane == "" {
 		return store.EnqueueResult{}, errors.New("enqueue: space and lane are required")

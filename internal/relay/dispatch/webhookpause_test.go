@@ -145,3 +145,29 @@ func TestRevokedWebhookStopsOnlyItsSpaces(t *testing.T) {
 		}
 	})
 }
+
+// TestNextGroupPerRelaySpace: one group key in two relay spaces names two
+// groups; the next is the one whose head Claim takes, with only its own
+// deliveries.
+func TestNextGroupPerRelaySpace(t *testing.T) {
+	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	d := func(id, space string, seq int64) store.Delivery {
+		return store.Delivery{ID: id, Space: space, Group: "g", Seq: seq, State: store.StateQueued, NextAttemptAt: now}
+	}
+	pending := []store.Delivery{d("a1", "a", 1), d("b2", "b", 2), d("a3", "a", 3), d("b4", "b", 4)}
+	if diff := cmp.Diff([]string{"a1", "a3"}, ids(nextGroup(pending, now))); diff != "" {
+		t.Errorf("next group (-want +got):\n%s", diff)
+	}
+	pending[0].State = store.StateSending // a's head in flight: b's group is next
+	if diff := cmp.Diff([]string{"b2", "b4"}, ids(nextGroup(pending, now))); diff != "" {
+		t.Errorf("next group with a's head sending (-want +got):\n%s", diff)
+	}
+}
+
+func ids(ds []store.Delivery) []string {
+	var out []string
+	for _, d := range ds {
+		out = append(out, d.ID)
+	}
+	return out
+}

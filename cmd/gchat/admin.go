@@ -94,10 +94,11 @@ Flags (--space, --limit and --json are list's):
 
 const resumeUsage = `Usage: gchat resume [flags] SPACE
 
-Resume the delivery of a relay space that the relay paused: after Google
-answered 403 or 404 (the webhook was removed or lost access) or a long 429,
-the relay stops sending to the space's Google space until resumed. Spaces
-that deliver to the same Google space are resumed together.
+Resume the delivery of a relay space that the relay paused. After Google
+answered 403 or 404 (the webhook was removed or lost access) the relay stops
+sending the messages of the spaces that post through that webhook until
+resumed; other spaces posting into the same Google space go on. A long 429
+pauses the Google space, and resuming any of its spaces lifts that pause.
 
 ` + adminHelp + adminExit + `; 2 no such space (404).
 

@@ -150,7 +150,8 @@ func (s *Server) handleDeadDelete(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleSpaceResume: POST /api/v1/spaces/{space}/resume lifts the pause of
-// the space's lane (a 403 or 404 from Google, a long 429).
+// the relay space's webhook (a 403 or 404 from Google) and that of its lane
+// (a long 429).
 func (s *Server) handleSpaceResume(w http.ResponseWriter, r *http.Request) {
 	sp := s.cfg.Space(r.PathValue("space"))
 	if sp == nil {
@@ -158,6 +159,10 @@ func (s *Server) handleSpaceResume(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	lane := sp.Webhook.Space()
+	if err := s.store.PauseSpace(r.Context(), store.SpacePause{Space: sp.Name}); err != nil {
+		s.writeStoreErr(w, err)
+		return
+	}
 	if err := s.store.PauseLane(r.Context(), lane, store.Pause{}); err != nil {
 		s.writeStoreErr(w, err)
 		return
@@ -202,20 +207,32 @@ func (s *Server) handleSpaceList(w http.ResponseWriter, r *http.Request) {
 		s.writeStoreErr(w, err)
 		return
 	}
+	spaces, err := s.store.SpaceStates(r.Context())
+	if err != nil {
+		s.writeStoreErr(w, err)
+		return
+	}
 	byLane := make(map[string]store.LaneState, len(lanes))
 	for _, l := range lanes {
 		byLane[l.Lane] = l
 	}
+	byName := make(map[string]store.SpaceState, len(spaces))
+	for _, sp := range spaces {
+		byName[sp.Space] = sp
+	}
 	now := time.Now()
 	out := adminapi.Spaces{Spaces: []adminapi.Space{}}
 	for _, sp := range s.cfg.Spaces {
-		l := byLane[sp.Webhook.Space()]
-		st := adminapi.Space{Space: sp.Name, Pending: l.Pending, LastSend: l.LastSend}
+		l, own := byLane[sp.Webhook.Space()], byName[sp.Name]
+		st := adminapi.Space{Space: sp.Name, Pending: l.Pending, SpacePending: own.Pending, LastSend: l.LastSend}
 		if l.Owner != "" {
 			st.Holder, st.LeaseUntil = l.Owner, l.LeaseUntil
 		}
-		if l.Pause.Active(now) {
-			st.Paused, st.PauseReason, st.PausedUntil = true, l.Pause.Reason, l.Pause.Until
+		switch {
+		case own.Pause.Active(now):
+			st.Paused, st.PauseScope, st.PauseReason, st.PausedUntil = true, "webhook", own.Pause.Reason, own.Pause.Until
+		case l.Pause.Active(now):
+			st.Paused, st.PauseScope, st.PauseReason, st.PausedUntil = true, "googleSpace", l.Pause.Reason, l.Pause.Until
 		}
 		out.Spaces = append(out.Spaces, st)
 	}

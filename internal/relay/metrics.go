@@ -62,6 +62,7 @@ type Observer interface {
 // queueReader is what the gauges read at scrape time.
 type queueReader interface {
 	LaneStates(ctx context.Context) ([]store.LaneState, error)
+	SpaceStates(ctx context.Context) ([]store.SpaceState, error)
 	List(ctx context.Context, f store.Filter) ([]store.Delivery, error)
 }
 
@@ -196,7 +197,7 @@ var (
 	oldestDesc = prometheus.NewDesc("gchat_relay_queue_oldest_seconds",
 		"Age of the oldest pending delivery of the Google space the relay space delivers to, since it entered the queue; 0 when none.", []string{"space"}, nil)
 	pausedDesc = prometheus.NewDesc("gchat_relay_space_paused",
-		"1 while the Google space the relay space delivers to is paused (429, or 403/404 until resumed), else 0.", []string{"space"}, nil)
+		"1 while the relay space is paused: its webhook refused (403/404, until resumed), or the Google space it delivers to throttled (429); else 0.", []string{"space"}, nil)
 )
 
 func (c *queueCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -211,6 +212,11 @@ func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
 	states, err := c.m.store.LaneStates(ctx)
 	if err != nil {
 		ch <- prometheus.NewInvalidMetric(depthDesc, fmt.Errorf("read lane states: %w", err))
+		return
+	}
+	spaces, err := c.m.store.SpaceStates(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(pausedDesc, fmt.Errorf("read space states: %w", err))
 		return
 	}
 	now := c.m.now()
@@ -261,6 +267,12 @@ func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
 		s.paused = byLane[ls.Lane] != nil && ls.Pause.Active(now)
 		for _, n := range names {
 			add(n, s)
+		}
+	}
+	// A relay space whose webhook was refused is paused on its own.
+	for _, st := range spaces {
+		if s := samples[st.Space]; s != nil && st.Pause.Active(now) {
+			s.paused = true
 		}
 	}
 	for space, s := range samples {

@@ -37,7 +37,7 @@ const (
 	// JSON. It is much larger than Google's 32,000 bytes: the relay fits a
 	// larger message into several deliveries of one thread.
 	DefaultMaxBytes = 1 << 20
-	// DefaultMaxPending bounds the pending deliveries of one lane; beyond
+	// DefaultMaxPending bounds the pending deliveries of one relay space; beyond
 	// it ingest answers 503 with Retry-After.
 	DefaultMaxPending = 10_000
 	// retryAfterSeconds is the Retry-After of a 503: a full queue drains at
@@ -60,7 +60,7 @@ type Options struct {
 	Demo bool
 	// MaxBytes caps an ingested message; zero means DefaultMaxBytes.
 	MaxBytes int
-	// MaxPending bounds each lane's pending deliveries; zero means
+	// MaxPending bounds each relay space's pending deliveries; zero means
 	// DefaultMaxPending, negative no bound.
 	MaxPending int
 	// Metrics, when not nil, is served on GET /metrics.

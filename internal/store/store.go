@@ -22,11 +22,22 @@
 // # Vocabulary
 //
 // A delivery is one request to Google: a message and its delivery options. Its
-// relay space is the configured name callers post to; its lane is the Google
-// space id taken from the webhook URL, the unit of pacing and leasing (two relay
-// spaces may share a lane). Within a lane, deliveries form thread groups keyed
-// by the relay ("" is the lane's unthreaded group); a group is sent first in
-// first out, one request in flight at a time.
+// relay space is the configured name callers post to, with its own webhook;
+// its lane is the Google space id taken from the webhook URL, the unit of
+// pacing and leasing (two relay spaces may share a lane). Each relay space's
+// deliveries in a lane form thread groups keyed by the relay ("" is the relay
+// space's unthreaded group); a group is sent first in first out, one request
+// in flight at a time.
+//
+// # Pauses
+//
+// What a webhook's answer says decides what it stops. A 403 or 404 says the
+// webhook is gone, not the Google space: PauseSpace stops the relay space
+// whose webhook it was, and Claim passes over its groups while the other
+// relay spaces of the lane go on at the lane's pace, in their order. A 429
+// speaks for the Google space's quota: PauseLane stops the lane. The bound on
+// pending deliveries (EnqueueRequest.Limit) is the relay space's too, so a
+// stopped webhook's backlog fills only its own queue.
 //
 // # Time
 //
@@ -57,8 +68,8 @@ var (
 	// (finishing one that is not sending, replaying one that is not dead,
 	// freezing deliveries that are not the queued heads of one group…).
 	ErrConflict = errors.New("conflict")
-	// ErrFull: accepting the deliveries would take their lane past the
-	// caller's bound on pending deliveries. Nothing was stored.
+	// ErrFull: accepting the deliveries would take their relay space past
+	// the caller's bound on pending deliveries. Nothing was stored.
 	ErrFull = errors.New("queue full")
 	// ErrLeaseHeld: another owner holds a live lease on the lane.
 	ErrLeaseHeld = errors.New("lease held by another owner")
@@ -91,7 +102,7 @@ const (
 	StateDropped State = "dropped"
 )
 
-// Pending reports whether s counts against a lane's queue bound and blocks
+// Pending reports whether s counts against a relay space's queue bound and blocks
 // its thread group: queued or sending.
 func (s State) Pending() bool { return s == StateQueued || s == StateSending }
 
@@ -108,7 +119,9 @@ type Delivery struct {
 	Route string
 	// Lane is the Google space id: the unit of pacing and leasing.
 	Lane string
-	// Group is the thread group within the lane; "" is the unthreaded group.
+	// Group is the thread group within the relay space and lane; "" is the
+	// unthreaded group. Groups of different relay spaces are independent,
+	// even with the same key.
 	Group string
 	// Seq orders the deliveries of a group: lower goes first. It is assigned
 	// at enqueue, at replay (the back of the group), and a frozen batch takes
@@ -198,10 +211,10 @@ type EnqueueRequest struct {
 	// store's clock); zero matches any delivery the store still holds. It
 	// does not apply to CallerRequestID.
 	DedupWindow time.Duration
-	// Limit bounds the lane's pending deliveries (queued or sending; a frozen
-	// batch counts once): when the lane already holds p pending and p+len
-	// (Deliveries) > Limit, Enqueue stores nothing and returns ErrFull. Zero
-	// means no bound.
+	// Limit bounds the relay space's pending deliveries (queued or sending,
+	// in any lane; a frozen batch counts once): when Space already holds p
+	// pending and p+len(Deliveries) > Limit, Enqueue stores nothing and
+	// returns ErrFull. Zero means no bound.
 	Limit int
 	// Deliveries are stored in this order, with increasing Seq.
 	Deliveries []NewDelivery
@@ -283,6 +296,20 @@ type Lease struct {
 	LastSend time.Time
 	// Pause is the lane's pause state.
 	Pause Pause
+	// Spaces are the pauses recorded for relay spaces of the lane
+	// (PauseSpace), by relay space name; a resumed relay space is not
+	// listed, an expired timed pause may be.
+	Spaces []SpacePause
+}
+
+// SpacePause is the pause of one relay space, apart from its lane's: its
+// webhook's.
+type SpacePause struct {
+	Space string
+	// Lane is the lane the pause was recorded in; the lease of that lane
+	// reports it.
+	Lane  string
+	Pause Pause
 }
 
 // Pause is a lane's pause state; the zero value is "not paused".
@@ -309,6 +336,19 @@ type LaneState struct {
 	LastSend   time.Time
 	Pause      Pause
 	// Pending counts queued and sending deliveries.
+	Pending int
+}
+
+// SpaceState is what the store knows about a relay space that has had
+// deliveries or a pause.
+type SpaceState struct {
+	Space string
+	// Lane is the lane of its last pause, "" if it was never paused.
+	Lane string
+	// Pause is the relay space's own pause (PauseSpace), not its lane's.
+	Pause Pause
+	// Pending counts its queued and sending deliveries, what
+	// EnqueueRequest.Limit bounds.
 	Pending int
 }
 
@@ -383,14 +423,16 @@ type Queue interface {
 	// by commit). Deduplication (CallerRequestID, DedupKey) is checked in the
 	// same transaction, so of concurrent duplicates exactly one is stored.
 	// It registers each non-empty RelayThread as a known thread of the lane.
-	// ErrFull when the lane's bound would be exceeded.
+	// ErrFull when the relay space's bound would be exceeded.
 	Enqueue(ctx context.Context, req EnqueueRequest) (EnqueueResult, error)
 	// Claim marks sending, and returns, the due head of each thread group of
-	// the lease's lane: for each group, its pending delivery of lowest Seq,
-	// if that one is queued (not sending) with NextAttemptAt at or before
-	// now. Attempts is incremented. At most max are claimed, oldest Seq
-	// first. A paused lane yields none. ErrLeaseLost unless the lease is the
-	// lane's current one and has not expired.
+	// the lease's lane: for each group (relay space and group key), its
+	// pending delivery of lowest Seq, if that one is queued (not sending)
+	// with NextAttemptAt at or before now. Attempts is incremented. At most
+	// max are claimed, oldest Seq first. A paused lane yields none; the
+	// groups of a paused relay space (PauseSpace) are passed over, the
+	// lane's other relay spaces' are not. ErrLeaseLost unless the lease is
+	// the lane's current one and has not expired.
 	Claim(ctx context.Context, lease Lease, max int) ([]Delivery, error)
 	// Finish records the outcome of a claimed delivery of the lease's lane
 	// and returns it updated. Done sets DoneAt and Google's names and maps
@@ -451,8 +493,16 @@ type Lanes interface {
 	// PauseLane sets the lane's pause state; the zero Pause resumes it. It
 	// needs no lease: operators resume lanes.
 	PauseLane(ctx context.Context, lane string, p Pause) error
+	// PauseSpace sets a relay space's own pause state, recorded in p.Lane
+	// (required unless p.Pause is zero); the zero Pause resumes it, and it
+	// leaves the lane's pause alone. Claim passes over a paused relay
+	// space's groups. It needs no lease.
+	PauseSpace(ctx context.Context, p SpacePause) error
 	// LaneStates returns every lane the store knows, by lane id.
 	LaneStates(ctx context.Context) ([]LaneState, error)
+	// SpaceStates returns every relay space the store knows (that had
+	// deliveries or a pause), by name.
+	SpaceStates(ctx context.Context) ([]SpaceState, error)
 }
 
 // Admin is the operator's side.

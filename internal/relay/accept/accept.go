@@ -52,7 +52,7 @@ type Accepter struct {
 }
 
 // New returns the accept path into st. wake (nil: nobody) is called with a
-// lane after deliveries of it were committed; limit bounds each lane's
+// lane after deliveries of it were committed; limit bounds each relay space's
 // pending deliveries (zero or less: no bound).
 func New(st Store, wake func(lane string), limit int) *Accepter {
 	if wake == nil {

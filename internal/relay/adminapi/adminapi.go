@@ -76,8 +76,16 @@ type Space struct {
 	Space string `json:"space"`
 	// Pending counts the queued and sending deliveries of every relay space
 	// sharing its Google space.
-	Pending     int       `json:"pending"`
-	Paused      bool      `json:"paused"`
+	Pending int `json:"pending"`
+	// SpacePending counts the space's own queued and sending deliveries,
+	// what its queue bound counts.
+	SpacePending int  `json:"spacePending"`
+	Paused       bool `json:"paused"`
+	// PauseScope says what is paused: "webhook" when the space's webhook
+	// was refused (403, 404), which stops this space and any other posting
+	// through the same webhook; "googleSpace" when the Google space is
+	// (a 429), which stops every space sharing it.
+	PauseScope  string    `json:"pauseScope,omitempty"`
 	PauseReason string    `json:"pauseReason,omitempty"`
 	PausedUntil time.Time `json:"pausedUntil,omitzero"` // zero while paused: until resumed
 	LastSend    time.Time `json:"lastSend,omitzero"`

@@ -85,7 +85,7 @@ type Options struct {
 	// Emulator, when not nil, is served under /emulator/ on the relay's
 	// listener and makes /readyz say "demo".
 	Emulator Emulator
-	// MaxPending bounds each lane's pending deliveries; zero means
+	// MaxPending bounds each relay space's pending deliveries; zero means
 	// relay.DefaultMaxPending, negative no bound (the ingest benchmark,
 	// whose queue nothing drains fast enough).
 	MaxPending int

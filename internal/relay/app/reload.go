@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 
 	"github.com/gchatkit/gchat/internal/relay"
 	"github.com/gchatkit/gchat/internal/relay/config"
@@ -87,8 +88,9 @@ func (r *Relay) Reload(ctx context.Context) error {
 }
 
 // resumeStopped lifts the pauses that last until resumed (Google answered
-// 403 or 404) of next's spaces whose webhook is new or changed since cur: a
-// new webhook is the operator saying it was fixed. A space whose webhook is
+// 403 or 404), the relay space's own and its Google space's, of next's
+// spaces whose webhook is new or changed since cur: a new webhook is the
+// operator saying it was fixed. A space whose webhook is
 // the same would only be refused again, and notify the operator again on
 // every reload; gchat resume lifts its pause. A 429's timed pause stays.
 func (r *Relay) resumeStopped(ctx context.Context, cur, next *config.Config) {
@@ -109,6 +111,21 @@ func (r *Relay) resumeStopped(ctx context.Context, cur, next *config.Config) {
 	paused := make(map[string]bool)
 	for _, ls := range states {
 		paused[ls.Lane] = ls.Pause.Reason != "" && ls.Pause.Until.IsZero()
+	}
+	spaces, err := r.store.SpaceStates(ctx)
+	if err != nil {
+		r.logger.Error("resume_failed", slog.Any("err", err))
+		return
+	}
+	for _, st := range spaces {
+		if st.Pause.Reason == "" || !st.Pause.Until.IsZero() || !slices.ContainsFunc(changed, func(s *config.Space) bool { return s.Name == st.Space }) {
+			continue
+		}
+		if err := r.store.PauseSpace(ctx, store.SpacePause{Space: st.Space}); err != nil {
+			r.logger.Error("resume_failed", slog.String("space", st.Space), slog.Any("err", err))
+			continue
+		}
+		r.logger.Info("resumed", slog.String("space", st.Space), slog.String("reason", "webhook changed"))
 	}
 	for _, s := range changed {
 		lane := s.Webhook.Space()

@@ -59,7 +59,7 @@ func TestReloadResumes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := st.PauseLane(t.Context(), "AAAAreload1", store.Pause{Reason: "404 Not Found"}); err != nil {
+	if err := st.PauseSpace(t.Context(), store.SpacePause{Space: "alerts", Lane: "AAAAreload1", Pause: store.Pause{Reason: "404 Not Found"}}); err != nil {
 		t.Fatal(err)
 	}
 

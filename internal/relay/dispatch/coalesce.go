@@ -41,8 +41,7 @@ func (l *lane) coalesce(ctx context.Context) {
 		return
 	}
 	cfg := &l.d.cfg
-	pending, err := l.d.store.List(ctx, store.Filter{Lane: l.id,
-		States: []store.State{store.StateQueued, store.StateSending}, Limit: coalesceListLimit})
+	pending, err := l.pending(ctx)
 	if err != nil {
 		if ctx.Err() == nil {
 			l.log.LogAttrs(ctx, slog.LevelWarn, "coalesce_list_failed", slog.Any("err", err))
@@ -92,13 +91,47 @@ func (l *lane) coalesce(ctx context.Context) {
 		slog.String("first", ids[0]), slog.Int("members", len(ids)))
 }
 
+// pending reads the lane's pending deliveries, the oldest first, but those
+// of its halted relay spaces, which Claim passes over: a halted webhook's
+// backlog must not crowd its neighbours' out of the list.
+func (l *lane) pending(ctx context.Context) ([]store.Delivery, error) {
+	states := []store.State{store.StateQueued, store.StateSending}
+	l.mu.Lock()
+	var running []string
+	if len(l.halted) > 0 {
+		for name := range l.spaces {
+			if _, ok := l.halted[name]; !ok {
+				running = append(running, name)
+			}
+		}
+	}
+	halted := len(l.halted) > 0
+	l.mu.Unlock()
+	if !halted {
+		return l.d.store.List(ctx, store.Filter{Lane: l.id, States: states, Limit: coalesceListLimit})
+	}
+	var out []store.Delivery
+	for _, name := range running {
+		ds, err := l.d.store.List(ctx, store.Filter{Lane: l.id, Space: name, States: states, Limit: coalesceListLimit})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ds...)
+	}
+	return out, nil
+}
+
+// groupKey names a thread group: groups are the relay space's.
+type groupKey struct{ space, group string }
+
 // nextGroup returns, in Seq order, the pending deliveries of the thread group
 // whose head Claim takes next: the group with the lowest-Seq head that is
 // queued and due. It returns nil when no group has such a head.
 func nextGroup(pending []store.Delivery, now time.Time) []store.Delivery {
-	groups := make(map[string][]store.Delivery)
+	groups := make(map[groupKey][]store.Delivery)
 	for _, d := range pending {
-		groups[d.Group] = append(groups[d.Group], d)
+		k := groupKey{d.Space, d.Group}
+		groups[k] = append(groups[k], d)
 	}
 	var next []store.Delivery
 	for _, g := range groups {

@@ -8,8 +8,15 @@
 // single-attempt sender and records the outcome. Retries, pauses and backoff
 // live here and in the store, nowhere else.
 //
+// Pacing and the lease are the lane's; thread groups, the pending bound and
+// a webhook's pause are the relay space's. A 429 pauses the lane, since the
+// quota is the Google space's; a 403 or 404 says a webhook is gone, so it
+// halts only the relay spaces posting through that webhook (store.PauseSpace,
+// one operator notice each), and the lane's other relay spaces go on at its
+// pace and in their order until an operator resumes the halted ones.
+//
 // Where things live: lane.go has the loop (step, start), the send and its
-// outcome (deliver), pauses (recordPause) and the record of an outcome
+// outcome (deliver), pauses (recordPause, recordHalt) and the record of an outcome
 // (finish): a record that fails for a reason other than a lost lease (a
 // full disk) is retried with backoff, Google's answer kept in memory, for
 // as long as the lane holds the lease the delivery was claimed under, so a

@@ -215,9 +215,11 @@ func TestForbiddenPausesUntilResumed(t *testing.T) {
 		if n := len(h.send.Calls()); n != 1 {
 			t.Errorf("%d sends while paused, want 1 (the one that got 403)", n)
 		}
-		ls := h.laneState("AAA")
-		if !ls.Pause.Active(time.Now()) || !ls.Pause.Until.IsZero() || !strings.Contains(ls.Pause.Reason, "403") {
-			t.Errorf("lane pause = %+v, want until resumed, with the 403 as reason", ls.Pause)
+		if p := h.laneState("AAA").Pause; p.Reason != "" {
+			t.Errorf("lane pause = %+v, want none: the webhook is gone, not the Google space", p)
+		}
+		if p := h.spaceState("ops").Pause; !p.Active(time.Now()) || !p.Until.IsZero() || !strings.Contains(p.Reason, "403") {
+			t.Errorf("relay space pause = %+v, want until resumed, with the 403 as reason", p)
 		}
 		for _, d := range ds {
 			if got := h.get(d.ID); got.State != store.StateQueued {
@@ -228,13 +230,13 @@ func TestForbiddenPausesUntilResumed(t *testing.T) {
 			t.Errorf("a1 last status %d, want 403", got.LastStatus)
 		}
 		recs := h.logs.records(t, "space_paused")
-		if len(recs) != 1 || recs[0]["level"] != "ERROR" || recs[0]["space"] != "ops" || recs[0]["google_space"] != "AAA" {
+		if len(recs) != 1 || recs[0]["level"] != "ERROR" || recs[0]["relay_space"] != "ops" || recs[0]["space"] != "ops" || recs[0]["google_space"] != "AAA" {
 			t.Errorf("space_paused records = %v, want one at ERROR naming relay space ops and Google space AAA", recs)
 		}
 
 		// An operator resumes the space: the backlog goes out in order.
 		forbidden.Store(false)
-		if err := h.st.PauseLane(context.Background(), "AAA", store.Pause{}); err != nil {
+		if err := h.st.PauseSpace(context.Background(), store.SpacePause{Space: "ops"}); err != nil {
 			t.Fatal(err)
 		}
 		resumed := time.Now()

@@ -101,16 +101,16 @@ func TestFinishRetryEndsWithLease(t *testing.T) {
 	})
 }
 
-// lockProbe is a store whose PauseLane checks that the lane's mutex, which
+// lockProbe is a store whose PauseSpace checks that the lane's mutex, which
 // the loop waits on, is free while the store is called: it takes and drops
 // the mutex from another goroutine before answering.
 type lockProbe struct {
 	store.Store
 	mu   *sync.Mutex
-	held chan bool // one answer per PauseLane: was the mutex held throughout?
+	held chan bool // one answer per PauseSpace: was the mutex held throughout?
 }
 
-func (p *lockProbe) PauseLane(ctx context.Context, lane string, pause store.Pause) error {
+func (p *lockProbe) PauseSpace(ctx context.Context, pause store.SpacePause) error {
 	free := make(chan struct{})
 	go func() { p.mu.Lock(); p.mu.Unlock(); close(free) }()
 	t := time.NewTimer(5 * time.Second)
@@ -121,10 +121,10 @@ func (p *lockProbe) PauseLane(ctx context.Context, lane string, pause store.Paus
 	case <-t.C:
 		p.held <- true
 	}
-	return p.Store.PauseLane(ctx, lane, pause)
+	return p.Store.PauseSpace(ctx, pause)
 }
 
-// TestNoStoreCallUnderLaneMutex: a 403 pauses the lane in the store without
+// TestNoStoreCallUnderLaneMutex: a 403 pauses the relay space in the store without
 // holding the mutex the loop waits on, so a slow store write cannot stall
 // the loop (lease renewals, other lanes' wakeups). Real time: the probe
 // gives the mutex 5 s, which only a held mutex exhausts.
@@ -140,9 +140,9 @@ func TestNoStoreCallUnderLaneMutex(t *testing.T) {
 	select {
 	case held := <-probe.held:
 		if held {
-			t.Error("PauseLane was called with the lane's mutex held")
+			t.Error("PauseSpace was called with the lane's mutex held")
 		}
 	case <-time.After(30 * time.Second):
-		t.Fatal("no PauseLane within 30 s of a 403")
+		t.Fatal("no PauseSpace within 30 s of a 403")
 	}
 }

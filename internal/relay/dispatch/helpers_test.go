@@ -328,6 +328,20 @@ func (h *harness) laneState(lane string) store.LaneState {
 	return store.LaneState{}
 }
 
+func (h *harness) spaceState(name string) store.SpaceState {
+	h.t.Helper()
+	states, err := h.st.SpaceStates(context.Background())
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	for _, st := range states {
+		if st.Space == name {
+			return st
+		}
+	}
+	return store.SpaceState{Space: name}
+}
+
 // waitFor sleeps on the bubble's clock until cond holds, failing after limit.
 func (h *harness) waitFor(what string, limit time.Duration, cond func() bool) {
 	h.t.Helper()

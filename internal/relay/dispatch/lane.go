@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,6 +20,11 @@ import (
 // sent at once: a pause never has to hand claims back, and Attempts counts
 // real attempts. Sends run in their own goroutines, so a slow request does
 // not stop the next start; the store keeps each group to one in flight.
+//
+// A 429 pauses the lane: the quota is the Google space's. A 403 or 404
+// halts only the relay spaces whose webhook answered it (store.PauseSpace):
+// the store passes over their groups, and the lane's other relay spaces go
+// on at its pace.
 type lane struct {
 	d      *Dispatcher
 	id     string // the Google space id
@@ -46,12 +52,17 @@ type lane struct {
 
 	// Set by sends' outcomes, read by the loop.
 	mu          sync.Mutex
-	pausedUntil time.Time   // a 429 pause, our clock
-	stopped     bool        // paused until resumed (403/404)
-	stops       int         // counts stops and their writes, so a stale read of the store cannot undo a newer one
-	pausing     int         // stops being written to the store: until then the store cannot show them
-	throttles   int         // 429s since the last success
-	due         []time.Time // retry times we scheduled, so an idle lane wakes for them
+	pausedUntil time.Time // a 429 pause, our clock
+	// stopped: the whole lane is paused until resumed, a pause the store
+	// holds for the lane (earlier versions paused the lane on a 403/404).
+	stopped bool
+	// halted holds the relay spaces paused until resumed (their webhook
+	// answered 403 or 404), with the reason.
+	halted    map[string]string
+	stops     int         // counts stops and their writes, so a stale read of the store cannot undo a newer one
+	pausing   int         // stops being written to the store: until then the store cannot show them
+	throttles int         // 429s since the last success
+	due       []time.Time // retry times we scheduled, so an idle lane wakes for them
 }
 
 // poke wakes the loop without blocking.
@@ -214,6 +225,27 @@ func (l *lane) acquire(ctx context.Context, send bool) error {
 		l.stopped = false
 		l.log.LogAttrs(ctx, slog.LevelInfo, "space_resumed")
 	}
+	// The relay spaces' own pauses: one halted elsewhere (another replica,
+	// before a restart) is halted here too; one the store no longer shows
+	// paused was resumed, unless a halt of ours is still being written.
+	inStore := make(map[string]bool, len(lease.Spaces))
+	for _, sp := range lease.Spaces {
+		if !sp.Pause.Active(lease.Granted) || !sp.Pause.Until.IsZero() {
+			continue // a timed pause: the store's Claim keeps to it
+		}
+		inStore[sp.Space] = true
+		if _, ok := l.halted[sp.Space]; !ok && l.spaces[sp.Space] != nil {
+			l.halt(ctx, sp.Space, sp.Pause.Reason)
+		}
+	}
+	if l.stops == stops && l.pausing == 0 {
+		for name := range l.halted {
+			if !inStore[name] {
+				delete(l.halted, name)
+				l.log.LogAttrs(ctx, slog.LevelInfo, "space_resumed", slog.String("relay_space", name))
+			}
+		}
+	}
 	return nil
 }
 
@@ -227,6 +259,34 @@ func (l *lane) stop(ctx context.Context, reason string) bool {
 	l.stopped = true
 	l.log.LogAttrs(ctx, slog.LevelError, "space_paused", slog.String("reason", reason))
 	return true
+}
+
+// halt marks relay space name paused until resumed and alerts once: it
+// reports whether the space was running until now. l.mu is held.
+func (l *lane) halt(ctx context.Context, name, reason string) bool {
+	l.stops++
+	if _, ok := l.halted[name]; ok {
+		return false
+	}
+	if l.halted == nil {
+		l.halted = make(map[string]string)
+	}
+	l.halted[name] = reason
+	l.log.LogAttrs(ctx, slog.LevelError, "space_paused", slog.String("relay_space", name), slog.String("reason", reason))
+	return true
+}
+
+// sameWebhook returns the names of the lane's relay spaces that post
+// through sp's webhook, sp's first.
+func (l *lane) sameWebhook(sp *Space) []string {
+	names := []string{sp.Name}
+	for name, o := range l.spaces {
+		if name != sp.Name && o.Webhook.Reveal() == sp.Webhook.Reveal() {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names[1:])
+	return names
 }
 
 // lost forgets a lease another owner took or that ended. The store has put
@@ -298,12 +358,14 @@ func (l *lane) start(ctx, sendCtx context.Context, d store.Delivery) time.Durati
 	a.lease = l.lease
 	now := cfg.Now()
 	l.mu.Lock()
-	blocked, resume := l.stopped || l.pausedUntil.After(now), l.pausedUntil
+	_, halted := l.halted[d.Space]
+	blocked, resume := l.stopped || halted || l.pausedUntil.After(now), l.pausedUntil
 	l.mu.Unlock()
 	if blocked || l.leaseLeft(now) <= cfg.RequestTimeout+cfg.LeaseMargin {
-		// Paused meanwhile, or the store was too slow to leave the lease
+		// Paused meanwhile (the lane, or this relay space before the
+		// store showed it), or the store was too slow to leave the lease
 		// time for a request: not sent, so not a failure.
-		l.settle(ctx, sendCtx, a, store.Outcome{State: store.StateQueued, RetryAt: resume, Error: "not sent: lane paused or lease too short"})
+		l.settle(ctx, sendCtx, a, store.Outcome{State: store.StateQueued, RetryAt: resume, Error: "not sent: paused or lease too short"})
 		return 0
 	}
 	// now+RequestTimeout is at least LeaseMargin before the lease's end,
@@ -403,11 +465,13 @@ func (l *lane) deliver(ctx context.Context, a *attempt) {
 		l.finish(ctx, a, store.Outcome{State: store.StateQueued, RetryAt: until, Status: status, Error: err.Error()})
 
 	case actStop:
-		stopped := l.recordPause(lctx, store.Pause{Reason: err.Error()}, log)
+		// The webhook is gone, not the Google space: only the relay
+		// spaces posting through it stop.
+		halted := l.recordHalt(lctx, l.sameWebhook(a.sp), err.Error(), log)
 		l.finish(ctx, a, store.Outcome{State: store.StateQueued, Status: status, Error: err.Error()})
-		if stopped {
+		for _, name := range halted {
 			// Once per pause, however many requests were in flight.
-			l.d.noticePause(lctx, a.d.Space, l.id, err.Error(), log)
+			l.d.noticePause(lctx, name, l.id, err.Error(), log)
 		}
 
 	case actRetry:
@@ -428,38 +492,53 @@ func (l *lane) deliver(ctx context.Context, a *attempt) {
 	}
 }
 
-// recordPause pauses the lane: until p.Until, or until resumed when that is
-// zero (a 403 or 404: it reports whether the lane was running until now).
-// The store write happens outside l.mu, which the loop waits on; pauseMu
-// keeps the writes in the order of the decisions, so that a timed pause
-// never overwrites an indefinite one in the store.
-func (l *lane) recordPause(ctx context.Context, p store.Pause, log *slog.Logger) (stopped bool) {
+// recordPause pauses the lane until p.Until (a 429). The store write
+// happens outside l.mu, which the loop waits on; pauseMu keeps the writes
+// in the order of the decisions.
+func (l *lane) recordPause(ctx context.Context, p store.Pause, log *slog.Logger) {
 	l.pauseMu.Lock()
 	defer l.pauseMu.Unlock()
 	l.mu.Lock()
-	if p.Until.IsZero() {
-		// Stopped at once, so the loop starts nothing more; while the
-		// write is pending the store does not show the pause yet, and
-		// acquire must not take that for a resume (pausing), nor may a
-		// read of the store from before the write (stops moves again
-		// after it).
-		stopped = l.stop(ctx, p.Reason)
-		l.pausing++
-		defer func() {
-			l.mu.Lock()
-			l.pausing--
-			l.stops++
-			l.mu.Unlock()
-		}()
-	} else if l.stopped {
-		l.mu.Unlock()
-		return false // an indefinite pause holds; the loop knows the timed one
-	}
+	stopped := l.stopped
 	l.mu.Unlock()
+	if stopped {
+		return // an indefinite pause holds; the loop knows the timed one
+	}
 	if err := l.d.store.PauseLane(ctx, l.id, p); err != nil {
 		log.LogAttrs(ctx, slog.LevelError, "pause_failed", slog.Any("err", err))
 	}
-	return stopped
+}
+
+// recordHalt pauses relay spaces names until resumed (a 403 or 404 from
+// their webhook) and returns those that were running until now. The store
+// writes happen outside l.mu, as recordPause's.
+func (l *lane) recordHalt(ctx context.Context, names []string, reason string, log *slog.Logger) (halted []string) {
+	l.pauseMu.Lock()
+	defer l.pauseMu.Unlock()
+	// Halted at once, so the loop starts nothing more of theirs; while
+	// the writes are pending the store does not show the pauses yet, and
+	// acquire must not take that for a resume (pausing), nor may a read
+	// of the store from before the writes (stops moves again after them).
+	l.mu.Lock()
+	for _, name := range names {
+		if l.halt(ctx, name, reason) {
+			halted = append(halted, name)
+		}
+	}
+	l.pausing++
+	l.mu.Unlock()
+	defer func() {
+		l.mu.Lock()
+		l.pausing--
+		l.stops++
+		l.mu.Unlock()
+	}()
+	for _, name := range names {
+		if err := l.d.store.PauseSpace(ctx, store.SpacePause{Space: name, Lane: l.id, Pause: store.Pause{Reason: reason}}); err != nil {
+			log.LogAttrs(ctx, slog.LevelError, "pause_failed", slog.String("relay_space", name), slog.Any("err", err))
+		}
+	}
+	return halted
 }
 
 // failure is the outcome that gives up on a: a dead letter, or dropped when

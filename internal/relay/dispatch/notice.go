@@ -74,10 +74,12 @@ func (d *Dispatcher) noticeDeadLetter(ctx context.Context, dl store.Delivery, re
 	d.notice(ctx, noticeKey{noticeDead, dl.Space}, dl.Lane, text, log)
 }
 
-// noticePause tells the operator that relay space space, and with it its
-// lane, is paused until resumed.
+// noticePause tells the operator that relay space space is paused until
+// resumed: its webhook answered 403 or 404. The other relay spaces of its
+// lane go on.
 func (d *Dispatcher) noticePause(ctx context.Context, space, lane, reason string, log *slog.Logger) {
-	text := fmt.Sprintf("gchat relay: space %s paused: %s. Its messages wait until resumed: POST /api/v1/spaces/%s/resume",
+	text := fmt.Sprintf("gchat relay: space %s paused, its webhook refused: %s. Its messages wait until resumed: POST /api/v1/spaces/%s/resume"+
+		" (other spaces posting into the same Google space go on)",
 		space, shorten(reason), space)
 	d.notice(ctx, noticeKey{noticePaused, space}, lane, text, log)
 }

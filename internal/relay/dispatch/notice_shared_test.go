@@ -43,9 +43,10 @@ func TestNoticeLimitAcrossDispatchers(t *testing.T) {
 					t.Fatal(err)
 				}
 
-				// The reload: the lane is resumed and a new dispatcher, on
-				// the same configuration, finds it refused again.
-				if err := h.st.PauseLane(context.Background(), "AAA", store.Pause{}); err != nil {
+				// The reload: the relay space is resumed and a new
+				// dispatcher, on the same configuration, finds its webhook
+				// refused again.
+				if err := h.st.PauseSpace(context.Background(), store.SpacePause{Space: "alerts"}); err != nil {
 					t.Fatal(err)
 				}
 				d2 := New(cfg, h.st, h.send, slog.New(slog.DiscardHandler))
@@ -57,7 +58,7 @@ func TestNoticeLimitAcrossDispatchers(t *testing.T) {
 				if err := <-done; err != nil {
 					t.Fatal(err)
 				}
-				if got := h.laneState("AAA"); got.Pause.Reason == "" {
+				if got := h.spaceState("alerts"); got.Pause.Reason == "" {
 					t.Fatalf("the new dispatcher did not pause the space again: %+v", got.Pause)
 				}
 				if ns := h.notices(); len(ns) != tc.want {

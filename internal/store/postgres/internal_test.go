@@ -53,9 +53,11 @@ func TestQueryPlans(t *testing.T) {
 			"deliveries_caller_request"},
 		{`SELECT ` + columns + ` FROM deliveries WHERE space = 's' AND dedup_key = 'k' AND dedup_key <> '' AND created_at > now() ORDER BY id`,
 			"deliveries_dedup"},
-		{`SELECT DISTINCT ON (grp) id, seq, state, next_attempt_at FROM deliveries
-			WHERE lane = 'L' AND state IN ('queued', 'sending') ORDER BY grp, seq`,
+		{`SELECT DISTINCT ON (space, grp) id, space, seq, state, next_attempt_at FROM deliveries
+			WHERE lane = 'L' AND state IN ('queued', 'sending') ORDER BY space, grp, seq`,
 			"deliveries_pending"},
+		{`SELECT space, paused_until, pause_reason FROM spaces WHERE lane = 'L' AND pause_reason <> '' ORDER BY space`,
+			"spaces_lane"},
 		{`UPDATE deliveries SET state = 'queued' WHERE lane = 'L' AND state = 'sending'`, "deliveries_pending"},
 		{`SELECT id FROM deliveries WHERE batch_id = 1`, "deliveries_batch"},
 		{`SELECT id FROM deliveries WHERE is_batch = false AND ((state IN ('done', 'dropped') AND done_at < now()) OR

@@ -121,7 +121,8 @@ func (s *Store) AcquireLease(ctx context.Context, req store.LeaseRequest) (store
 			Lane: req.Lane, Owner: req.Owner, Token: r.token,
 			Granted: r.now, Until: fromNull(until), LastSend: fromNull(sent), Pause: r.pause,
 		}
-		return nil
+		lease.Spaces, err = spacePauses(ctx, tx, req.Lane)
+		return err
 	})
 	if err != nil {
 		return store.Lease{}, fmt.Errorf("acquire lease: %w", err)
@@ -176,6 +177,76 @@ func (s *Store) PauseLane(ctx context.Context, lane string, p store.Pause) error
 		return fmt.Errorf("pause lane %s: %w", lane, err)
 	}
 	return nil
+}
+
+// spacePauses reads the pauses recorded for relay spaces of the lane.
+func spacePauses(ctx context.Context, tx pgx.Tx, lane string) ([]store.SpacePause, error) {
+	rows, err := tx.Query(ctx, `SELECT space, paused_until, pause_reason FROM spaces
+		WHERE lane = $1 AND pause_reason <> '' ORDER BY space`, lane)
+	if err != nil {
+		return nil, err
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.SpacePause, error) {
+		p := store.SpacePause{Lane: lane}
+		var until *time.Time
+		err := row.Scan(&p.Space, &until, &p.Pause.Reason)
+		p.Pause.Until = fromNull(until)
+		return p, err
+	})
+	if len(out) == 0 {
+		out = nil
+	}
+	return out, err
+}
+
+// PauseSpace implements store.Lanes.
+func (s *Store) PauseSpace(ctx context.Context, p store.SpacePause) error {
+	if p.Space == "" {
+		return errors.New("pause space: space is required")
+	}
+	if p.Pause.Reason == "" && !p.Pause.Until.IsZero() {
+		return errors.New("pause space: a pause needs a reason")
+	}
+	if p.Pause.Reason != "" && p.Lane == "" {
+		return errors.New("pause space: lane is required")
+	}
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		if p.Pause.Reason == "" {
+			_, err := tx.Exec(ctx, `UPDATE spaces SET paused_until = NULL, pause_reason = '' WHERE space = $1`, p.Space)
+			return err
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO spaces (space, lane, paused_until, pause_reason) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (space) DO UPDATE SET lane = excluded.lane, paused_until = excluded.paused_until,
+				pause_reason = excluded.pause_reason`,
+			p.Space, p.Lane, nullTime(p.Pause.Until), cleanText(p.Pause.Reason))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("pause space %s: %w", p.Space, err)
+	}
+	return nil
+}
+
+// SpaceStates implements store.Lanes.
+func (s *Store) SpaceStates(ctx context.Context) ([]store.SpaceState, error) {
+	if s.closed.Load() {
+		return nil, store.ErrClosed
+	}
+	rows, err := s.pool.Query(ctx, `SELECT space, lane, paused_until, pause_reason, pending FROM spaces ORDER BY space`)
+	if err != nil {
+		return nil, fmt.Errorf("space states: %w", s.closedErr(err))
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.SpaceState, error) {
+		var st store.SpaceState
+		var until *time.Time
+		err := row.Scan(&st.Space, &st.Lane, &until, &st.Pause.Reason, &st.Pending)
+		st.Pause.Until = fromNull(until)
+		return st, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("space states: %w", s.closedErr(err))
+	}
+	return out, nil
 }
 
 // LaneStates implements store.Lanes.

@@ -185,10 +185,10 @@ func TestEnqueueOrderAcrossReplicas(t *testing.T) {
 			s := replicas[p%len(replicas)]
 			for i := range each {
 				start := time.Now()
-				// No dedup key: keyed requests of one space are also
-				// serialised by the space's lock, which would hide a
-				// missing lane lock.
-				res, err := s.Enqueue(ctx, store.EnqueueRequest{Space: fmt.Sprint("space-", p), Lane: "L",
+				// One relay space, since a group is a relay space's;
+				// no dedup key, whose lock would serialise the requests
+				// before the lane's and the space's row locks.
+				res, err := s.Enqueue(ctx, store.EnqueueRequest{Space: "space", Lane: "L",
 					Deliveries: []store.NewDelivery{{Group: "thread", Message: json.RawMessage(fmt.Sprintf(`{"text":"%d"}`, i))}}})
 				if err != nil {
 					t.Error(err)

@@ -93,8 +93,9 @@ const insertDeliveriesSQL = `WITH ids AS (
 // even when the two name different lanes. (A unique index cannot say it: a
 // request stores several deliveries under one key, and a DedupKey may repeat
 // once its window has passed.) Then, for a request that is no duplicate, the
-// lane's row lock, held to the commit, orders Seq by commit within the lane
-// and makes the queue bound exact.
+// lane's row lock, held to the commit, orders Seq by commit within the lane,
+// and the relay space's row lock, taken after it, makes the space's queue
+// bound exact.
 func (s *Store) Enqueue(ctx context.Context, req store.EnqueueRequest) (store.EnqueueResult, error) {
 	if req.Space == "" || req.Lane == "" {
 		return store.EnqueueResult{}, errors.New("enqueue: space and lane are required")
@@ -141,8 +142,15 @@ func (s *Store) Enqueue(ctx context.Context, req store.EnqueueRequest) (store.En
 		if err != nil {
 			return err
 		}
-		if req.Limit > 0 && lane.pending+n > req.Limit {
-			return fmt.Errorf("enqueue in lane %s: %d pending, limit %d: %w", req.Lane, lane.pending, req.Limit, store.ErrFull)
+		// The relay space's row, locked after the lane's (as the pending
+		// triggers take them) to the commit: it makes the bound exact.
+		var pending int
+		if err := tx.QueryRow(ctx, `INSERT INTO spaces (space) VALUES ($1)
+			ON CONFLICT (space) DO UPDATE SET pending = spaces.pending RETURNING pending`, req.Space).Scan(&pending); err != nil {
+			return err
+		}
+		if req.Limit > 0 && pending+n > req.Limit {
+			return fmt.Errorf("enqueue in space %s: %d pending, limit %d: %w", req.Space, pending, req.Limit, store.ErrFull)
 		}
 		ds, err := queryDeliveries(ctx, tx, insertDeliveriesSQL,
 			groups, messages, replies, messageIDs, relayThreads, requestIDs,
@@ -257,20 +265,23 @@ func (s *Store) Claim(ctx context.Context, lease store.Lease, max int) ([]store.
 		if lane.pause.Active(lane.now) {
 			return nil
 		}
-		// The head of a group is its pending row of lowest seq (DISTINCT ON
-		// walks the partial index deliveries_pending); it is claimable when
-		// queued and due.
+		// The head of a group (relay space and group key) is its pending
+		// row of lowest seq (DISTINCT ON walks the partial index
+		// deliveries_pending); it is claimable when queued and due, and its
+		// relay space is not paused.
 		out, err = queryDeliveries(ctx, tx, `UPDATE deliveries
 			SET state = 'sending', attempts = attempts + 1, updated_at = $1
 			WHERE id IN (
 				SELECT d.id FROM deliveries d
 				WHERE d.id IN (
 					SELECT h.id FROM (
-						SELECT DISTINCT ON (grp) id, seq, state, next_attempt_at FROM deliveries
+						SELECT DISTINCT ON (space, grp) id, space, seq, state, next_attempt_at FROM deliveries
 						WHERE lane = $2 AND state IN ('queued', 'sending')
-						ORDER BY grp, seq
+						ORDER BY space, grp, seq
 					) h
 					WHERE h.state = 'queued' AND h.next_attempt_at <= $1
+						AND NOT EXISTS (SELECT 1 FROM spaces p WHERE p.space = h.space AND p.pause_reason <> ''
+							AND (p.paused_until IS NULL OR p.paused_until > $1))
 					ORDER BY h.seq
 					LIMIT $3
 				)
@@ -406,8 +417,8 @@ func (s *Store) FreezeBatch(ctx context.Context, lease store.Lease, ids []string
 		// members, or the batch would overtake it.
 		var between int
 		if err := tx.QueryRow(ctx, `SELECT count(*) FROM deliveries
-			WHERE lane = $1 AND grp = $2 AND state IN ('queued', 'sending') AND seq > $3 AND seq < $4`,
-			first.Lane, first.Group, first.Seq, last.Seq).Scan(&between); err != nil {
+			WHERE lane = $1 AND space = $5 AND grp = $2 AND state IN ('queued', 'sending') AND seq > $3 AND seq < $4`,
+			first.Lane, first.Group, first.Seq, last.Seq, first.Space).Scan(&between); err != nil {
 			return err
 		}
 		if len(members) > 1 && between != len(members)-2 {

@@ -155,8 +155,10 @@ func TestQueryPlans(t *testing.T) {
 			[]any{"s", "r"}, "deliveries_caller_request"},
 		{`SELECT ` + columns + ` FROM deliveries WHERE space = ? AND dedup_key = ? AND dedup_key <> '' ORDER BY id`,
 			[]any{"s", "k"}, "deliveries_dedup"},
-		{`SELECT grp, min(seq) AS seq FROM deliveries WHERE lane = ? AND state IN ('queued', 'sending') GROUP BY grp`,
+		{`SELECT space, grp, min(seq) AS seq FROM deliveries WHERE lane = ? AND state IN ('queued', 'sending') GROUP BY space, grp`,
 			[]any{"L"}, "deliveries_pending"},
+		{`SELECT space, paused_until, pause_reason FROM spaces WHERE lane = ? AND pause_reason <> '' ORDER BY space`,
+			[]any{"L"}, "spaces_lane"},
 		{`SELECT id FROM deliveries WHERE batch_id = ?`, []any{1}, "deliveries_batch"},
 	}
 	for _, tt := range tests {

@@ -14,7 +14,7 @@ func (s *Store) AcquireLease(ctx context.Context, req store.LeaseRequest) (store
 		return store.Lease{}, errors.New("acquire lease: lane, owner and a positive TTL are required")
 	}
 	var lease store.Lease
-	err := s.write(ctx, func(ctx context.Context, tx *wtx, now int64) error {
+	err := s.write(ctx, func(ctx context.Context, tx *wtx, now int64) (err error) {
 		if err := ensureLane(ctx, tx, req.Lane); err != nil {
 			return err
 		}
@@ -51,7 +51,8 @@ func (s *Store) AcquireLease(ctx context.Context, req store.LeaseRequest) (store
 			Granted: fromNanos(now), Until: fromNanos(until), LastSend: fromNanos(lastSend),
 			Pause: store.Pause{Until: fromNanos(pausedUntil), Reason: reason},
 		}
-		return nil
+		lease.Spaces, err = spacePauses(ctx, tx, req.Lane)
+		return err
 	})
 	if err != nil {
 		return store.Lease{}, fmt.Errorf("acquire lease: %w", err)
@@ -126,6 +127,80 @@ func (s *Store) PauseLane(ctx context.Context, lane string, p store.Pause) error
 		return fmt.Errorf("pause lane %s: %w", lane, err)
 	}
 	return nil
+}
+
+// spacePauses reads the pauses recorded for relay spaces of the lane.
+func spacePauses(ctx context.Context, tx *wtx, lane string) ([]store.SpacePause, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT space, paused_until, pause_reason FROM spaces
+		WHERE lane = ? AND pause_reason <> '' ORDER BY space`, lane)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.SpacePause
+	for rows.Next() {
+		p := store.SpacePause{Lane: lane}
+		var until int64
+		if err := rows.Scan(&p.Space, &until, &p.Pause.Reason); err != nil {
+			return nil, err
+		}
+		p.Pause.Until = fromNanos(until)
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// PauseSpace implements store.Lanes.
+func (s *Store) PauseSpace(ctx context.Context, p store.SpacePause) error {
+	if p.Space == "" {
+		return errors.New("pause space: space is required")
+	}
+	if p.Pause.Reason == "" && !p.Pause.Until.IsZero() {
+		return errors.New("pause space: a pause needs a reason")
+	}
+	if p.Pause.Reason != "" && p.Lane == "" {
+		return errors.New("pause space: lane is required")
+	}
+	err := s.write(ctx, func(ctx context.Context, tx *wtx, now int64) error {
+		if p.Pause.Reason == "" {
+			_, err := tx.ExecContext(ctx, `UPDATE spaces SET paused_until = 0, pause_reason = '' WHERE space = ?`, p.Space)
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO spaces (space, lane, paused_until, pause_reason) VALUES (?1, ?2, ?3, ?4)
+			ON CONFLICT (space) DO UPDATE SET lane = ?2, paused_until = ?3, pause_reason = ?4`,
+			p.Space, p.Lane, toNanos(p.Pause.Until), p.Pause.Reason)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("pause space %s: %w", p.Space, err)
+	}
+	return nil
+}
+
+// SpaceStates implements store.Lanes.
+func (s *Store) SpaceStates(ctx context.Context) ([]store.SpaceState, error) {
+	if err := s.readable(); err != nil {
+		return nil, err
+	}
+	rows, err := s.rdb.QueryContext(ctx, `SELECT space, lane, paused_until, pause_reason, pending FROM spaces ORDER BY space`)
+	if err != nil {
+		return nil, fmt.Errorf("space states: %w", err)
+	}
+	defer rows.Close()
+	var out []store.SpaceState
+	for rows.Next() {
+		var st store.SpaceState
+		var until int64
+		if err := rows.Scan(&st.Space, &st.Lane, &until, &st.Pause.Reason, &st.Pending); err != nil {
+			return nil, fmt.Errorf("space states: %w", err)
+		}
+		st.Pause.Until = fromNanos(until)
+		out = append(out, st)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("space states: %w", err)
+	}
+	return out, nil
 }
 
 // LaneStates implements store.Lanes.

@@ -87,6 +87,13 @@ func ensureLane(ctx context.Context, tx *wtx, lane string) error {
 	return err
 }
 
+// ensureSpace makes sure the relay space has its row, which holds its
+// pending count (kept by triggers) and its pause.
+func ensureSpace(ctx context.Context, tx *wtx, space string) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO spaces (space) VALUES (?) ON CONFLICT (space) DO NOTHING`, space)
+	return err
+}
+
 // dedupQuery is a deduplication key's pair of queries: whether a delivery
 // matches, and the matching deliveries. The test that the key is not empty lets SQLite use the
 // key's partial index.
@@ -162,13 +169,16 @@ func (s *Store) Enqueue(ctx context.Context, req store.EnqueueRequest) (store.En
 		if err := ensureLane(ctx, tx, req.Lane); err != nil {
 			return err
 		}
+		if err := ensureSpace(ctx, tx, req.Space); err != nil {
+			return err
+		}
 		if req.Limit > 0 {
 			var pending int
-			if err := tx.QueryRowContext(ctx, `SELECT pending FROM lanes WHERE lane = ?`, req.Lane).Scan(&pending); err != nil {
+			if err := tx.QueryRowContext(ctx, `SELECT pending FROM spaces WHERE space = ?`, req.Space).Scan(&pending); err != nil {
 				return err
 			}
 			if pending+len(req.Deliveries) > req.Limit {
-				return fmt.Errorf("enqueue in lane %s: %d pending, limit %d: %w", req.Lane, pending, req.Limit, store.ErrFull)
+				return fmt.Errorf("enqueue in space %s: %d pending, limit %d: %w", req.Space, pending, req.Limit, store.ErrFull)
 			}
 		}
 		first := tx.nextIDs(len(req.Deliveries))
@@ -253,21 +263,24 @@ func (s *Store) Claim(ctx context.Context, lease store.Lease, max int) ([]store.
 		if (store.Pause{Until: fromNanos(until), Reason: reason}).Active(fromNanos(now)) {
 			return nil
 		}
-		// The head of a group is its pending row of lowest seq; it is
-		// claimable when queued and due. The inner query walks the partial
+		// The head of a group (relay space and group key) is its pending
+		// row of lowest seq; it is claimable when queued and due, and its
+		// relay space is not paused. The inner query walks the partial
 		// index deliveries_pending (its WHERE repeats the index's).
 		var err error
 		out, err = queryDeliveries(ctx, tx, `UPDATE deliveries
 			SET state = 'sending', attempts = attempts + 1, updated_at = ?1
 			WHERE id IN (
 				SELECT d.id FROM (
-					SELECT grp, min(seq) AS seq FROM deliveries
+					SELECT space, grp, min(seq) AS seq FROM deliveries
 					WHERE lane = ?2 AND state IN ('queued', 'sending')
-					GROUP BY grp
+					GROUP BY space, grp
 				) h
-				JOIN deliveries d ON d.lane = ?2 AND d.grp = h.grp AND d.seq = h.seq
+				JOIN deliveries d ON d.lane = ?2 AND d.space = h.space AND d.grp = h.grp AND d.seq = h.seq
 					AND d.state IN ('queued', 'sending')
 				WHERE d.state = 'queued' AND d.next_attempt_at <= ?1
+					AND h.space NOT IN (SELECT space FROM spaces
+						WHERE pause_reason <> '' AND (paused_until = 0 OR paused_until > ?1))
 				ORDER BY d.seq
 				LIMIT ?3
 			)
@@ -389,8 +402,8 @@ func (s *Store) FreezeBatch(ctx context.Context, lease store.Lease, ids []string
 		// members, or the batch would overtake it.
 		var between int
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM deliveries
-			WHERE lane = ? AND grp = ? AND state IN ('queued', 'sending') AND seq > ? AND seq < ?`,
-			first.Lane, first.Group, first.Seq, last.Seq).Scan(&between); err != nil {
+			WHERE lane = ? AND space = ? AND grp = ? AND state IN ('queued', 'sending') AND seq > ? AND seq < ?`,
+			first.Lane, first.Space, first.Group, first.Seq, last.Seq).Scan(&between); err != nil {
 			return err
 		}
 		if between != len(members)-2 && len(members) > 1 {

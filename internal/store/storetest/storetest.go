@@ -95,6 +95,7 @@ func Run(t *testing.T, b Backend) {
 		{"ConcurrentEnqueue", testConcurrentEnqueue},
 		{"Closed", testClosed},
 	}
+	tests = append(tests, spaceTests...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
@@ -466,11 +467,11 @@ func testQueueBound(t *testing.T, h *harness) {
 	if err != nil || !res.Duplicate {
 		t.Errorf("duplicate while full: duplicate %t, err %v", res.Duplicate, err)
 	}
-	// Another lane has its own bound.
+	// Another relay space has its own bound, in the same lane too.
 	other := req(3, "d")
-	other.Lane = "M"
+	other.Space = "dev"
 	if _, err := h.s.Enqueue(t.Context(), other); err != nil {
-		t.Errorf("other lane: %v", err)
+		t.Errorf("other relay space: %v", err)
 	}
 	// Finishing one makes room; a sending delivery still counts.
 	l := h.lease("L", "r1")
@@ -489,7 +490,7 @@ func testQueueBound(t *testing.T, h *harness) {
 	for _, st := range states {
 		pending[st.Lane] = st.Pending
 	}
-	if diff := cmp.Diff(map[string]int{"L": 3, "M": 3}, pending); diff != "" {
+	if diff := cmp.Diff(map[string]int{"L": 6}, pending); diff != "" {
 		t.Errorf("pending per lane (-want +got):\n%s", diff)
 	}
 }

@@ -74,6 +74,7 @@ type Server struct {
 	anyIP    bool            // listening on every interface: IP literals are allowed hosts too
 	stopping atomic.Bool
 	accept   *accept.Accepter
+	health   *storeHealth
 	mux      *http.ServeMux
 }
 
@@ -98,7 +99,8 @@ func NewServer(cfg *config.Config, st store.Store, n Notifier, logger *slog.Logg
 			s.allowed[strings.ToLower(strings.Trim(host, "[]"))] = true
 		}
 	}
-	s.accept = accept.New(st, s.wake, opts.MaxPending)
+	s.health = &storeHealth{ping: st.Ping}
+	s.accept = accept.New(notingStore{st, s.health}, s.wake, opts.MaxPending)
 	s.mux = s.routes()
 	return s
 }
@@ -130,17 +132,31 @@ func handleHealth(w http.ResponseWriter, _ *http.Request) {
 	writeText(w, "ok")
 }
 
-func (s *Server) handleReady(w http.ResponseWriter, _ *http.Request) {
+// handleReady answers whether to send this relay traffic: not while it
+// stops, nor while its store cannot commit (see storeHealth), which it
+// answers again by itself once the store commits.
+func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
+	if s.stopping.Load() {
+		writeUnready(w, "stopping")
+		return
+	}
+	if err := s.health.check(r.Context()); err != nil {
+		s.log.Warn("store_unready", "err", err)
+		writeUnready(w, "store failing")
+		return
+	}
 	switch {
-	case s.stopping.Load():
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.WriteHeader(http.StatusServiceUnavailable)
-		w.Write([]byte("stopping\n"))
 	case s.opts.Demo:
 		writeText(w, "demo")
 	default:
 		writeText(w, "ok")
 	}
+}
+
+func writeUnready(w http.ResponseWriter, why string) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(http.StatusServiceUnavailable)
+	w.Write([]byte(why + "\n"))
 }
 
 func writeText(w http.ResponseWriter, s string) {

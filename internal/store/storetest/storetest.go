@@ -94,6 +94,7 @@ func Run(t *testing.T, b Backend) {
 		{"Prune", testPrune},
 		{"ConcurrentEnqueue", testConcurrentEnqueue},
 		{"Closed", testClosed},
+		{"Ping", testPing},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

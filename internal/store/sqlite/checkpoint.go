@@ -1,0 +1,82 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"os"
+)
+
+// The log's size is bounded in two ways. SQLite checkpoints it
+// automatically (PASSIVE) once it holds 1,000 pages, about 4 MiB, and
+// starts writing it again from the beginning when the next write finds it
+// wholly copied into the database and no reader still using it; with
+// journal_size_limit it then also gives back what the log grew past
+// logKeep. But a PASSIVE checkpoint never waits for readers: under a steady
+// stream of reads the log may never be found unused, and it grows until the
+// disk is full. So the writer watches the log's size after each commit and,
+// past logLimit, checkpoints it itself in TRUNCATE mode, which waits (up to
+// the busy timeout) for the readers of older snapshots to finish, copies
+// everything and truncates the log to nothing.
+const (
+	// logKeep is the journal_size_limit: the most a log that SQLite has
+	// started over keeps of its file.
+	logKeep = 4 << 20
+	// logLimit is the log size past which the writer checkpoints it with
+	// TRUNCATE, four times the automatic checkpoint's.
+	logLimit = 16 << 20
+)
+
+// logBound is the writer's watch on the log's size. Only the writer
+// goroutine uses it.
+type logBound struct {
+	// size returns the log file's size.
+	size func() (int64, error)
+	// limit is logLimit, or a test's.
+	limit int64
+	// next is the size at which to checkpoint next: limit, or, after a
+	// checkpoint that could not finish (a reader held on, the disk was
+	// full), a quarter of limit further, so that a failing checkpoint is
+	// not retried after every commit.
+	next int64
+}
+
+func newLogBound(path string, wal *os.File, limit int64) *logBound {
+	if limit <= 0 {
+		limit = logLimit
+	}
+	size := func() (int64, error) {
+		fi, err := os.Stat(path + "-wal")
+		if err != nil {
+			return 0, err
+		}
+		return fi.Size(), nil
+	}
+	if wal != nil {
+		size = func() (int64, error) {
+			fi, err := wal.Stat()
+			if err != nil {
+				return 0, err
+			}
+			return fi.Size(), nil
+		}
+	}
+	return &logBound{size: size, limit: limit, next: limit}
+}
+
+// check runs, between two groups, a TRUNCATE checkpoint on the writer
+// connection if the log has grown past b.next. Its failure changes nothing
+// for the callers: their writes committed, and the next write that needs
+// the disk reports a full one itself.
+func (b *logBound) check(ctx context.Context, conn *sql.Conn) {
+	n, err := b.size()
+	if err != nil || n < b.next {
+		return
+	}
+	var busy, logged, copied int
+	err = conn.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &logged, &copied)
+	if n, serr := b.size(); err == nil && busy == 0 && serr == nil && n < b.limit {
+		b.next = b.limit
+		return
+	}
+	b.next = max(n, b.next) + b.limit/4
+}

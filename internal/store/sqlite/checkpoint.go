@@ -3,7 +3,9 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"os"
+	"time"
 )
 
 // The log's size is bounded in two ways. SQLite checkpoints it
@@ -19,11 +21,21 @@ import (
 // everything and truncates the log to nothing.
 const (
 	// logKeep is the journal_size_limit: the most a log that SQLite has
-	// started over keeps of its file.
-	logKeep = 4 << 20
+	// started over keeps of its file. Twice the automatic checkpoint's
+	// size, so that a log of usual size keeps its file: a log file that
+	// shrinks and grows again costs each sync a metadata flush.
+	logKeep = 8 << 20
 	// logLimit is the log size past which the writer checkpoints it with
 	// TRUNCATE, four times the automatic checkpoint's.
 	logLimit = 16 << 20
+	// logEvery is how many groups the writer commits between two looks at
+	// the log's size: a look is a system call (fstat), and the log grows
+	// by little per group next to logLimit.
+	logEvery = 16
+	// logWait is how long the writer's checkpoint waits for readers (its
+	// busy timeout): every write waits meanwhile. A checkpoint that gives
+	// up is tried again later (see logBound.next).
+	logWait = 200 * time.Millisecond
 )
 
 // logBound is the writer's watch on the log's size. Only the writer
@@ -38,9 +50,14 @@ type logBound struct {
 	// full), a quarter of limit further, so that a failing checkpoint is
 	// not retried after every commit.
 	next int64
+	// groups counts the groups committed since the last look.
+	groups int
+	// busy is the writer connection's usual busy timeout, restored after
+	// the checkpoint's shorter one.
+	busy time.Duration
 }
 
-func newLogBound(path string, wal *os.File, limit int64) *logBound {
+func newLogBound(path string, wal *os.File, limit int64, busy time.Duration) *logBound {
 	if limit <= 0 {
 		limit = logLimit
 	}
@@ -60,20 +77,30 @@ func newLogBound(path string, wal *os.File, limit int64) *logBound {
 			return fi.Size(), nil
 		}
 	}
-	return &logBound{size: size, limit: limit, next: limit}
+	return &logBound{size: size, limit: limit, next: limit, busy: busy}
 }
 
-// check runs, between two groups, a TRUNCATE checkpoint on the writer
+// check runs, between two groups, every logEvery groups, a TRUNCATE checkpoint on the writer
 // connection if the log has grown past b.next. Its failure changes nothing
 // for the callers: their writes committed, and the next write that needs
 // the disk reports a full one itself.
 func (b *logBound) check(ctx context.Context, conn *sql.Conn) {
+	if b.groups++; b.groups < logEvery {
+		return
+	}
+	b.groups = 0
 	n, err := b.size()
 	if err != nil || n < b.next {
 		return
 	}
 	var busy, logged, copied int
-	err = conn.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &logged, &copied)
+	_, err = conn.ExecContext(ctx, fmt.Sprintf(`PRAGMA busy_timeout = %d`, logWait.Milliseconds()))
+	if err == nil {
+		err = conn.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &logged, &copied)
+		// Restoring it cannot fail short of a broken connection, which
+		// the next write reports.
+		conn.ExecContext(ctx, fmt.Sprintf(`PRAGMA busy_timeout = %d`, b.busy.Milliseconds()))
+	}
 	if n, serr := b.size(); err == nil && busy == 0 && serr == nil && n < b.limit {
 		b.next = b.limit
 		return

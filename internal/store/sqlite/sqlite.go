@@ -266,7 +266,7 @@ func open(ctx context.Context, path string, opts Options) (*Store, error) {
 		s.wal = f
 		s.sync = func() error { return syncData(f) }
 	}
-	s.log = newLogBound(path, s.wal, opts.logLimit)
+	s.log = newLogBound(path, s.wal, opts.logLimit, opts.BusyTimeout)
 	conn, err := wdb.Conn(ctx)
 	if err != nil {
 		wdb.Close()

@@ -3,6 +3,7 @@ package relay
 import (
 	"context"
 	"errors"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -23,7 +24,13 @@ type storeHealth struct {
 	ping func(ctx context.Context) error
 	// failing: the last commit noted, or the last probe, failed.
 	failing atomic.Bool
+	// probing is held by the one probe running: the others answer at once
+	// that the store is failing rather than queue more writes on it.
+	probing sync.Mutex
 }
+
+// errProbing: another probe of a failing store is running.
+var errProbing = errors.New("store failing: a probe is running")
 
 // note records the outcome of a commit. A full lane, a closed store and a
 // caller that went away say nothing of the store's health.
@@ -47,6 +54,10 @@ func (h *storeHealth) check(ctx context.Context) error {
 	if !h.failing.Load() {
 		return nil
 	}
+	if !h.probing.TryLock() {
+		return errProbing
+	}
+	defer h.probing.Unlock()
 	ctx, cancel := context.WithTimeout(ctx, readyPingTimeout)
 	defer cancel()
 	if err := h.ping(ctx); err != nil {

@@ -136,7 +136,8 @@ func lock(path, what string) (*os.File, error) {
 }
 
 // Open opens, creating if needed, the database at path, applies the
-// migrations it lacks and starts the writer.
+// migrations it lacks and starts the writer. A database it creates, and so
+// its log and shared-memory files, is readable by its owner only.
 //
 // The store holds the database exclusively until Close: it takes an
 // advisory lock (flock) on the file PATH.lock beside it for its life, so a

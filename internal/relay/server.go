@@ -16,6 +16,7 @@
 package relay
 
 import (
+	"errors"
 	"log/slog"
 	"net"
 	"net/http"
@@ -141,7 +142,9 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := s.health.check(r.Context()); err != nil {
-		s.log.Warn("store_unready", "err", err)
+		if !errors.Is(err, errProbing) {
+			s.log.Warn("store_unready", "err", err)
+		}
 		writeUnready(w, "store failing")
 		return
 	}

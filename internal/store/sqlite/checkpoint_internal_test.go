@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -92,5 +93,24 @@ func TestLogBounded(t *testing.T) {
 	t.Logf("wrote %d MiB of messages; the log reached %.1f MiB", written>>20, float64(most)/(1<<20))
 	if most > bound {
 		t.Errorf("log reached %d bytes, want at most %d", most, bound)
+	}
+
+	// The writer's checkpoints left its usual settings.
+	got := map[string]int64{}
+	err = s.write(t.Context(), func(ctx context.Context, tx *wtx, _ int64) error {
+		for _, p := range []string{"busy_timeout", "journal_size_limit"} {
+			var v int64
+			if err := tx.QueryRowContext(ctx, "PRAGMA "+p).Scan(&v); err != nil {
+				return err
+			}
+			got[p] = v
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := map[string]int64{"busy_timeout": 5000, "journal_size_limit": logKeep}; !maps.Equal(got, want) {
+		t.Errorf("writer's pragmas after checkpoints: %v, want %v", got, want)
 	}
 }

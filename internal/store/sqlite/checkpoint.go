@@ -15,10 +15,10 @@ import (
 // journal_size_limit it then also gives back what the log grew past
 // logKeep. But a PASSIVE checkpoint never waits for readers: under a steady
 // stream of reads the log may never be found unused, and it grows until the
-// disk is full. So the writer watches the log's size after each commit and,
-// past logLimit, checkpoints it itself in TRUNCATE mode, which waits (up to
-// the busy timeout) for the readers of older snapshots to finish, copies
-// everything and truncates the log to nothing.
+// disk is full. So the writer looks at the log's size every logEvery group
+// commits and, past logLimit, checkpoints it itself in TRUNCATE mode, which
+// waits (up to logWait) for the readers of older snapshots to finish,
+// copies everything and truncates the log to nothing.
 const (
 	// logKeep is the journal_size_limit: the most a log that SQLite has
 	// started over keeps of its file. Twice the automatic checkpoint's

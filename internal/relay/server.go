@@ -91,8 +91,9 @@ type Server struct {
 	// rules are the emulator's default guesses, which the relay follows
 	// where it answers in Google's place (a reused messageId, a thread of
 	// another space).
-	rules webhookapi.Rules
-	mux   *http.ServeMux
+	rules  webhookapi.Rules
+	health *storeHealth
+	mux    *http.ServeMux
 }
 
 // NewServer returns the relay server for cfg, storing into st and waking n
@@ -116,7 +117,8 @@ func NewServer(cfg *config.Config, st store.Store, n Notifier, logger *slog.Logg
 			s.allowed[strings.ToLower(strings.Trim(host, "[]"))] = true
 		}
 	}
-	s.accept = accept.New(st, s.wake, opts.MaxPending)
+	s.health = &storeHealth{ping: st.Ping}
+	s.accept = accept.New(notingStore{st, s.health}, s.wake, opts.MaxPending)
 	s.mux = s.routes()
 	return s
 }
@@ -172,17 +174,33 @@ func (s *Server) handleReload(w http.ResponseWriter, r *http.Request) {
 // reloadTimeout bounds the store calls of a reload through POST /-/reload.
 const reloadTimeout = 30 * time.Second
 
-func (s *Server) handleReady(w http.ResponseWriter, _ *http.Request) {
+// handleReady answers whether to send this relay traffic: not while it
+// stops, nor while its store cannot commit (see storeHealth), which it
+// answers again by itself once the store commits.
+func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
+	if s.stopping.Load() {
+		writeUnready(w, "stopping")
+		return
+	}
+	if err := s.health.check(r.Context()); err != nil {
+		if !errors.Is(err, errProbing) {
+			s.log.Warn("store_unready", "err", err)
+		}
+		writeUnready(w, "store failing")
+		return
+	}
 	switch {
-	case s.stopping.Load():
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.WriteHeader(http.StatusServiceUnavailable)
-		w.Write([]byte("stopping\n"))
 	case s.opts.Demo:
 		writeText(w, "demo")
 	default:
 		writeText(w, "ok")
 	}
+}
+
+func writeUnready(w http.ResponseWriter, why string) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(http.StatusServiceUnavailable)
+	w.Write([]byte(why + "\n"))
 }
 
 func writeText(w http.ResponseWriter, s string) {

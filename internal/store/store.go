@@ -409,6 +409,13 @@ type Store interface {
 	Incidents
 	Lanes
 	Admin
+	// Ping reports whether the store can commit now: it commits a small
+	// write through the same path as the other writes, so it fails while
+	// they would (a full disk, a database that refuses writes) and
+	// succeeds once they work again. It changes nothing a caller can see.
+	// It is meant for a readiness check that already suspects the store,
+	// not for every probe.
+	Ping(ctx context.Context) error
 	// Close lets the write in progress finish, then releases the store's
 	// resources. Later calls return ErrClosed; Close itself is idempotent.
 	Close() error

@@ -17,6 +17,9 @@
 // runs in a schema of its own, gchat_sys_…, dropped at its end. Without the
 // variable they skip, unless CI=true, where they fail.
 //
+// The full-disk test mounts a small tmpfs for the relay's store, which needs
+// root: without it the test skips, unless CI=true, where it fails.
+//
 // Timing is scaled down (paces of 100–150 ms instead of Google's 1 s) and
 // asserted only from the emulator's request records, with a stated
 // tolerance.

@@ -84,6 +84,9 @@ type Options struct {
 	// Now is the store's clock; nil means time.Now. Times are stored with
 	// nanosecond precision in UTC.
 	Now func() time.Time
+
+	// logLimit replaces logLimit (see checkpoint.go) in tests.
+	logLimit int64
 }
 
 // Store is a store.Store on an SQLite file.
@@ -103,7 +106,9 @@ type Store struct {
 	closing chan struct{}
 	stopped chan struct{}
 	// lock is the held lock file (see Open); nil where there is none.
-	lock      *os.File
+	lock *os.File
+	// log bounds the log's size (see checkpoint.go); the writer's own.
+	log       *logBound
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -131,7 +136,8 @@ func lock(path, what string) (*os.File, error) {
 }
 
 // Open opens, creating if needed, the database at path, applies the
-// migrations it lacks and starts the writer.
+// migrations it lacks and starts the writer. A database it creates, and so
+// its log and shared-memory files, is readable by its owner only.
 //
 // The store holds the database exclusively until Close: it takes an
 // advisory lock (flock) on the file PATH.lock beside it for its life, so a
@@ -200,6 +206,9 @@ func open(ctx context.Context, path string, opts Options) (*Store, error) {
 	// Enforce REFERENCES (batch members cascade with their batch).
 	common.Add("_pragma", "foreign_keys(1)")
 
+	if err := createPrivate(path); err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
 	wdb, err := openWriter(path, common)
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
@@ -258,6 +267,7 @@ func open(ctx context.Context, path string, opts Options) (*Store, error) {
 		s.wal = f
 		s.sync = func() error { return syncData(f) }
 	}
+	s.log = newLogBound(path, s.wal, opts.logLimit, opts.BusyTimeout)
 	conn, err := wdb.Conn(ctx)
 	if err != nil {
 		wdb.Close()
@@ -288,6 +298,9 @@ func openWriter(path string, common url.Values) (*sql.DB, error) {
 	// checkpoints; under FULL the store syncs it itself after each group
 	// (see the package comment).
 	w.Add("_pragma", "synchronous(NORMAL)")
+	// Give back the log's file beyond logKeep whenever the log starts
+	// over; see checkpoint.go for the other bound on its size.
+	w.Add("_pragma", fmt.Sprintf("journal_size_limit(%d)", logKeep))
 	wdb, err := sql.Open("sqlite", "file:"+path+"?"+w.Encode())
 	if err != nil {
 		return nil, err
@@ -316,6 +329,9 @@ func Migrate(ctx context.Context, path string) (store.Migrated, error) {
 	common := url.Values{}
 	common.Add("_pragma", "busy_timeout(5000)")
 	common.Add("_pragma", "foreign_keys(1)")
+	if err := createPrivate(path); err != nil {
+		return store.Migrated{}, fmt.Errorf("migrate: %w", err)
+	}
 	wdb, err := openWriter(path, common)
 	if err != nil {
 		return store.Migrated{}, err
@@ -655,6 +671,7 @@ func (s *Store) writer(w *wtx) {
 			timer.Stop()
 		}
 		s.commit(w, batch)
+		s.log.check(context.Background(), w.conn)
 	}
 }
 

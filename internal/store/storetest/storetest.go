@@ -94,6 +94,7 @@ func Run(t *testing.T, b Backend) {
 		{"Prune", testPrune},
 		{"ConcurrentEnqueue", testConcurrentEnqueue},
 		{"Closed", testClosed},
+		{"Ping", testPing},
 	}
 	tests = append(tests, spaceTests...)
 	for _, tt := range tests {

@@ -47,6 +47,7 @@ const (
 func (s *Server) handleMessageCreate(w http.ResponseWriter, r *http.Request) {
 	start := s.now()
 	rec := RequestRecord{Space: r.PathValue("space"), Start: start}
+	w, r = s.captureRequest(w, r, &rec) // for the record's request view
 	recorded := false
 	defer func() { // also when a reset fault panics
 		if !recorded {
@@ -148,6 +149,7 @@ func (s *Server) handleMessageCreate(w http.ResponseWriter, r *http.Request) {
 		Message:   req.Message,
 		HTML:      render.Message(req.Message),
 		Problems:  req.Message.Check(),
+		search:    searchTextOf(hook.name, req.Body),
 	}
 	msgID := newID(11)
 
@@ -159,6 +161,7 @@ func (s *Server) handleMessageCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rec.Status = http.StatusOK
+	rec.Message, rec.problems = m.Name, m.Problems
 	if !replay {
 		s.events.publish("message", *m)
 	}

@@ -23,8 +23,8 @@ package emulator
 
 import (
 	"context"
-	"html/template"
 	"fmt"
+	"html/template"
 	"log/slog"
 	"math/rand/v2"
 	"net"
@@ -149,17 +149,17 @@ type Server struct {
 	events  *broker
 	metrics *metrics
 	done    chan struct{}
-	close  sync.Once
+	close   sync.Once
 
-	mu       sync.RWMutex // guards everything below
-	spaces   map[string]*space
+	mu         sync.RWMutex // guards everything below
+	spaces     map[string]*space
 	spaceSeq   int
 	hookSeq    int
 	requestSeq int
-	settings *Settings // immutable once stored: replaced whole, read without copying
-	faults   FaultConfig
-	stats    map[int]int
-	changed  chan struct{} // closed when messages change; nil until a waiter asks
+	settings   *Settings // immutable once stored: replaced whole, read without copying
+	faults     FaultConfig
+	stats      map[int]int
+	changed    chan struct{} // closed when messages change; nil until a waiter asks
 }
 
 // NewServer returns an emulator. It panics if cfg does not pass Validate:

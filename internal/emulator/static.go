@@ -57,10 +57,10 @@ type staticThread struct {
 
 type staticMsg struct {
 	Name, Thread, Sender, Initials, Time, TimeISO, ThreadKey string
-	SpaceName, Snippet, Link                                  string
-	HTML                                                      template.HTML
-	Problems                                                  []apiProblem
-	Reply, Selected                                           bool
+	SpaceName, Snippet, Link                                 string
+	HTML                                                     template.HTML
+	Problems                                                 []apiProblem
+	Reply, Selected                                          bool
 }
 
 type staticRequest struct {

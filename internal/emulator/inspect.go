@@ -469,18 +469,12 @@ func (s *Server) nextRequestIDLocked() string {
 	return "r" + strconv.Itoa(s.requestSeq)
 }
 
-// jsonString is s as JSON, for the static page's pretty bodies.
+// prettyJSON indents a JSON text, keeping its order of names; anything
+// else is returned as it is.
 func prettyJSON(s string) string {
-	var v any
-	if json.Unmarshal([]byte(s), &v) != nil {
-		return s
-	}
 	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	if enc.Encode(v) != nil {
+	if json.Indent(&b, []byte(s), "", "  ") != nil {
 		return s
 	}
-	return strings.TrimSuffix(b.String(), "\n")
+	return b.String()
 }

@@ -149,7 +149,6 @@ func (s *Server) handleMessageCreate(w http.ResponseWriter, r *http.Request) {
 		Message:   req.Message,
 		HTML:      render.Message(req.Message),
 		Problems:  req.Message.Check(),
-		search:    searchTextOf(hook.name, req.Body),
 	}
 	msgID := newID(11)
 

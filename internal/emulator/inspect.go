@@ -66,11 +66,11 @@ type Answer struct {
 
 // capture records what a webhook request carried and what it was answered,
 // for its request record. The handler's goroutine alone writes to it, and
-// seal ends its use before the record is shared.
+// seal ends its use before the record is shared. Nothing is masked here: the
+// hot path only copies, and a request view masks when it is asked for.
 type capture struct {
 	w       http.ResponseWriter
-	detail  RequestDetail
-	secrets []string
+	r       *http.Request // the request as it arrived; its header is not changed
 	body    bytes.Buffer
 	bodyN   int
 	answer  bytes.Buffer
@@ -79,15 +79,22 @@ type capture struct {
 	header  http.Header
 }
 
+// captured is a sealed capture: immutable, shared by copies of its record.
+type captured struct {
+	method, path, rawQuery string
+	header, answerHeader   http.Header
+	body, answer           []byte
+	bodyN, answerN, status int
+	problems               card.Problems
+}
+
 // captureRequest wraps the request's body and the response writer so that
 // rec's detail holds the request and its answer once rec is recorded.
 func (s *Server) captureRequest(w http.ResponseWriter, r *http.Request, rec *RequestRecord) (http.ResponseWriter, *http.Request) {
-	c := &capture{w: w}
-	c.secrets = querySecrets(r.URL.RawQuery, s.key)
-	c.detail.Method = r.Method
-	c.detail.Path = r.URL.Path
-	c.detail.Query = maskQuery(r.URL.RawQuery)
-	c.detail.Header = c.maskHeader(r.Header)
+	c := &capture{w: w, r: r}
+	if r.ContentLength > 0 {
+		c.body.Grow(int(min(r.ContentLength, maxCapturedBody)))
+	}
 	if r.Body != nil {
 		r2 := new(http.Request)
 		*r2 = *r
@@ -106,6 +113,9 @@ func (c *capture) WriteHeader(code int) {
 	if c.status == 0 {
 		c.status = code
 		c.header = c.w.Header().Clone()
+		if n, err := strconv.Atoi(c.header.Get("Content-Length")); err == nil && n > 0 {
+			c.answer.Grow(min(n, maxCapturedAnswer))
+		}
 	}
 	c.w.WriteHeader(code)
 }
@@ -137,25 +147,36 @@ func (b *captureBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// seal completes the detail from what was captured; answered says whether
-// the client got the answer written (not after reset or lost).
-func (c *capture) seal(rec RequestRecord, problems card.Problems) *RequestDetail {
-	d := c.detail
-
-	d.Body = c.scrub(c.body.String())
-	d.BodyBytes = c.bodyN
-	d.BodyTruncated = c.bodyN > c.body.Len()
-	d.Problems = apiProblems(problems)
-	if rec.Status != 0 {
-		d.Answer = Answer{
-			Status:    c.status,
-			Header:    c.maskHeader(c.header),
-			Body:      c.scrub(c.answer.String()),
-			Truncated: c.answerN > c.answer.Len(),
-		}
+// seal ends the capture. A request answered with nothing (reset, hang,
+// lost) keeps no answer, whatever was written before the fault.
+func (c *capture) seal(rec RequestRecord, problems card.Problems) *captured {
+	d := &captured{
+		method: c.r.Method, path: c.r.URL.Path, rawQuery: c.r.URL.RawQuery, header: c.r.Header,
+		body: c.body.Bytes(), bodyN: c.bodyN, problems: problems,
 	}
-	return &d
+	if rec.Status != 0 {
+		d.status, d.answerHeader, d.answer, d.answerN = c.status, c.header, c.answer.Bytes(), c.answerN
+	}
+	return d
 }
+
+// view is the request detail, every credential masked.
+func (d *captured) view(key string) RequestDetail {
+	m := masker{secrets: querySecrets(d.rawQuery, key)}
+	out := RequestDetail{
+		Method: d.method, Path: d.path, Query: maskQuery(d.rawQuery), Header: m.header(d.header),
+		Body: m.scrub(string(d.body)), BodyBytes: d.bodyN, BodyTruncated: d.bodyN > len(d.body),
+		Problems: apiProblems(d.problems),
+	}
+	out.Answer.Header = []Pair{}
+	if d.status != 0 {
+		out.Answer = Answer{Status: d.status, Header: m.header(d.answerHeader), Body: m.scrub(string(d.answer)), Truncated: d.answerN > len(d.answer)}
+	}
+	return out
+}
+
+// masker masks the credentials of one request.
+type masker struct{ secrets []string }
 
 // querySecrets returns the key and token of a raw query, raw and decoded,
 // and the emulator's key: the values to mask wherever they appear.
@@ -222,8 +243,8 @@ func credentialHeader(name string) bool {
 	return strings.Contains(n, "token") || strings.Contains(n, "secret") || strings.HasSuffix(n, "-key")
 }
 
-// maskHeader lists a header sorted by name, credentials masked.
-func (c *capture) maskHeader(h http.Header) []Pair {
+// header lists a header sorted by name, credentials masked.
+func (c masker) header(h http.Header) []Pair {
 	out := []Pair{}
 	for name, vs := range h {
 		for _, v := range vs {
@@ -238,7 +259,7 @@ func (c *capture) maskHeader(h http.Header) []Pair {
 }
 
 // scrub masks every copy of the request's credentials in s.
-func (c *capture) scrub(s string) string {
+func (c masker) scrub(s string) string {
 	for _, v := range c.secrets {
 		s = strings.ReplaceAll(s, v, masked)
 	}
@@ -290,7 +311,7 @@ func (s *Server) Request(spaceRef, id string) (RequestDetail, error) {
 	}
 	for i := len(sp.requests) - 1; i >= 0; i-- {
 		if r := &sp.requests[i]; r.ID == id {
-			return r.detailView(), nil
+			return r.detailView(s.key), nil
 		}
 	}
 	return RequestDetail{}, fmt.Errorf("request %q of space %s (records keep the last %d requests): %w", id, sp.id, s.maxRequests, ErrNotFound)
@@ -308,17 +329,17 @@ func (s *Server) MessageRequest(spaceRef, msg string) (RequestDetail, error) {
 	name := messageName(sp.id, msg)
 	for i := range sp.requests { // the first request to answer with it made it
 		if r := &sp.requests[i]; r.Message == name {
-			return r.detailView(), nil
+			return r.detailView(s.key), nil
 		}
 	}
 	return RequestDetail{}, fmt.Errorf("request of message %q (records keep the last %d requests): %w", name, s.maxRequests, ErrNotFound)
 }
 
-func (r *RequestRecord) detailView() RequestDetail {
-	if r.detail == nil {
-		return RequestDetail{Record: *r, Query: []Pair{}, Header: []Pair{}, Problems: []apiProblem{}}
+func (r *RequestRecord) detailView(key string) RequestDetail {
+	d := RequestDetail{Query: []Pair{}, Header: []Pair{}, Problems: []apiProblem{}, Answer: Answer{Header: []Pair{}}}
+	if r.detail != nil {
+		d = r.detail.view(key)
 	}
-	d := *r.detail
 	d.Record = *r
 	d.Record.detail = nil
 	return d
@@ -393,32 +414,35 @@ type SearchFilter struct {
 	Limit int
 }
 
-// Search returns the messages that match f, newest first.
+// Search returns the messages that match f, newest first. It matches
+// outside the lock: stored messages are immutable.
 func (s *Server) Search(f SearchFilter) ([]Message, error) {
 	if f.Limit <= 0 {
 		f.Limit = 100
 	}
 	q := strings.ToLower(strings.TrimSpace(f.Query))
+	var lists [][]*Message
 	s.mu.RLock()
-	defer s.mu.RUnlock()
-	var sps []*space
 	if f.Space != "" {
 		sp := s.spaceLocked(f.Space)
 		if sp == nil {
+			s.mu.RUnlock()
 			return nil, spaceNotFound(f.Space)
 		}
-		sps = []*space{sp}
+		lists = append(lists, slices.Clone(sp.msgs))
 	} else {
 		for _, sp := range s.spaces {
-			sps = append(sps, sp)
+			lists = append(lists, slices.Clone(sp.msgs))
 		}
 	}
+	s.mu.RUnlock()
 	var out []Message
-	for _, sp := range sps {
+	unescape := bodyUnescaper()
+	for _, ms := range lists {
 		n := 0
-		for i := len(sp.msgs) - 1; i >= 0 && n < f.Limit; i-- {
-			if m := sp.msgs[i]; q == "" || strings.Contains(m.searchText(), q) {
-				out = append(out, *m)
+		for i := len(ms) - 1; i >= 0 && n < f.Limit; i-- {
+			if q == "" || matches(ms[i], q, unescape) {
+				out = append(out, *ms[i])
 				n++
 			}
 		}
@@ -430,37 +454,19 @@ func (s *Server) Search(f SearchFilter) ([]Message, error) {
 	return out, nil
 }
 
-// searchText is what Search matches: every string of the message as sent,
-// and the sender's name, lower-cased.
-func (m *Message) searchText() string {
-	if m.search != "" {
-		return m.search
-	}
-	return strings.ToLower(m.Sender.DisplayName + "\n" + string(m.Body))
+// bodyUnescaper undoes what encoding/json escapes in the strings of a body,
+// so that a search for "a & b" or a quote finds it.
+func bodyUnescaper() *strings.Replacer {
+	return strings.NewReplacer(`\u003c`, "<", `\u003e`, ">", `\u0026`, "&", `\"`, `"`, `\\`, `\`, `\n`, "\n")
 }
 
-// searchTextOf collects the strings of a decoded message body.
-func searchTextOf(sender string, body any) string {
-	var b strings.Builder
-	b.WriteString(strings.ToLower(sender))
-	var walk func(v any)
-	walk = func(v any) {
-		switch v := v.(type) {
-		case string:
-			b.WriteByte('\n')
-			b.WriteString(strings.ToLower(v))
-		case map[string]any:
-			for _, x := range v {
-				walk(x)
-			}
-		case []any:
-			for _, x := range v {
-				walk(x)
-			}
-		}
-	}
-	walk(body)
-	return b.String()
+// matches reports whether a message holds q (lower-case) in any string of
+// its body as sent or in its sender's name. The text is built per search,
+// not kept: a search is rare, and a copy per message would cost a quarter
+// more memory per retained message.
+func matches(m *Message, q string, unescape *strings.Replacer) bool {
+	return strings.Contains(strings.ToLower(m.Sender.DisplayName), q) ||
+		strings.Contains(strings.ToLower(unescape.Replace(string(m.Body))), q)
 }
 
 // requestSeq names request records: "r1", "r2", …

@@ -177,7 +177,7 @@ func TestAPISearch(t *testing.T) {
 	s, c, alerts, deploys := inspectorEnv(t)
 	serve(t, s, "POST", alerts.Webhooks[0].URL, "", text("Disk almost full on db-1"))
 	c.Advance(time.Second)
-	serve(t, s, "POST", deploys.Webhooks[0].URL, "", `{"cardsV2":[{"cardId":"c","card":{"header":{"title":"Deploy of checkout"},"sections":[{"widgets":[{"textParagraph":{"text":"disk quota raised"}}]}]}}]}`)
+	serve(t, s, "POST", deploys.Webhooks[0].URL, "", `{"cardsV2":[{"cardId":"c","card":{"header":{"title":"Deploy of checkout"},"sections":[{"widgets":[{"textParagraph":{"text":"disk quota raised & \"logged\" <ok>"}}]}]}}]}`)
 	c.Advance(time.Second)
 	serve(t, s, "POST", alerts.Webhooks[0].URL, "", text("All quiet"))
 
@@ -203,6 +203,10 @@ func TestAPISearch(t *testing.T) {
 	}
 	if got := search("limit=1"); len(got) != 1 || !strings.Contains(string(got[0].Body), "All quiet") {
 		t.Errorf("limit=1: %+v, want the newest", got)
+	}
+	// What JSON escapes in the stored body is found as written.
+	if got := search("q=" + url.QueryEscape(`raised & "logged" <ok>`)); len(got) != 1 || got[0].Space != deploys.ID {
+		t.Errorf(`q=raised & "logged" <ok>: %+v`, got)
 	}
 	if got := search("q=%3Cnothing"); len(got) != 0 {
 		t.Errorf("no match: %+v", got)

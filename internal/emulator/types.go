@@ -137,8 +137,6 @@ type Message struct {
 	HTML template.HTML `json:"html"`
 	// Problems are the message's gchat Check findings.
 	Problems card.Problems `json:"-"`
-
-	search string // what Search matches, lower-cased
 }
 
 // apiProblem is a card.Problem on the wire.
@@ -191,9 +189,9 @@ type RequestRecord struct {
 	// again (a repeated requestId); empty when it posted none.
 	Message string `json:"message,omitempty"`
 
-	capture  *capture       // while the request is handled
-	problems card.Problems  // of the message posted
-	detail   *RequestDetail // once recorded; immutable
+	capture  *capture      // while the request is handled
+	problems card.Problems // of the message posted
+	detail   *captured     // once recorded; immutable
 }
 
 // MarshalJSON adds durationMs.

@@ -109,7 +109,7 @@ func TestBrowserInspector(t *testing.T) {
 	type view struct {
 		Line, Status, Query, Body, Answer, Problems, Time string
 		Selected                                          bool
-		Page                                              string
+		Page, Font, MsgFont                               string
 	}
 	v := browserRun(t, bctx, "read the request view", chromedp.Evaluate[view](`(() => {
 		const q = (s) => { const e = document.querySelector(s); return e ? e.textContent : ''; };
@@ -118,6 +118,8 @@ func TestBrowserInspector(t *testing.T) {
 			Query: q('#rv-body table.pairs'), Body: q('#rv-body .request-body'), Answer: q('#rv-body .answer-body'),
 			Problems: q('#rv-body .problem-list'), Time: q('#messages .msg time'),
 			Selected: document.querySelector('#messages .msg.selected') !== null,
+			Font: getComputedStyle(document.body).fontFamily,
+			MsgFont: getComputedStyle(document.querySelector('#messages .gc-message')).fontFamily,
 			// The webhook list and the curl example show the URL to copy
 			// (docs/emulator-api.md); nothing else may.
 			Page: (() => {
@@ -141,6 +143,12 @@ func TestBrowserInspector(t *testing.T) {
 	}
 	if want := time.Now().Format("3:04 PM"); v.Time != want && v.Time != time.Now().Add(-time.Minute).Format("3:04 PM") {
 		t.Errorf("message time %q, want like %q", v.Time, want)
+	}
+	// Emoji fall back to whichever emoji font the system has; none is fetched.
+	for _, f := range []string{v.Font, v.MsgFont} {
+		if !strings.Contains(f, "Noto Color Emoji") || !strings.Contains(f, "Apple Color Emoji") || !strings.Contains(f, "Segoe UI Emoji") {
+			t.Errorf("font stack %q lacks the emoji fonts", f)
+		}
 	}
 	if strings.Contains(v.Page, "CANARYtoken") || strings.Contains(v.Page, emulator.FakeKey) {
 		t.Error("the page shows a webhook credential beyond the webhook list")

@@ -373,3 +373,17 @@ func TestInspectorShowsNoSecret(t *testing.T) {
 		}
 	}
 }
+
+func TestFavicon(t *testing.T) {
+	s := emulator.NewServer(emulator.Config{}, nil)
+	defer s.Close()
+	for _, p := range []string{"/favicon.ico", "/ui/favicon.svg"} {
+		a := serve(t, s, "GET", "http://127.0.0.1:8687"+p, "", "")
+		if a.Status != 200 || a.Header.Get("Content-Type") != "image/svg+xml" || !strings.HasPrefix(a.Raw, "<svg") {
+			t.Errorf("GET %s: %d %q", p, a.Status, a.Header.Get("Content-Type"))
+		}
+	}
+	if a := serve(t, s, "GET", "http://127.0.0.1:8687/", "", ""); !strings.Contains(a.Raw, `rel="icon" href="ui/favicon.svg"`) {
+		t.Error("the page links no icon")
+	}
+}

@@ -325,6 +325,7 @@
 
   // removeMessage takes a deleted message off the page and its count.
   function removeMessage(space, name) {
+    if ($('#request-view').dataset.message === name) closeRequest();
     const s = state.spaces.get(space);
     const item = space === state.current && document.querySelector(`#messages .msg[data-name="${CSS.escape(name)}"]`);
     if (s && (space !== state.current || item)) {

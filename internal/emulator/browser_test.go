@@ -260,7 +260,7 @@ func TestBrowserPage(t *testing.T) {
 	// and the view holds no element from them.
 	for _, name := range []string{hostileText.Name, hostileCard} {
 		browserDo(t, bctx, "open the request of "+name,
-			// A DOM click: the drawer opened for the first message may cover the second one's button.
+			// A DOM click: what is under test here is how the view renders, not where the pointer lands.
 			chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`document.querySelector(%q).click()`, msgSelector(name)+` .open-request`)),
 			waitJS(fmt.Sprintf(`document.querySelector('#request-view').dataset.message === %q && document.querySelector('#rv-id').textContent !== ''`, name)),
 			chromedp.Evaluate[chromedp.Void](`new Promise((r) => setTimeout(r, 100))`, chromedp.EvalAwaitPromise),

@@ -21,7 +21,14 @@ import (
 const (
 	maxCapturedBody   = 40 << 10
 	maxCapturedAnswer = 40 << 10
+	// maxCapturedHeader bounds the request's headers and its query string
+	// in a record: 10,000 records of a client sending a megabyte of headers
+	// would otherwise hold 10 GB.
+	maxCapturedHeader = 8 << 10
 )
+
+// truncatedHeader names the marker a record's header gets when it was cut.
+const truncatedHeader = "X-Gchat-Emulator-Truncated"
 
 // masked replaces a credential wherever a request record shows it.
 const masked = "REDACTED"
@@ -86,6 +93,7 @@ type captured struct {
 	body, answer           []byte
 	bodyN, answerN, status int
 	problems               card.Problems
+	secrets                []string // of a query cut short, else nil
 }
 
 // captureRequest wraps the request's body and the response writer so that
@@ -150,8 +158,16 @@ func (b *captureBody) Read(p []byte) (int, error) {
 // seal ends the capture. A request answered with nothing (reset, hang,
 // lost) keeps no answer, whatever was written before the fault.
 func (c *capture) seal(rec RequestRecord, problems card.Problems) *captured {
+	query := c.r.URL.RawQuery
+	var secrets []string
+	if len(query) > maxCapturedHeader {
+		// The credentials may lie beyond the cut: keep them to mask.
+		secrets = querySecrets(query, "")
+		query = query[:maxCapturedHeader]
+	}
 	d := &captured{
-		method: c.r.Method, path: c.r.URL.Path, rawQuery: c.r.URL.RawQuery, header: c.r.Header,
+		secrets: secrets,
+		method:  c.r.Method, path: c.r.URL.Path, rawQuery: query, header: capHeader(c.r.Header),
 		body: c.body.Bytes(), bodyN: c.bodyN, problems: problems,
 	}
 	if rec.Status != 0 {
@@ -160,9 +176,42 @@ func (c *capture) seal(rec RequestRecord, problems card.Problems) *captured {
 	return d
 }
 
+// capHeader returns h, or a copy cut to maxCapturedHeader bytes of names
+// and values (names in order) with a truncatedHeader marker.
+func capHeader(h http.Header) http.Header {
+	n := 0
+	for k, vs := range h {
+		for _, v := range vs {
+			n += len(k) + len(v)
+		}
+	}
+	if n <= maxCapturedHeader {
+		return h
+	}
+	names := make([]string, 0, len(h))
+	for k := range h {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	out := http.Header{truncatedHeader: {strconv.Itoa(n) + " bytes of headers, cut"}}
+	n = 0
+	for _, k := range names {
+		for _, v := range h[k] {
+			if n += len(k) + len(v); n > maxCapturedHeader {
+				return out
+			}
+			out[k] = append(out[k], v)
+		}
+	}
+	return out
+}
+
 // view is the request detail, every credential masked.
 func (d *captured) view(key string) RequestDetail {
 	m := masker{secrets: querySecrets(d.rawQuery, key)}
+	if d.secrets != nil {
+		m.secrets = append(d.secrets, m.secrets...) // the longest first is best effort here
+	}
 	out := RequestDetail{
 		Method: d.method, Path: d.path, Query: maskQuery(d.rawQuery), Header: m.header(d.header),
 		Body: m.scrub(string(d.body)), BodyBytes: d.bodyN, BodyTruncated: d.bodyN > len(d.body),

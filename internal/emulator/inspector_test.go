@@ -2,6 +2,7 @@ package emulator_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -385,5 +386,43 @@ func TestFavicon(t *testing.T) {
 	}
 	if a := serve(t, s, "GET", "http://127.0.0.1:8687/", "", ""); !strings.Contains(a.Raw, `rel="icon" href="ui/favicon.svg"`) {
 		t.Error("the page links no icon")
+	}
+}
+
+func TestRequestViewBounded(t *testing.T) {
+	s, _, alerts, _ := inspectorEnv(t)
+	big := strings.Repeat("h", 3000)
+	header := map[string]string{}
+	for i := range 10 {
+		header[fmt.Sprintf("X-Big-%d", i)] = big
+	}
+	// Refused or not, the request is recorded.
+	header["Referer"] = alerts.Webhooks[0].URL
+	postHeader(t, s, alerts.Webhooks[0].URL[:strings.Index(alerts.Webhooks[0].URL, "?")+1]+"x="+strings.Repeat("q", 20_000)+"&"+alerts.Webhooks[0].URL[strings.Index(alerts.Webhooks[0].URL, "?")+1:], "", text("hi"), header)
+	rs, _ := s.Requests(alerts.ID)
+	if len(rs) != 1 {
+		t.Fatalf("%d records", len(rs))
+	}
+	d, err := s.Request(alerts.ID, rs[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, p := range d.Header {
+		n += len(p.Name) + len(p.Value)
+	}
+	if n > 9<<10 || pairValue(d.Header, "X-Gchat-Emulator-Truncated") == "" {
+		t.Errorf("headers kept: %d bytes, marker %q; want at most 8 KiB and the marker", n, pairValue(d.Header, "X-Gchat-Emulator-Truncated"))
+	}
+	q := 0
+	for _, p := range d.Query {
+		q += len(p.Name) + len(p.Value)
+	}
+	if q > 8<<10 {
+		t.Errorf("query kept: %d bytes, want at most 8 KiB", q)
+	}
+	// The token lay beyond the cut: the Referer still shows it masked.
+	if data, _ := json.Marshal(d); strings.Contains(string(data), "CANARYtoken") {
+		t.Errorf("a cut record shows the token: %s", data)
 	}
 }

@@ -185,6 +185,9 @@ const (
 // RequestRecord is one webhook request, answered or not. Start and Duration
 // let a test see which requests were in flight at the same time.
 type RequestRecord struct {
+	// ID names the record in the emulator's API ("r1", "r2", … in arrival
+	// order): GET /api/v1/spaces/S/requests/ID shows the request in full.
+	ID string
 	// Space is the space id of the request's URL.
 	Space string
 	// Start is when the request arrived.
@@ -198,6 +201,9 @@ type RequestRecord struct {
 	Fault string
 	// Webhook is the id of the webhook, empty when authentication failed.
 	Webhook string
+	// Message is the name of the message the request posted, or answered
+	// again for a repeated requestId; empty when it posted none.
+	Message string
 }
 
 // Stats counts the emulator's webhook answers.
@@ -244,7 +250,8 @@ func threadsOf(ts []emulator.Thread) []Thread {
 func requestsOf(rs []emulator.RequestRecord) []RequestRecord {
 	out := make([]RequestRecord, len(rs))
 	for i, r := range rs {
-		out[i] = RequestRecord(r)
+		out[i] = RequestRecord{ID: r.ID, Space: r.Space, Start: r.Start, Duration: r.Duration,
+			Status: r.Status, Fault: r.Fault, Webhook: r.Webhook, Message: r.Message}
 	}
 	return out
 }

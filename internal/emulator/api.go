@@ -145,6 +145,67 @@ func intParam(v string) (int, error) {
 	return n, err
 }
 
+func (s *Server) handleMessageDelete(w http.ResponseWriter, r *http.Request) {
+	if err := s.DeleteMessage(r.PathValue("space"), r.PathValue("message")); err != nil {
+		writeErr(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) handleSpaceClear(w http.ResponseWriter, r *http.Request) {
+	if err := s.ClearSpace(r.PathValue("space")); err != nil {
+		writeErr(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) handleMessageRequest(w http.ResponseWriter, r *http.Request) {
+	d, err := s.MessageRequest(r.PathValue("space"), r.PathValue("message"))
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, d)
+}
+
+func (s *Server) handleRequestGet(w http.ResponseWriter, r *http.Request) {
+	d, err := s.Request(r.PathValue("space"), r.PathValue("request"))
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, d)
+}
+
+// maxSearch bounds the results of one search.
+const maxSearch = 1000
+
+// handleMessageSearch searches every space: ?q=TEXT&space=S&limit=N, newest
+// first.
+func (s *Server) handleMessageSearch(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	limit, err := intParam(q.Get("limit"))
+	if err != nil || limit > maxSearch {
+		writeErr(w, badRequest("limit %q: want a number from 0 to %d", q.Get("limit"), maxSearch))
+		return
+	}
+	ms, err := s.Search(SearchFilter{Query: q.Get("q"), Space: q.Get("space"), Limit: limit})
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	if ms == nil {
+		ms = []Message{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"messages": ms})
+}
+
+func (s *Server) handleInfo(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, s.Info())
+}
+
 func (s *Server) handleMessageLatest(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("space")
 	s.mu.RLock()
@@ -152,7 +213,7 @@ func (s *Server) handleMessageLatest(w http.ResponseWriter, r *http.Request) {
 	s.mu.RUnlock()
 	switch {
 	case !ok:
-		writeErr(w, fmt.Errorf("space %q: %w", id, ErrNotFound))
+		writeErr(w, spaceNotFound(id))
 	case len(ms) == 0:
 		writeErr(w, fmt.Errorf("space %q has no messages: %w", id, ErrNotFound))
 	default:

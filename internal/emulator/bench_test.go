@@ -111,3 +111,68 @@ func BenchmarkRetained100k(b *testing.B) {
 		b.StartTimer()
 	}
 }
+
+// alertBody is the body of BenchmarkRetained100k's i-th alert.
+func alertBody(i int) string {
+	return textKey(fmt.Sprintf("*[FIRING:1] HighLatency* api-%d\nlatency p99 above 2s for 5m on `api-%d` in eu-west-1 %s <https://grafana.example.com/d/abc?var=%d|dashboard>", i, i, strings.Repeat("x", 120), i),
+		fmt.Sprintf("alert-%d", i/5))
+}
+
+// BenchmarkRequestRecords10k reports the heap held by a space's request
+// records at the default retention of 10,000, each with the request and
+// answer its request view shows.
+func BenchmarkRequestRecords10k(b *testing.B) {
+	const n = emulator.DefaultMaxRequests
+	for b.Loop() {
+		b.StopTimer()
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		b.StartTimer()
+
+		set := noQuota()
+		s := emulator.NewServer(emulator.Config{Settings: &set, MaxMessages: 1}, nil)
+		sp, err := s.CreateSpace(emulator.SpaceSpec{DisplayName: "bench", Webhooks: []emulator.WebhookSpec{{Name: "Alertmanager"}}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for i := range n {
+			if a := serve(b, s, "POST", sp.Webhooks[0].URL+fallback, "application/json", alertBody(i)); a.Status != 200 {
+				b.Fatalf("post %d: %d %s", i, a.Status, a.Raw)
+			}
+		}
+
+		b.StopTimer()
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		if rs, _ := s.Requests(sp.ID); len(rs) != n {
+			b.Fatalf("%d records", len(rs))
+		}
+		delta := float64(after.HeapAlloc) - float64(before.HeapAlloc)
+		b.ReportMetric(delta/(1<<20), "MiB/10k")
+		b.ReportMetric(delta/n, "B/record")
+		runtime.KeepAlive(s)
+		b.StartTimer()
+	}
+}
+
+// BenchmarkSearch10k is one search across a space at the default retention
+// of 10,000 messages, matching one.
+func BenchmarkSearch10k(b *testing.B) {
+	const n = emulator.DefaultMaxMessages
+	set := noQuota()
+	s := emulator.NewServer(emulator.Config{Settings: &set, MaxRequests: 1}, nil)
+	sp, err := s.CreateSpace(emulator.SpaceSpec{DisplayName: "bench", Webhooks: []emulator.WebhookSpec{{Name: "Alertmanager"}}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := range n {
+		serve(b, s, "POST", sp.Webhooks[0].URL+fallback, "application/json", alertBody(i))
+	}
+	for b.Loop() {
+		ms, err := s.Search(emulator.SearchFilter{Query: "HighLatency* API-4242"})
+		if err != nil || len(ms) != 1 {
+			b.Fatalf("got %d, %v", len(ms), err)
+		}
+	}
+}

@@ -200,6 +200,7 @@ func TestBrowserPage(t *testing.T) {
 			for (const name of [%q, %q]) {
 				const msg = document.querySelector('#messages .msg[data-name="' + CSS.escape(name) + '"]');
 				for (const el of msg.querySelectorAll('*')) {
+					if (el.closest('.msg-actions')) continue; // the page's own Request and Delete buttons
 					for (const type of ['mouseover', 'mouseenter', 'mousemove', 'mousedown', 'focus', 'focusin']) {
 						el.dispatchEvent(new Event(type, {bubbles: true}));
 					}
@@ -253,6 +254,30 @@ func TestBrowserPage(t *testing.T) {
 	}
 	if want := "Google would refuse or show this empty"; verdict.Problems != want {
 		t.Errorf("the hostile card's errors are titled %q, want %q", verdict.Problems, want)
+	}
+
+	// The request view shows the hostile bodies as text: still nothing runs,
+	// and the view holds no element from them.
+	for _, name := range []string{hostileText.Name, hostileCard} {
+		browserDo(t, bctx, "open the request of "+name,
+			// A DOM click: what is under test here is how the view renders, not where the pointer lands.
+			chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`document.querySelector(%q).click()`, msgSelector(name)+` .open-request`)),
+			waitJS(fmt.Sprintf(`document.querySelector('#request-view').dataset.message === %q && document.querySelector('#rv-id').textContent !== ''`, name)),
+			chromedp.Evaluate[chromedp.Void](`new Promise((r) => setTimeout(r, 100))`, chromedp.EvalAwaitPromise),
+		)
+		rv := browserRun(t, bctx, "check the request view", chromedp.Evaluate[struct {
+			Pwned bool     `json:"pwned"`
+			Tags  []string `json:"tags"`
+			Body  string   `json:"body"`
+		}](`(() => ({
+			pwned: window.__pwned !== false,
+			tags: Array.from(document.querySelectorAll('#rv-body *')).map((e) => e.localName)
+				.filter((n) => !['p', 'code', 'span', 'time', 'h4', 'table', 'tbody', 'tr', 'th', 'td', 'pre', 'ul', 'li'].includes(n)),
+			body: document.querySelector('#rv-body .request-body').textContent,
+		}))()`))
+		if rv.Pwned || len(rv.Tags) > 0 || !strings.Contains(rv.Body, "__pwned") {
+			t.Errorf("request view of %s: pwned %v, foreign elements %v, body shown %q", name, rv.Pwned, rv.Tags, rv.Body)
+		}
 	}
 	if errs := pageErrs(); len(errs) > 0 {
 		t.Errorf("the page threw: %s", strings.Join(errs, "; "))

@@ -45,6 +45,7 @@ const (
 func (s *Server) handleMessageCreate(w http.ResponseWriter, r *http.Request) {
 	start := s.now()
 	rec := RequestRecord{Space: r.PathValue("space"), Start: start}
+	w, r = s.captureRequest(w, r, &rec) // for the record's request view
 	recorded := false
 	defer func() { // also when a reset fault panics
 		if !recorded {
@@ -158,6 +159,7 @@ func (s *Server) handleMessageCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rec.Status = http.StatusOK
+	rec.Message, rec.problems = m.Name, m.Problems
 	if !replay {
 		s.events.publish("message", *m)
 	}

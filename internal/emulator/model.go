@@ -170,18 +170,19 @@ func (sp *space) resetMessages() {
 
 // DeleteSpace deletes a space with its webhooks and messages. Its webhook
 // URLs then answer per Settings.UnknownSpaceStatus.
-func (s *Server) DeleteSpace(id string) error {
+func (s *Server) DeleteSpace(ref string) error {
 	s.mu.Lock()
-	sp := s.spaces[id]
+	sp := s.spaceLocked(ref)
 	if sp != nil {
-		delete(s.spaces, id)
-		delete(s.faults.Spaces, id)
+		delete(s.spaces, sp.id)
+		delete(s.faults.Spaces, sp.id)
 		s.notifyLocked()
 	}
 	s.mu.Unlock()
 	if sp == nil {
-		return fmt.Errorf("delete space %q: %w", id, ErrNotFound)
+		return fmt.Errorf("delete space: %w", spaceNotFound(ref))
 	}
+	id := sp.id
 	s.log.Info("space_deleted", "space", id)
 	s.events.publish("space", Space{ID: id, Name: "spaces/" + id, Deleted: true})
 	return nil
@@ -203,13 +204,13 @@ func (s *Server) Spaces() []Space {
 	return out
 }
 
-// Space returns one space.
-func (s *Server) Space(id string) (Space, error) {
+// Space returns one space, by its id or display name.
+func (s *Server) Space(ref string) (Space, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	sp := s.spaces[id]
+	sp := s.spaceLocked(ref)
 	if sp == nil {
-		return Space{}, fmt.Errorf("space %q: %w", id, ErrNotFound)
+		return Space{}, spaceNotFound(ref)
 	}
 	return s.spaceViewLocked(sp), nil
 }
@@ -249,11 +250,12 @@ func (s *Server) CreateWebhook(spaceID string, spec WebhookSpec) (Webhook, error
 		return Webhook{}, fmt.Errorf("create webhook: %w: %w", ErrInvalid, err)
 	}
 	s.mu.Lock()
-	sp := s.spaces[spaceID]
+	sp := s.spaceLocked(spaceID)
 	if sp == nil {
 		s.mu.Unlock()
-		return Webhook{}, fmt.Errorf("create webhook: space %q: %w", spaceID, ErrNotFound)
+		return Webhook{}, fmt.Errorf("create webhook: %w", spaceNotFound(spaceID))
 	}
+	spaceID = sp.id
 	h, err := s.addWebhookLocked(sp, spec)
 	if err != nil {
 		s.mu.Unlock()
@@ -303,11 +305,12 @@ func (sp *space) hook(id string) *webhook {
 // Settings.DeletedWebhookStatus; its messages stay.
 func (s *Server) DeleteWebhook(spaceID, id string) error {
 	s.mu.Lock()
-	sp := s.spaces[spaceID]
+	sp := s.spaceLocked(spaceID)
 	if sp == nil {
 		s.mu.Unlock()
-		return fmt.Errorf("delete webhook: space %q: %w", spaceID, ErrNotFound)
+		return fmt.Errorf("delete webhook: %w", spaceNotFound(spaceID))
 	}
+	spaceID = sp.id
 	h := sp.hook(id)
 	if h == nil || h.deleted {
 		s.mu.Unlock()
@@ -332,7 +335,7 @@ func (s *Server) Messages(spaceID string, f MessageFilter) []Message {
 
 // matchLocked returns the matching messages and whether the space exists.
 func (s *Server) matchLocked(spaceID string, f MessageFilter) ([]Message, bool) {
-	sp := s.spaces[spaceID]
+	sp := s.spaceLocked(spaceID)
 	if sp == nil {
 		return nil, false
 	}
@@ -386,7 +389,7 @@ func (s *Server) waitMessages(ctx context.Context, spaceID string, f MessageFilt
 		s.mu.Unlock()
 		switch {
 		case !ok:
-			return nil, fmt.Errorf("wait for messages: space %q: %w", spaceID, ErrNotFound)
+			return nil, spaceNotFound(spaceID)
 		case ch == nil:
 			return trim(ms), nil
 		}
@@ -404,9 +407,9 @@ func (s *Server) waitMessages(ctx context.Context, spaceID string, f MessageFilt
 func (s *Server) Threads(spaceID string) ([]Thread, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	sp := s.spaces[spaceID]
+	sp := s.spaceLocked(spaceID)
 	if sp == nil {
-		return nil, fmt.Errorf("threads: space %q: %w", spaceID, ErrNotFound)
+		return nil, fmt.Errorf("threads: %w", spaceNotFound(spaceID))
 	}
 	ts := make([]*thread, 0, len(sp.threads))
 	for _, t := range sp.threads {
@@ -483,6 +486,13 @@ func (sp *space) forget(m *Message) {
 // record appends a request record and counts its status.
 func (s *Server) recordLocked(sp *space, rec RequestRecord) {
 	s.stats[rec.Status]++
+	rec.ID = s.nextRequestIDLocked()
+	if rec.capture != nil {
+		rec.detail = rec.capture.seal(rec, rec.problems)
+		rec.capture = nil
+	}
+	rec.problems = nil
+	s.metrics.observe(rec)
 	if sp == nil {
 		return
 	}

@@ -11,6 +11,10 @@ import (
 
 // handlePage serves the page at the base path.
 func (s *Server) handlePage(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Query().Get("live") == "0" {
+		s.handleStatic(w, r)
+		return
+	}
 	s.serveUI(w, r, "index.html")
 }
 
@@ -37,4 +41,9 @@ func (s *Server) handleRenderCSS(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/css; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-cache")
 	io.WriteString(w, render.Stylesheet())
+}
+
+// handleFavicon serves the page's icon where browsers look for it first.
+func (s *Server) handleFavicon(w http.ResponseWriter, r *http.Request) {
+	s.serveUI(w, r, "favicon.svg")
 }

@@ -16,10 +16,12 @@ func (s *Server) routes() *http.ServeMux {
 
 	mux.HandleFunc("GET /healthz", handleHealth)
 	mux.HandleFunc("GET /readyz", handleHealth)
+	mux.HandleFunc("GET /metrics", s.handleMetrics)
 
 	// The page.
 	page := func(pattern string, h http.HandlerFunc) { mux.Handle(pattern, s.checkHost(h)) }
 	page("GET /{$}", s.handlePage)
+	page("GET /favicon.ico", s.handleFavicon)
 	page("GET /ui/render.css", s.handleRenderCSS)
 	page("GET /ui/{file}", s.handleUIFile)
 
@@ -32,10 +34,16 @@ func (s *Server) routes() *http.ServeMux {
 	api("POST /api/v1/spaces/{space}/webhooks", s.handleWebhookCreate)
 	api("DELETE /api/v1/spaces/{space}/webhooks/{webhook}", s.handleWebhookDelete)
 	api("GET /api/v1/spaces/{space}/messages", s.handleMessageList)
+	api("DELETE /api/v1/spaces/{space}/messages", s.handleSpaceClear)
 	api("GET /api/v1/spaces/{space}/messages/latest", s.handleMessageLatest)
+	api("DELETE /api/v1/spaces/{space}/messages/{message}", s.handleMessageDelete)
+	api("GET /api/v1/spaces/{space}/messages/{message}/request", s.handleMessageRequest)
 	api("GET /api/v1/spaces/{space}/threads", s.handleThreadList)
 	api("GET /api/v1/spaces/{space}/requests", s.handleRequestList)
+	api("GET /api/v1/spaces/{space}/requests/{request}", s.handleRequestGet)
+	api("GET /api/v1/messages", s.handleMessageSearch)
 	api("DELETE /api/v1/messages", s.handleMessagesClear)
+	api("GET /api/v1/info", s.handleInfo)
 	api("GET /api/v1/stats", s.handleStats)
 	api("GET /api/v1/faults", s.handleFaultsGet)
 	api("PUT /api/v1/faults", s.handleFaultsPut)

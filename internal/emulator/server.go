@@ -24,6 +24,7 @@ package emulator
 import (
 	"context"
 	"fmt"
+	"html/template"
 	"log/slog"
 	"math/rand/v2"
 	"net"
@@ -78,6 +79,10 @@ type Config struct {
 	Faults FaultConfig
 	// Heartbeat is the SSE keep-alive interval; zero means DefaultHeartbeat.
 	Heartbeat time.Duration
+
+	// Version is reported by /api/v1/info; empty means the module version
+	// from the build information.
+	Version string
 
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
@@ -138,19 +143,23 @@ type Server struct {
 	startSet    Settings
 	startFaults FaultConfig
 	mux         *http.ServeMux
+	version     string
+	staticTmpl  *template.Template
 
-	events *broker
-	done   chan struct{}
-	close  sync.Once
+	events  *broker
+	metrics *metrics
+	done    chan struct{}
+	close   sync.Once
 
-	mu       sync.RWMutex // guards everything below
-	spaces   map[string]*space
-	spaceSeq int
-	hookSeq  int
-	settings *Settings // immutable once stored: replaced whole, read without copying
-	faults   FaultConfig
-	stats    map[int]int
-	changed  chan struct{} // closed when messages change; nil until a waiter asks
+	mu         sync.RWMutex // guards everything below
+	spaces     map[string]*space
+	spaceSeq   int
+	hookSeq    int
+	requestSeq int
+	settings   *Settings // immutable once stored: replaced whole, read without copying
+	faults     FaultConfig
+	stats      map[int]int
+	changed    chan struct{} // closed when messages change; nil until a waiter asks
 }
 
 // NewServer returns an emulator. It panics if cfg does not pass Validate:
@@ -174,6 +183,7 @@ func NewServer(cfg Config, logger *slog.Logger) *Server {
 		startSet:    DefaultSettings(),
 		startFaults: cfg.Faults.clone(),
 		events:      newBroker(),
+		version:     cfg.Version,
 		done:        make(chan struct{}),
 	}
 	if s.baseURL == "" {
@@ -213,6 +223,8 @@ func NewServer(cfg Config, logger *slog.Logger) *Server {
 		sp.Webhooks = append([]WebhookSpec(nil), sp.Webhooks...)
 		s.startup = append(s.startup, sp)
 	}
+	s.metrics = newMetrics(s)
+	s.staticTmpl = parseStatic()
 	s.mux = s.routes()
 	s.Reset()
 	return s
@@ -330,9 +342,9 @@ func (s *Server) Stats() Stats {
 func (s *Server) Requests(space string) ([]RequestRecord, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	sp := s.spaces[space]
+	sp := s.spaceLocked(space)
 	if sp == nil {
-		return nil, fmt.Errorf("space %q: %w", space, ErrNotFound)
+		return nil, spaceNotFound(space)
 	}
 	return append([]RequestRecord(nil), sp.requests...), nil
 }

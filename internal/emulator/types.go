@@ -174,6 +174,8 @@ type MessageFilter struct {
 // RequestRecord is one webhook request, answered or not. Start and Duration
 // let a test see requests that were in flight at the same time.
 type RequestRecord struct {
+	// ID names the record in the API ("r1", "r2", …, in arrival order).
+	ID       string        `json:"id"`
 	Space    string        `json:"space"`
 	Start    time.Time     `json:"start"`
 	Duration time.Duration `json:"-"`
@@ -183,6 +185,13 @@ type RequestRecord struct {
 	// "reset" or "hang".
 	Fault   string `json:"fault"`
 	Webhook string `json:"webhook,omitempty"` // empty when authentication failed
+	// Message is the name of the message the request posted, or answered
+	// again (a repeated requestId); empty when it posted none.
+	Message string `json:"message,omitempty"`
+
+	capture  *capture      // while the request is handled
+	problems card.Problems // of the message posted
+	detail   *captured     // once recorded; immutable
 }
 
 // MarshalJSON adds durationMs.

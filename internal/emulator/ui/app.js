@@ -78,9 +78,13 @@
   function formatTime(iso) {
     const d = new Date(iso);
     if (Number.isNaN(d.getTime())) return '';
-    const t = d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
-    if (d.toDateString() === new Date().toDateString()) return t;
-    return `${d.toLocaleDateString([], { month: 'short', day: 'numeric' })}, ${t}`;
+    // "10:55 AM" today; "Nov 27, 10:55 AM" on other days; the year when not this one.
+    const now = new Date();
+    const t = d.toLocaleTimeString([], { hour: 'numeric', minute: '2-digit' });
+    if (d.toDateString() === now.toDateString()) return t;
+    const date = { month: 'short', day: 'numeric' };
+    if (d.getFullYear() !== now.getFullYear()) date.year = 'numeric';
+    return `${d.toLocaleDateString([], date)}, ${t}`;
   }
 
   function showError(form, err) {
@@ -183,7 +187,9 @@
     state.threads.clear();
     $('#messages').replaceChildren();
     renderSpaces();
+    closeRequest();
     const s = state.spaces.get(id);
+    $('#static-link').setAttribute('href', `?live=0&space=${encodeURIComponent(id || '')}`);
     $('#placeholder').hidden = !!s;
     $('#space').hidden = !s;
     if (!s) return;
@@ -202,6 +208,7 @@
     state.pending = null;
     for (const m of pending) addMessage(m);
     updateEmpty();
+    openFromHash();
   }
 
   function updateEmpty() {
@@ -268,6 +275,18 @@
     if (m.thread && m.thread.threadKey && !m.threadReply) {
       head.append(el('span', { class: 'thread-key', title: 'thread key', text: m.thread.threadKey }));
     }
+    const req = el('button', { type: 'button', class: 'quiet open-request', title: 'The request that posted this message', text: 'Request' });
+    req.addEventListener('click', () => openRequest(m));
+    const del = el('button', { type: 'button', class: 'quiet danger delete-message', title: 'Delete this message', text: 'Delete' });
+    del.addEventListener('click', async () => {
+      try {
+        await api('DELETE', `${spacePath(m.space)}/messages/${encodeURIComponent(shortName(m.name))}`);
+        removeMessage(m.space, m.name);
+      } catch (err) {
+        alert(`Could not delete the message: ${err.message}`);
+      }
+    });
+    head.append(el('span', { class: 'msg-actions' }, req, del));
     const body = el('div', { class: 'msg-body' });
     insertMessageHTML(body, m.html);
     const main = el('div', { class: 'msg-main' }, head, body);
@@ -297,6 +316,195 @@
     group(errors, 'error', 'Google would refuse or show this empty');
     group(warnings, 'warning', 'Google would accept this, but:');
     return box;
+  }
+
+  // ---- the request behind a message ----
+
+  // shortName is the last part of a message name, "M.T".
+  const shortName = (name) => String(name).slice(String(name).lastIndexOf('/') + 1);
+
+  // removeMessage takes a deleted message off the page and its count.
+  function removeMessage(space, name) {
+    if ($('#request-view').dataset.message === name) closeRequest();
+    const s = state.spaces.get(space);
+    const item = space === state.current && document.querySelector(`#messages .msg[data-name="${CSS.escape(name)}"]`);
+    if (s && (space !== state.current || item)) {
+      s.messageCount = Math.max(0, (s.messageCount || 0) - 1);
+      renderSpaces();
+    }
+    if (!item) return;
+    state.seen.delete(name);
+    const block = item.closest('.thread');
+    if (block && block.firstElementChild === item) {
+      // The thread's first message goes: its first reply heads the thread.
+      const next = block.querySelector('.reply-list > .msg');
+      if (next) {
+        next.classList.remove('reply');
+        block.replaceChild(next, item);
+      } else {
+        block.remove();
+        state.threads.delete(block.dataset.thread);
+      }
+    } else {
+      item.remove();
+    }
+    if (block) {
+      const n = block.querySelectorAll('.reply-list > .msg').length;
+      const replies = block.querySelector('.replies');
+      if (replies) {
+        replies.querySelector('summary').textContent = n === 1 ? '1 reply' : `${n} replies`;
+        replies.hidden = n === 0;
+      }
+    }
+    updateEmpty();
+  }
+
+  function prettyJSON(text) {
+    try { return JSON.stringify(JSON.parse(text), null, 2); } catch (_) { return text; }
+  }
+
+  function pairTable(pairs) {
+    if (!pairs || pairs.length === 0) return el('p', { class: 'hint', text: 'none' });
+    return el('table', { class: 'pairs' }, ...pairs.map((p) =>
+      el('tr', null, el('th', { text: p.name }), el('td', { text: p.value }))));
+  }
+
+  function statusText(code) {
+    return code ? String(code) : 'no answer';
+  }
+
+  // openRequest shows the request that posted m: method, path, query and
+  // headers (credentials masked by the server), the body as sent, the
+  // answer, and what the checker found.
+  async function openRequest(m) {
+    const view = $('#request-view');
+    for (const e of document.querySelectorAll('#messages .msg.selected')) e.classList.remove('selected');
+    const item = document.querySelector(`#messages .msg[data-name="${CSS.escape(m.name)}"]`);
+    if (item) item.classList.add('selected');
+    view.hidden = false;
+    view.dataset.message = m.name;
+    $('#rv-id').textContent = '';
+    $('#rv-status').textContent = '';
+    $('#rv-error').hidden = true;
+    $('#rv-body').replaceChildren(el('p', { class: 'hint', text: 'Loading…' }));
+    let d;
+    try {
+      d = await api('GET', `${spacePath(m.space)}/messages/${encodeURIComponent(shortName(m.name))}/request`);
+    } catch (err) {
+      if (view.dataset.message !== m.name) return;
+      $('#rv-body').replaceChildren();
+      $('#rv-error').textContent = err.message;
+      $('#rv-error').hidden = false;
+      return;
+    }
+    if (view.dataset.message !== m.name) return; // another message was opened since
+    const r = d.record || {};
+    $('#rv-id').textContent = r.id || '';
+    const st = $('#rv-status');
+    st.textContent = statusText(r.status) + (r.fault ? ` · fault ${r.fault}` : '');
+    st.dataset.class = r.status ? `${Math.floor(r.status / 100)}xx` : 'none';
+    const when = el('time', { datetime: r.start, title: r.start, text: formatTime(r.start) });
+    const body = [
+      el('p', { class: 'request-line' }, el('code', { text: `${d.method} ${d.path}` })),
+      el('p', { class: 'meta' }, when, ` · ${Number(r.durationMs || 0).toFixed(1)} ms` + (r.webhook ? ` · webhook ${r.webhook}` : '')),
+      el('h4', { text: 'Query' }), pairTable(d.query),
+      el('h4', { text: 'Headers' }), pairTable(d.header),
+      el('h4', null, 'Body ', el('span', { class: 'meta', text: `${d.bodyBytes} bytes${d.bodyTruncated ? ', cut' : ''}` })),
+      el('pre', { class: 'body request-body', text: prettyJSON(d.body || '') }),
+      el('h4', null, 'Answer ', el('span', { class: 'meta', text: statusText(d.answer && d.answer.status) })),
+    ];
+    if (d.answer && d.answer.status) {
+      body.push(pairTable(d.answer.header), el('pre', { class: 'body answer-body', text: prettyJSON(d.answer.body || '') }));
+    }
+    body.push(el('h4', { text: 'Problems' }));
+    const ps = d.problems || [];
+    body.push(ps.length === 0
+      ? el('p', { class: 'hint', text: 'The checker found none.' })
+      : el('ul', { class: 'problem-list' }, ...ps.map((p) => el('li', { class: p.severity },
+        `${p.severity}: `, p.path ? el('code', { text: p.path }) : null, p.path ? ': ' : null, p.message))));
+    $('#rv-body').replaceChildren(...body);
+  }
+
+  function closeRequest() {
+    $('#request-view').hidden = true;
+    delete $('#request-view').dataset.message;
+    for (const e of document.querySelectorAll('#messages .msg.selected')) e.classList.remove('selected');
+  }
+
+  // ---- search across spaces ----
+
+  let searchSeq = 0;
+  async function search(q) {
+    const seq = ++searchSeq;
+    const panel = $('#search-results');
+    if (!q) {
+      panel.hidden = true;
+      return;
+    }
+    let messages;
+    try {
+      ({ messages } = await api('GET', `api/v1/messages?q=${encodeURIComponent(q)}&limit=100`));
+    } catch (err) {
+      if (seq !== searchSeq) return;
+      $('#results-title').textContent = `Search failed: ${err.message}`;
+      $('#result-list').replaceChildren();
+      panel.hidden = false;
+      return;
+    }
+    if (seq !== searchSeq) return;
+    const n = (messages || []).length;
+    $('#results-title').textContent = `${n === 100 ? 'The newest 100' : n} message${n === 1 ? '' : 's'} matching “${q}”`;
+    $('#result-list').replaceChildren(...(messages || []).map((m) => {
+      const s = state.spaces.get(m.space);
+      const a = el('a', { href: `#space=${encodeURIComponent(m.space)}&msg=${encodeURIComponent(m.name)}`, class: 'result', 'data-name': m.name },
+        el('span', { class: 'result-space', text: s ? s.displayName : m.space }),
+        el('bdi', { class: 'sender', text: (m.sender && m.sender.displayName) || '' }),
+        el('time', { datetime: m.createTime, title: m.createTime, text: formatTime(m.createTime) }),
+        el('span', { class: 'snippet', text: snippetOf(m) }));
+      return el('li', null, a);
+    }));
+    panel.hidden = false;
+  }
+
+  function snippetOf(m) {
+    let body = {};
+    try { body = typeof m.body === 'string' ? JSON.parse(m.body) : (m.body || {}); } catch (_) { /* keep {} */ }
+    let t = body.text || '';
+    const c = (body.cardsV2 || [])[0];
+    if (!t && c && c.card && c.card.header) t = c.card.header.title || '';
+    const chars = Array.from(t);
+    return chars.length > 120 ? `${chars.slice(0, 120).join('')}…` : t;
+  }
+
+  let searchTimer = null;
+  $('#search').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    clearTimeout(searchTimer);
+    search($('#search input').value.trim());
+  });
+  $('#search input').addEventListener('input', () => {
+    clearTimeout(searchTimer);
+    searchTimer = setTimeout(() => search($('#search input').value.trim()), 250);
+  });
+  $('#close-search').addEventListener('click', () => {
+    $('#search input').value = '';
+    search('');
+  });
+  $('#close-request').addEventListener('click', closeRequest);
+  document.addEventListener('keydown', (ev) => {
+    if (ev.key === 'Escape' && !$('#request-view').hidden) closeRequest();
+  });
+
+  // openFromHash opens the message a #space=S&msg=NAME link names, once its
+  // space is shown.
+  function openFromHash() {
+    const m = /(?:^#|&)msg=([^&]*)/.exec(location.hash);
+    if (!m) return;
+    const name = decodeURIComponent(m[1]);
+    const item = document.querySelector(`#messages .msg[data-name="${CSS.escape(name)}"]`);
+    if (!item) return;
+    item.scrollIntoView({ block: 'center' });
+    openRequest({ name, space: state.current });
   }
 
   // ---- loading and live updates ----
@@ -362,6 +570,7 @@
       if (s.id === state.current) selectSpace(null);
       else renderSpaces();
     });
+    on('delete', (d) => removeMessage(d.space, d.name));
     on('reset', () => reloadAll());
   }
 
@@ -411,9 +620,21 @@
     }
   });
 
+  $('#clear-space').addEventListener('click', async () => {
+    const s = state.spaces.get(state.current);
+    if (!s || !confirm(`Delete every message of "${s.displayName}"? Its webhooks stay.`)) return;
+    try {
+      await api('DELETE', `${spacePath(s.id)}/messages`);
+    } catch (err) {
+      alert(`Could not clear the space: ${err.message}`);
+    }
+    // The "reset" event reloads the page's state.
+  });
+
   window.addEventListener('hashchange', () => {
     const id = hashSpace();
     if (id !== state.current) selectSpace(id);
+    else openFromHash();
   });
 
   connect();

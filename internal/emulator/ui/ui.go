@@ -9,7 +9,7 @@ import (
 	"io/fs"
 )
 
-//go:embed index.html app.js style.css
+//go:embed index.html app.js style.css favicon.svg static.html
 var files embed.FS
 
 // Files returns the page's files at the root of the FS: index.html (served at

@@ -70,6 +70,9 @@ func (s *Server) handleSource(src config.Source) http.HandlerFunc {
 			return
 		}
 		answer := sourceAnswer{Route: name, Skipped: pl.Skipped}
+		if pl.Echo {
+			s.opts.Metrics.Deduplicated(name, DedupStaleEcho)
+		}
 		for _, p := range pl.Posts {
 			res, err := s.acceptPost(r.Context(), rt, p)
 			if err != nil {
@@ -77,6 +80,9 @@ func (s *Server) handleSource(src config.Source) http.HandlerFunc {
 				return
 			}
 			first := res.Deliveries[0]
+			if res.Duplicate {
+				s.opts.Metrics.Deduplicated(name, dedupReason(rt, first, time.Now()))
+			}
 			answer.Deliveries = append(answer.Deliveries, sourceDelivery{Space: p.Space, ID: first.ID,
 				State: string(first.State), Parts: len(res.Deliveries), Duplicate: res.Duplicate})
 			log.Debug("queued", slog.String("space", p.Space), slog.String("delivery_id", first.ID), slog.Bool("duplicate", res.Duplicate))
@@ -89,6 +95,17 @@ func (s *Server) handleSource(src config.Source) http.HandlerFunc {
 		enc.SetIndent("", "  ")
 		enc.Encode(answer)
 	}
+}
+
+// dedupReason names why a post was a duplicate of the stored delivery d:
+// a copy when d is within the route's dedup_window, else a repeat
+// suppressed by suppress_repeats. The two clocks (the store's and the
+// relay's) may differ a little; it only names the reason.
+func dedupReason(rt *config.Route, d store.Delivery, now time.Time) string {
+	if rt.SuppressRepeats > rt.DedupWindow && now.Sub(d.CreatedAt) > rt.DedupWindow {
+		return DedupRepeat
+	}
+	return DedupCopy
 }
 
 type sourceAnswer struct {

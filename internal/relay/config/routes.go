@@ -634,6 +634,19 @@ func (r *Route) targetSummary() string {
 	return strings.Join(parts, ", ")
 }
 
+// dedupSummary states the route's deduplication settings.
+func (r *Route) dedupSummary() string {
+	s := "dedup_window " + fmtDuration(r.DedupWindow)
+	if r.Source.Alerting() {
+		rep := "off"
+		if r.SuppressRepeats > 0 {
+			rep = fmtDuration(r.SuppressRepeats)
+		}
+		s += ", suppress_repeats " + rep
+	}
+	return s
+}
+
 // authSummary names the route's kind of credentials, never their value.
 func (r *Route) authSummary() string {
 	switch {

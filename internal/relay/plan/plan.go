@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -42,6 +43,9 @@ type Plan struct {
 	Posts []Post
 	// Skipped says why the payload makes no message, "" when it makes some.
 	Skipped string
+	// Echo reports that the payload is a stale echo (see Route): Skipped
+	// says so, and the relay counts it as deduplicated.
+	Echo bool
 }
 
 // Error is a payload the route cannot use: a 400 for the sender. Err is
@@ -62,6 +66,17 @@ type Incidents func(ctx context.Context, key string, firing bool) (int64, error)
 // the route's sample; incidents may be nil outside the relay (incident 1).
 // A payload the route cannot use is an *Error; any other error is the
 // incident counter's.
+//
+// Stale echoes: a firing notification of an alerting route whose every
+// firing alert (its fingerprint and startsAt) was already seen resolved is
+// a stale echo and makes no post (Plan.Echo). An Alertmanager of an HA pair
+// sends one when it took its snapshot of the group before the resolved
+// arrived and waited out its peer_timeout while the other one sent the
+// resolved; a real firing again has a new startsAt, since Prometheus starts
+// an alert anew. The echo is recognised before the incident counter is
+// asked, so it does not open a new incident either. The alerts seen
+// resolved are remembered with the same counter (see echoKey), in the
+// store, so the rule holds across restarts and replicas.
 func Route(ctx context.Context, r *config.Route, body []byte, now time.Time, incidents Incidents) (Plan, error) {
 	if r.Source == config.SourceJSON {
 		return planJSON(r, body)
@@ -109,6 +124,15 @@ func planAlerts(ctx context.Context, r *config.Route, g alert.Group, body []byte
 			return Plan{}, &Error{Msg: err.Error(), Err: err}
 		}
 		custom = &res.Message
+	}
+	if incidents != nil {
+		echo, err := staleEcho(ctx, r.Name, g, incidents)
+		if err != nil {
+			return Plan{}, err
+		}
+		if echo {
+			return Plan{Echo: true, Skipped: "stale echo: every firing alert of this notification was already seen resolved"}, nil
+		}
 	}
 	// One incident number per notification, for the group as a whole.
 	incident := int64(1)
@@ -160,6 +184,51 @@ func planAlerts(ctx context.Context, r *config.Route, g alert.Group, body []byte
 		plan.Skipped = "no space matches the notification's labels"
 	}
 	return plan, nil
+}
+
+// staleEcho reports whether g fires only alerts already seen resolved, and
+// remembers g's resolved alerts.
+//
+// The store's contract has one counter that answers "seen before?": the
+// incident counter (store.Queue.Incident). An alert's echo key is used as a
+// counter of its own. Seeing the alert resolved records "firing" then
+// "resolved" on it, so the key stands at incident 1 or more, resolved;
+// asking with "firing" then opens a new incident, above 1, exactly when the
+// key was seen resolved (a key never seen resolved answers 1). The question
+// leaves the key firing, so asking again gives the same answer, and a later
+// resolved makes the next question answer above 1 again.
+func staleEcho(ctx context.Context, route string, g alert.Group, incidents Incidents) (bool, error) {
+	firing := 0
+	stale := true
+	for _, a := range g.Alerts {
+		key := echoKey(route, a)
+		switch a.Status {
+		case alert.Resolved:
+			for _, f := range []bool{true, false} {
+				if _, err := incidents(ctx, key, f); err != nil {
+					return false, fmt.Errorf("echo state of %s: %w", route, err)
+				}
+			}
+		case alert.Firing:
+			firing++
+			if !stale || g.Status != alert.Firing {
+				continue
+			}
+			n, err := incidents(ctx, key, true)
+			if err != nil {
+				return false, fmt.Errorf("echo state of %s: %w", route, err)
+			}
+			stale = n > 1
+		}
+	}
+	return g.Status == alert.Firing && firing > 0 && stale, nil
+}
+
+// echoKey is the incident key remembering that an alert (its ID and start)
+// was seen resolved on a route. Group keys are route NUL group key; the
+// SOH byte keeps the two apart.
+func echoKey(route string, a alert.Alert) string {
+	return route + "\x01echo\x00" + hashKey(a.ID()+"\x00"+strconv.FormatInt(a.StartsAt.UnixNano(), 10))
 }
 
 // planJSON runs a json route's template over the payload.

@@ -94,10 +94,17 @@ func Build(g Group, o Options) gchat.Message {
 	}
 	return gchat.Message{
 		Text:         v.text(o.Mention),
-		CardsV2:      []card.CardWithID{{CardID: "alert", Card: c}},
+		CardsV2:      []card.CardWithID{{CardID: cardID(g), Card: c}},
 		FallbackText: v.fallback(),
 	}
 }
+
+// cardID names a notification's card: "alert-" and a hash of its state
+// (StateHash), so that the cards of several notifications merged into one
+// message (a space's coalesce) have ids of their own, as Google requires of
+// several cards, and the card of the same notification built again keeps
+// its id.
+func cardID(g Group) string { return "alert-" + StateHash(g)[:16] }
 
 // view is what Build derives from a group before laying it out.
 type view struct {

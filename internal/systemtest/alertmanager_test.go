@@ -284,12 +284,20 @@ type alertmanagerProc struct {
 // with the bearer token, and waits until it is ready.
 func startAlertmanager(t *testing.T, bin, token string, receivers map[string]string) *alertmanagerProc {
 	t.Helper()
+	// 1 s group_wait and group_interval (defaults 30 s and 5 min) so that
+	// notifications come within the test's waits.
+	return startAlertmanagerWith(t, bin, token, receivers, time.Second, "--cluster.listen-address=")
+}
+
+// startAlertmanagerWith is startAlertmanager with a group_interval of its
+// own and the given cluster flags.
+func startAlertmanagerWith(t *testing.T, bin, token string, receivers map[string]string, groupInterval time.Duration, cluster ...string) *alertmanagerProc {
+	t.Helper()
 	dir := t.TempDir()
 	var b strings.Builder
-	// group_by the alert name and the cluster; 1 s group_wait and
-	// group_interval (defaults 30 s and 5 min) so that notifications come
-	// within the test's waits; a repeat_interval longer than the test.
-	b.WriteString("route:\n  receiver: none\n  group_by: [alertname, cluster]\n  group_wait: 1s\n  group_interval: 1s\n  repeat_interval: 4h\n  routes:\n")
+	// group_by the alert name and the cluster; 1 s group_wait; a
+	// repeat_interval longer than the test.
+	fmt.Fprintf(&b, "route:\n  receiver: none\n  group_by: [alertname, cluster]\n  group_wait: 1s\n  group_interval: %s\n  repeat_interval: 4h\n  routes:\n", groupInterval)
 	for name := range receivers {
 		fmt.Fprintf(&b, "    - receiver: %s\n      matchers: ['scenario=%q']\n", name, name)
 	}
@@ -305,8 +313,9 @@ func startAlertmanager(t *testing.T, bin, token string, receivers map[string]str
 	addr := freeAddr(t)
 	out := &syncBuffer{}
 	logOnFailure(t, "alertmanager", out)
-	p := startProc(t, out, bin, "--config.file="+cfg, "--storage.path="+filepath.Join(dir, "data"),
-		"--web.listen-address="+addr, "--cluster.listen-address=", "--log.level=debug")
+	args := []string{"--config.file=" + cfg, "--storage.path=" + filepath.Join(dir, "data"),
+		"--web.listen-address=" + addr, "--log.level=debug"}
+	p := startProc(t, out, bin, append(args, cluster...)...)
 	am := &alertmanagerProc{base: "http://" + addr}
 	waitFor(t, 15*time.Second, "Alertmanager's /-/ready", func() bool {
 		if p.exited() {

@@ -74,12 +74,14 @@ type Route struct {
 	// zero keeps the space's.
 	OnFailure OnFailure
 	MaxAge    time.Duration
-	// DedupWindow is how long an identical notification (alerting) or an
+	// DedupWindow is how long after its last post an identical
+	// notification (alerting: the same alerts, statuses and starts) or an
 	// identical dedup key (json) is dropped. Default DefaultDedupWindow.
 	DedupWindow time.Duration
 	// SuppressRepeats, for alerting routes, drops a notification that
-	// changes nothing in its group (Alertmanager's repeat_interval) for
-	// this long after the first; zero lets repeats through.
+	// changes nothing in its group (Alertmanager's repeat_interval) until
+	// this long after the last post of that state; zero lets repeats
+	// through (past DedupWindow).
 	SuppressRepeats time.Duration
 	// Mentions maps a severity label value to the mention put in front of
 	// a firing notification's text ("<users/all>", "<users/123…>"); the key

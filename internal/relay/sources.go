@@ -2,7 +2,9 @@ package relay
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -57,6 +59,11 @@ func (s *Server) handleSource(src config.Source) http.HandlerFunc {
 			writeSourceError(w, http.StatusBadRequest, "reading the body: "+err.Error())
 			return
 		}
+		delivery, ok := verifySender(w, rt, r, body)
+		if !ok {
+			log.Warn("sender_refused")
+			return
+		}
 		pl, err := plan.Route(r.Context(), rt, body, time.Now(), s.store.Incident)
 		var pe *plan.Error
 		switch {
@@ -73,15 +80,20 @@ func (s *Server) handleSource(src config.Source) http.HandlerFunc {
 		if pl.Echo {
 			s.opts.Metrics.Deduplicated(name, DedupStaleEcho)
 		}
-		for _, p := range pl.Posts {
-			res, err := s.acceptPost(r.Context(), rt, p)
+		for i, p := range pl.Posts {
+			caller := callerID(rt, delivery, i)
+			res, err := s.acceptPost(r.Context(), rt, p, caller)
 			if err != nil {
 				writeSourceAcceptError(w, log.With(slog.String("space", p.Space)), p.Space, err)
 				return
 			}
 			first := res.Deliveries[0]
 			if res.Duplicate {
-				s.opts.Metrics.Deduplicated(name, dedupReason(rt, first, time.Now()))
+				reason := dedupReason(rt, first, time.Now())
+				if caller != "" && first.CallerRequestID == caller {
+					reason = DedupRedelivery
+				}
+				s.opts.Metrics.Deduplicated(name, reason)
 			}
 			answer.Deliveries = append(answer.Deliveries, sourceDelivery{Space: p.Space, ID: first.ID,
 				State: string(first.State), Parts: len(res.Deliveries), Duplicate: res.Duplicate})
@@ -125,17 +137,52 @@ type sourceDelivery struct {
 // acceptPost hands a planned post to the accept path: its thread key is a
 // thread of the route's own, replied to with the fallback so that the first
 // message of the key starts it.
-func (s *Server) acceptPost(ctx context.Context, rt *config.Route, p plan.Post) (store.EnqueueResult, error) {
+//
+// caller, when not "", is the post's caller request id: a sender's
+// redelivery makes the same one, and the store answers it with the
+// deliveries of the first.
+func (s *Server) acceptPost(ctx context.Context, rt *config.Route, p plan.Post, caller string) (store.EnqueueResult, error) {
 	sp := s.cfg.Space(p.Space)
 	if sp == nil { // Validate keeps route targets configured
 		return store.EnqueueResult{}, fmt.Errorf("space %q is not configured", p.Space)
 	}
-	req := accept.Request{Space: sp, Message: p.Message, Route: rt.Name, DedupKey: p.DedupKey, DedupWindow: p.DedupWindow}
+	req := accept.Request{Space: sp, Message: p.Message, Route: rt.Name, DedupKey: p.DedupKey, DedupWindow: p.DedupWindow,
+		CallerRequestID: caller}
 	if p.ThreadKey != "" {
 		req.Message.Thread = &gchat.Thread{ThreadKey: p.ThreadKey}
 		req.Reply = gchat.ReplyFallbackToNewThread
 	}
 	return s.accept.Accept(ctx, req)
+}
+
+// verifySender checks the request's signature (or GitLab's token) against
+// the route's verify: settings over the raw body, and returns the sender's
+// delivery id ("" when the route verifies nothing or the sender names
+// none). When the request does not pass it answers 401, saying what is
+// missing or wrong but never the secret or the signature expected, and
+// reports false.
+func verifySender(w http.ResponseWriter, rt *config.Route, r *http.Request, body []byte) (string, bool) {
+	if rt.Verify == nil {
+		return "", true
+	}
+	id, err := rt.Verify.Verify(r.Header, body, time.Now())
+	if err != nil {
+		writeSourceError(w, http.StatusUnauthorized, fmt.Sprintf("route %s: %v", rt.Name, err))
+		return "", false
+	}
+	return id, true
+}
+
+// callerID is the caller request id of a verified sender's delivery's
+// i-th post: the same for the sender's retries and redeliveries (they
+// carry the same delivery id), so the store answers them with the first
+// one's deliveries and queues nothing twice. "" without a delivery id.
+func callerID(rt *config.Route, delivery string, i int) string {
+	if delivery == "" {
+		return ""
+	}
+	sum := sha256.Sum256([]byte(delivery))
+	return fmt.Sprintf("route:%s:%s:%s:%d", rt.Name, rt.Verify.Scheme(), hex.EncodeToString(sum[:16]), i)
 }
 
 // writeSourceAcceptError answers an error of the accept path with a 503:

@@ -118,7 +118,7 @@ func TestAlertmanagerRoute(t *testing.T) {
 	}
 	first := e.get(res.Deliveries[1].ID)
 	m := e.message(first.ID)
-	if !strings.HasPrefix(m.Text, "<users/all> ") || len(m.CardsV2) != 1 || m.Thread == nil || m.Thread.ThreadKey == "" {
+	if m.Text != "<users/all>" || len(m.CardsV2) != 1 || m.Thread == nil || m.Thread.ThreadKey == "" {
 		t.Errorf("message text %q, %d cards, thread %+v: want the mention first, a card, a thread key", m.Text, len(m.CardsV2), m.Thread)
 	}
 	if first.Route != "prom" || first.Reply != "REPLY_MESSAGE_FALLBACK_TO_NEW_THREAD" || first.RelayThread == "" {

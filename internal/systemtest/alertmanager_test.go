@@ -100,8 +100,9 @@ func TestAlertmanager(t *testing.T) {
 		if a, b := byName["DiskFull"][0].Thread, byName["HighLatency"][0].Thread; a.Name == b.Name || a.ThreadKey == b.ThreadKey {
 			t.Fatalf("both groups in thread %s (key %s / %s), want a thread each", a.Name, a.ThreadKey, b.ThreadKey)
 		}
-		if !strings.Contains(byName["DiskFull"][0].Body.Text, "DiskFull (2)") {
-			t.Errorf("DiskFull text %q, want the name with the group's 2 alerts", byName["DiskFull"][0].Body.Text)
+		if m := byName["DiskFull"][0]; m.Body.Text != "" || !strings.Contains(m.Body.CardsV2[0].Card.Header.Title, "2 alerts") {
+			t.Errorf("DiskFull: text %q, title %q; want no text line (no mention configured) and the group's 2 alerts in the card",
+				m.Body.Text, m.Body.CardsV2[0].Card.Header.Title)
 		}
 
 		am.post(t, resolvedAlerts(alerts...)...)

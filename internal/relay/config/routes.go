@@ -8,6 +8,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	// The zone database in the binary: time_zone: reads the same on every
+	// host, including images without /usr/share/zoneinfo.
+	_ "time/tzdata"
 
 	"github.com/gchatkit/gchat/internal/relay/verify"
 	"github.com/gchatkit/gchat/internal/source/alert"
@@ -95,6 +98,13 @@ type Route struct {
 	Mentions map[string]string
 	// MaxAlerts is how many alerts a card lists. Default DefaultMaxAlerts.
 	MaxAlerts int
+	// TimeZone is the zone of the times on alert cards ("07:18 CET ·
+	// firing 4m"); nil means UTC.
+	TimeZone *time.Location
+	// TextSummary puts a one-line summary in the text of the built-in
+	// alert messages, after the mention; by default the text holds the
+	// mention only, since Chat shows the text above the card.
+	TextSummary bool
 	// Template makes the message of a json route, and replaces the
 	// built-in card of an alerting route (rendered over the notification's
 	// JSON as the sender posted it).
@@ -147,7 +157,7 @@ func (c *Config) Route(name string) *Route {
 
 var routeKeys = []string{"name", "source", "bearer_token", "bearer_token_file", "basic_username", "basic_password",
 	"basic_password_file", "spaces", "match", "thread", "on_failure", "max_age", "dedup_window", "suppress_repeats",
-	"mentions", "max_alerts", "template", "sample_file", "verify"}
+	"mentions", "max_alerts", "template", "sample_file", "verify", "time_zone", "text_summary"}
 
 var verifyKeys = []string{"scheme", "secret", "secret_file", "previous_secret", "previous_secret_file",
 	"header", "algorithm", "encoding", "prefix", "id_header", "tolerance"}
@@ -246,6 +256,21 @@ func (l *loader) route(r *Route, v *yaml.Node, f string) {
 			} else {
 				r.MaxAlerts = k
 			}
+		}
+	}
+	if p, ok := m["time_zone"]; ok {
+		if s, ok := l.str(p.val, f+".time_zone"); ok {
+			loc, err := time.LoadLocation(s)
+			if err != nil || s == "" || s == "Local" {
+				l.report(p.val, f+".time_zone", "%s is not a time zone: want an IANA name such as UTC, Europe/Berlin or America/New_York", quote(s))
+			} else {
+				r.TimeZone = loc
+			}
+		}
+	}
+	if p, ok := m["text_summary"]; ok {
+		if b, ok := l.boolean(p.val, f+".text_summary"); ok {
+			r.TextSummary = b
 		}
 	}
 	if p, ok := m["sample_file"]; ok {

@@ -59,3 +59,21 @@ func TestRouteVerify(t *testing.T) {
 		})
 	}
 }
+
+func TestRouteCardSettings(t *testing.T) {
+	c, err := load(space + "routes:\n  - {name: am, source: alertmanager, spaces: alerts, time_zone: Europe/Berlin, text_summary: true}\n" +
+		"  - {name: gr, source: grafana, spaces: alerts}\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := c.Route("am"); r.TimeZone == nil || r.TimeZone.String() != "Europe/Berlin" || !r.TextSummary {
+		t.Errorf("am: zone %v, text_summary %t; want Europe/Berlin, true", r.TimeZone, r.TextSummary)
+	}
+	if r := c.Route("gr"); r.TimeZone != nil || r.TextSummary {
+		t.Errorf("gr: zone %v, text_summary %t; want the defaults (UTC, off)", r.TimeZone, r.TextSummary)
+	}
+	_, err = load(space + "routes:\n  - {name: am, source: alertmanager, spaces: alerts, time_zone: Mars/Olympus}\n")
+	if err == nil || !strings.Contains(problems(t, err), `routes[0].time_zone: "Mars/Olympus" is not a time zone`) {
+		t.Errorf("unknown zone: %v", err)
+	}
+}

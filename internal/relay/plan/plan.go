@@ -172,7 +172,8 @@ func planAlerts(ctx context.Context, r *config.Route, g alert.Group, body []byte
 				msg.Text = strings.TrimSpace(mention + " " + msg.Text)
 			}
 		} else {
-			msg = alert.Build(part.Group, alert.Options{MaxAlerts: r.MaxAlerts, Mention: mention})
+			msg = alert.Build(part.Group, alert.Options{MaxAlerts: r.MaxAlerts, Mention: mention,
+				Summary: r.TextSummary, Now: now, Location: r.TimeZone})
 		}
 		dedup := fmt.Sprintf("%s:%s#%d:%s", r.Name, hashKey(subject), incident, alert.StateHash(part.Group))
 		for _, sp := range targets(r, func(k string) (string, bool) { v, ok := part.Group.CommonLabels[k]; return v, ok }) {

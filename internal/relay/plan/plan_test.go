@@ -65,7 +65,7 @@ func TestRouteAlerts(t *testing.T) {
 	if !strings.HasPrefix(p.ThreadKey, "prom-") || p.DedupKey == "" || p.DedupWindow != time.Hour {
 		t.Errorf("thread key %q, dedup %q window %v; want the route's own key, a dedup key, suppress_repeats", p.ThreadKey, p.DedupKey, p.DedupWindow)
 	}
-	if !strings.HasPrefix(p.Message.Text, "<users/all> ") {
+	if p.Message.Text != "<users/all>" {
 		t.Errorf("text %q, want the critical mention first", p.Message.Text)
 	}
 	if again := route(t, r); again.Posts[0].DedupKey != p.DedupKey || again.Posts[0].ThreadKey != p.ThreadKey {

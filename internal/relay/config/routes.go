@@ -8,9 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	// The zone database in the binary: time_zone: reads the same on every
-	// host, including images without /usr/share/zoneinfo.
-	_ "time/tzdata"
 
 	"github.com/gchatkit/gchat/internal/relay/verify"
 	"github.com/gchatkit/gchat/internal/source/alert"
@@ -260,6 +257,8 @@ func (l *loader) route(r *Route, v *yaml.Node, f string) {
 	}
 	if p, ok := m["time_zone"]; ok {
 		if s, ok := l.str(p.val, f+".time_zone"); ok {
+			// The host's zone database; the container image has its own
+			// (built with -tags timetzdata).
 			loc, err := time.LoadLocation(s)
 			if err != nil || s == "" || s == "Local" {
 				l.report(p.val, f+".time_zone", "%s is not a time zone: want an IANA name such as UTC, Europe/Berlin or America/New_York", quote(s))

@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -192,44 +193,81 @@ func planAlerts(ctx context.Context, r *config.Route, g alert.Group, body []byte
 //
 // The store's contract has one counter that answers "seen before?": the
 // incident counter (store.Queue.Incident). An alert's echo key is used as a
-// counter of its own. Seeing the alert resolved records "firing" then
-// "resolved" on it, so the key stands at incident 1 or more, resolved;
-// asking with "firing" then opens a new incident, above 1, exactly when the
-// key was seen resolved (a key never seen resolved answers 1). The question
-// leaves the key firing, so asking again gives the same answer, and a later
-// resolved makes the next question answer above 1 again.
+// counter of its own. Seeing the alert resolved records "resolved" on it,
+// so the key stands at incident 1 or more, resolved (the contract records
+// a resolved key never seen at 1). Asking with "firing" then opens a new
+// incident, above 1, exactly when the key was seen resolved; a key never
+// seen resolved answers 1. The question leaves the key firing, so asking
+// again gives the same answer, and a later resolved makes the next
+// question answer above 1 again.
+//
+// The cost is one store call per resolved alert, and for a firing
+// notification one per firing alert until the first that was not seen
+// resolved: one in the usual case, where nothing is stale. Notifications of
+// more than maxEchoAlerts alerts cost two calls at most.
 func staleEcho(ctx context.Context, route string, g alert.Group, incidents Incidents) (bool, error) {
-	firing := 0
-	stale := true
+	ask := func(key string, firing bool) (int64, error) {
+		n, err := incidents(ctx, key, firing)
+		if err != nil {
+			return 0, fmt.Errorf("echo state of %s: %w", route, err)
+		}
+		return n, nil
+	}
+	var firing, resolved []alert.Alert
 	for _, a := range g.Alerts {
-		key := echoKey(route, a)
-		switch a.Status {
-		case alert.Resolved:
-			for _, f := range []bool{true, false} {
-				if _, err := incidents(ctx, key, f); err != nil {
-					return false, fmt.Errorf("echo state of %s: %w", route, err)
-				}
-			}
-		case alert.Firing:
-			firing++
-			if !stale || g.Status != alert.Firing {
-				continue
-			}
-			n, err := incidents(ctx, key, true)
-			if err != nil {
-				return false, fmt.Errorf("echo state of %s: %w", route, err)
-			}
-			stale = n > 1
+		if a.Status == alert.Resolved {
+			resolved = append(resolved, a)
+		} else {
+			firing = append(firing, a)
 		}
 	}
-	return g.Status == alert.Firing && firing > 0 && stale, nil
+	if len(g.Alerts) > maxEchoAlerts {
+		// A large notification is remembered, and recognised, as a whole.
+		if len(resolved) > 0 {
+			if _, err := ask(echoKey(route, resolved...), false); err != nil {
+				return false, err
+			}
+		}
+		if g.Status != alert.Firing || len(firing) == 0 {
+			return false, nil
+		}
+		n, err := ask(echoKey(route, firing...), true)
+		return n > 1, err
+	}
+	for _, a := range resolved {
+		if _, err := ask(echoKey(route, a), false); err != nil {
+			return false, err
+		}
+	}
+	if g.Status != alert.Firing || len(firing) == 0 {
+		return false, nil
+	}
+	for _, a := range firing {
+		if n, err := ask(echoKey(route, a), true); err != nil || n == 1 {
+			return false, err
+		}
+	}
+	return true, nil
 }
 
-// echoKey is the incident key remembering that an alert (its ID and start)
-// was seen resolved on a route. Group keys are route NUL group key; the
-// SOH byte keeps the two apart.
-func echoKey(route string, a alert.Alert) string {
-	return route + "\x01echo\x00" + hashKey(a.ID()+"\x00"+strconv.FormatInt(a.StartsAt.UnixNano(), 10))
+// maxEchoAlerts is the largest notification whose alerts the stale-echo
+// rule remembers one by one. A larger one is remembered as its set of
+// resolved alerts and recognised as its set of firing alerts: two store
+// calls, not one per alert, at the price of recognising only an echo of a
+// group that resolved in one notification (Alertmanager sends a group
+// resolved at once as one notification).
+const maxEchoAlerts = 20
+
+// echoKey is the incident key remembering that alerts (their IDs and
+// starts) were seen resolved on a route. Group keys are route NUL group
+// key; the SOH byte keeps the two apart.
+func echoKey(route string, alerts ...alert.Alert) string {
+	ids := make([]string, len(alerts))
+	for i, a := range alerts {
+		ids[i] = a.ID() + "\x00" + strconv.FormatInt(a.StartsAt.UnixNano(), 10)
+	}
+	slices.Sort(ids)
+	return route + "\x01echo\x00" + hashKey(strings.Join(ids, "\x00"))
 }
 
 // planJSON runs a json route's template over the payload.

@@ -27,8 +27,10 @@ import (
 const MaxSourceBody = 4 << 20
 
 // handleSource serves POST /v1/{source}/{route}: it checks the route's
-// credentials, plans the payload (relay/plan) and hands every post to the
-// accept path (relay/accept) before answering. A store failure answers 503:
+// credentials and, with verify:, the sender's signature over the raw body
+// (relay/verify), plans the payload (relay/plan) and hands every post to
+// the accept path (relay/accept) before answering. A verified sender's
+// redelivery is answered with the deliveries stored the first time. A store failure answers 503:
 // Alertmanager and Grafana retry it, and the posts already committed are
 // deduplicated on the retry.
 func (s *Server) handleSource(src config.Source) http.HandlerFunc {
@@ -59,9 +61,10 @@ func (s *Server) handleSource(src config.Source) http.HandlerFunc {
 			writeSourceError(w, http.StatusBadRequest, "reading the body: "+err.Error())
 			return
 		}
-		delivery, ok := verifySender(w, rt, r, body)
-		if !ok {
-			log.Warn("sender_refused")
+		delivery, err := verifySender(rt, r, body)
+		if err != nil {
+			log.Warn("sender_refused", slog.String("err", err.Error()))
+			writeSourceError(w, http.StatusUnauthorized, fmt.Sprintf("route %s: %v", name, err))
 			return
 		}
 		pl, err := plan.Route(r.Context(), rt, body, time.Now(), s.store.Incident)
@@ -158,19 +161,13 @@ func (s *Server) acceptPost(ctx context.Context, rt *config.Route, p plan.Post, 
 // verifySender checks the request's signature (or GitLab's token) against
 // the route's verify: settings over the raw body, and returns the sender's
 // delivery id ("" when the route verifies nothing or the sender names
-// none). When the request does not pass it answers 401, saying what is
-// missing or wrong but never the secret or the signature expected, and
-// reports false.
-func verifySender(w http.ResponseWriter, rt *config.Route, r *http.Request, body []byte) (string, bool) {
+// none). Its error (a *verify.Error, answered 401) says what is missing or
+// wrong, never the secret or the signature expected.
+func verifySender(rt *config.Route, r *http.Request, body []byte) (string, error) {
 	if rt.Verify == nil {
-		return "", true
+		return "", nil
 	}
-	id, err := rt.Verify.Verify(r.Header, body, time.Now())
-	if err != nil {
-		writeSourceError(w, http.StatusUnauthorized, fmt.Sprintf("route %s: %v", rt.Name, err))
-		return "", false
-	}
-	return id, true
+	return rt.Verify.Verify(r.Header, body, time.Now())
 }
 
 // callerID is the caller request id of a verified sender's delivery's

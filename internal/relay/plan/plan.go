@@ -108,7 +108,8 @@ func Route(ctx context.Context, r *config.Route, body []byte, now time.Time, inc
 // Alertmanager of a pair, a sender's retry or a repeat of an unchanged group
 // (within suppress_repeats) makes no second message, while an alert firing
 // again does: Prometheus starts it anew, and a group that fires again after
-// it fully resolved is a new incident even if a sender kept the start.
+// it fully resolved is a new incident. A firing that keeps the starts of
+// alerts already resolved is a stale echo (see Route), not a new incident.
 //
 // A route with a template renders it over the notification's JSON instead
 // of the built-in card (Validate allows it only with policies that keep the

@@ -441,7 +441,7 @@ func TestConfigCheckRoutes(t *testing.T) {
 		t.Fatalf("--send: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
 	msgs := chat.Messages()
-	if len(msgs) != 1 || len(msgs[0].Message.CardsV2) != 1 || !strings.Contains(msgs[0].Message.Text, "DiskFull") {
+	if len(msgs) != 1 || len(msgs[0].Message.CardsV2) != 1 || !strings.Contains(msgs[0].Message.FallbackText, "DiskFull") {
 		t.Errorf("--send posted %+v, want the sample's alert card", msgs)
 	}
 

@@ -124,7 +124,8 @@ func waitMessages(t *testing.T, api, space string, n int) []string {
 	var got struct {
 		Messages []struct {
 			Body struct {
-				Text string `json:"text"`
+				Text         string `json:"text"`
+				FallbackText string `json:"fallbackText"`
 			} `json:"body"`
 		} `json:"messages"`
 	}
@@ -134,6 +135,9 @@ func waitMessages(t *testing.T, api, space string, n int) []string {
 	texts := make([]string, len(got.Messages))
 	for i, m := range got.Messages {
 		texts[i] = m.Body.Text
+		if texts[i] == "" { // a card without a text line: its fallback says what it is
+			texts[i] = m.Body.FallbackText
+		}
 	}
 	if len(texts) < n {
 		t.Fatalf("emulator got %d messages %q, want %d", len(texts), texts, n)

@@ -507,6 +507,10 @@ func TestBrowserAlertThread(t *testing.T) {
 	// policy sends it).
 	client := &gchat.Client{Pace: -1, Timeout: 10 * time.Second}
 	var names []string
+	shown := map[string]time.Time{ // when each card is built: 4 minutes into the incident, then a little after
+		"diskfull-firing.json":   time.Date(2026, 11, 27, 7, 22, 43, 0, time.UTC),
+		"diskfull-resolved.json": time.Date(2026, 11, 27, 7, 23, 10, 0, time.UTC),
+	}
 	for _, file := range []string{"diskfull-firing.json", "diskfull-resolved.json"} {
 		data, err := os.ReadFile(filepath.Join("..", "source", "alertmanager", "testdata", file))
 		if err != nil {
@@ -516,7 +520,7 @@ func TestBrowserAlertThread(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		msg := alert.Build(g, alert.Options{})
+		msg := alert.Build(g, alert.Options{Now: shown[file], Mention: map[bool]string{true: "<users/all>"}[g.Status == alert.Firing]})
 		msg.Thread = &gchat.Thread{ThreadKey: "prom-diskfull-prod-eu"}
 		resp, err := client.Send(ctx, hook, &msg, gchat.WithReply(gchat.ReplyFallbackToNewThread))
 		if err != nil {

@@ -80,6 +80,12 @@ type env struct {
 // change edits the configuration and options before the server is made.
 func newEnv(t *testing.T, change func(*config.Config, *relay.Options)) *env {
 	t.Helper()
+	return newEnvStore(t, sqlite.Options{}, change)
+}
+
+// newEnvStore is newEnv with the store's options.
+func newEnvStore(t *testing.T, so sqlite.Options, change func(*config.Config, *relay.Options)) *env {
+	t.Helper()
 	hook, err := gchat.ParseWebhook("https://chat.googleapis.com/v1/spaces/" + googleSpace + "/messages?key=k&token=" + googleSecret)
 	if err != nil {
 		t.Fatal(err)
@@ -99,7 +105,7 @@ func newEnv(t *testing.T, change func(*config.Config, *relay.Options)) *env {
 	if change != nil {
 		change(cfg, &opts)
 	}
-	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "relay.db"), sqlite.Options{})
+	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "relay.db"), so)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,6 +20,7 @@ import (
 type opsMetrics struct {
 	ingest *prometheus.CounterVec
 	leases *prometheus.CounterVec
+	dedup  *prometheus.CounterVec
 
 	mu     sync.Mutex
 	tokens map[string]int64 // lane → fencing token of the lease last granted to this relay
@@ -35,6 +36,10 @@ func newOpsMetrics(reg *prometheus.Registry) *opsMetrics {
 			Name: "gchat_relay_leases_acquired_total",
 			Help: "Lane leases this relay took: at start, after another replica held the lane, or after a release; not renewals. Summed over replicas, a steady rise is lease churn.",
 		}, []string{"space"}),
+		dedup: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gchat_relay_deduplicated_total",
+			Help: "Posts of source routes that were not queued, by route and reason: copy (the same state within dedup_window: a sender's retry, the other Alertmanager of a pair), repeat (an unchanged state within suppress_repeats of its last post), stale_echo (a firing whose alerts were already seen resolved), redelivery (a verified sender's delivery id seen before).",
+		}, []string{"route", "reason"}),
 		tokens: make(map[string]int64),
 	}
 	build := prometheus.NewGauge(prometheus.GaugeOpts{
@@ -43,7 +48,7 @@ func newOpsMetrics(reg *prometheus.Registry) *opsMetrics {
 		ConstLabels: buildLabels(),
 	})
 	build.Set(1)
-	reg.MustRegister(o.ingest, o.leases, build)
+	reg.MustRegister(o.ingest, o.leases, o.dedup, build)
 	return o
 }
 
@@ -74,7 +79,29 @@ func (o *opsMetrics) setConfig(cfg *config.Config) {
 	}
 	for _, r := range cfg.Routes {
 		o.ingest.WithLabelValues(r.Source.Path(), r.Name, "200")
+		for _, reason := range dedupReasons {
+			o.dedup.WithLabelValues(r.Name, reason)
+		}
 	}
+}
+
+// Reasons of gchat_relay_deduplicated_total.
+const (
+	DedupCopy       = "copy"
+	DedupRepeat     = "repeat"
+	DedupStaleEcho  = "stale_echo"
+	DedupRedelivery = "redelivery"
+)
+
+var dedupReasons = []string{DedupCopy, DedupRepeat, DedupStaleEcho, DedupRedelivery}
+
+// Deduplicated counts a post of a source route that was not queued, in
+// gchat_relay_deduplicated_total. A nil *Metrics counts nothing.
+func (m *Metrics) Deduplicated(route, reason string) {
+	if m == nil {
+		return
+	}
+	m.ops.dedup.WithLabelValues(route, reason).Inc()
 }
 
 // ingestMessage is the kind of a message posted in Google's dialect.

@@ -2,7 +2,9 @@ package relay
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,6 +18,7 @@ import (
 	"github.com/gchatkit/gchat/internal/relay/accept"
 	"github.com/gchatkit/gchat/internal/relay/config"
 	"github.com/gchatkit/gchat/internal/relay/plan"
+	"github.com/gchatkit/gchat/internal/store"
 	"github.com/gchatkit/gchat/internal/webhookapi"
 )
 
@@ -24,8 +27,10 @@ import (
 const MaxSourceBody = 4 << 20
 
 // handleSource serves POST /v1/{source}/{route}: it checks the route's
-// credentials, plans the payload (relay/plan) and hands every post to the
-// accept path (relay/accept) before answering. A store failure answers 503:
+// credentials and, with verify:, the sender's signature over the raw body
+// (relay/verify), plans the payload (relay/plan) and hands every post to
+// the accept path (relay/accept) before answering. A verified sender's
+// redelivery is answered with the deliveries stored the first time. A store failure answers 503:
 // Alertmanager and Grafana retry it, and the posts already committed are
 // deduplicated on the retry.
 func (s *Server) handleSource(src config.Source) http.HandlerFunc {
@@ -56,6 +61,12 @@ func (s *Server) handleSource(src config.Source) http.HandlerFunc {
 			writeSourceError(w, http.StatusBadRequest, "reading the body: "+err.Error())
 			return
 		}
+		delivery, err := verifySender(rt, r, body)
+		if err != nil {
+			log.Warn("sender_refused", slog.String("err", err.Error()))
+			writeSourceError(w, http.StatusUnauthorized, fmt.Sprintf("route %s: %v", name, err))
+			return
+		}
 		pl, err := plan.Route(r.Context(), rt, body, time.Now(), s.store.Incident)
 		var pe *plan.Error
 		switch {
@@ -69,13 +80,24 @@ func (s *Server) handleSource(src config.Source) http.HandlerFunc {
 			return
 		}
 		answer := sourceAnswer{Route: name, Skipped: pl.Skipped}
-		for _, p := range pl.Posts {
-			res, err := s.acceptPost(r.Context(), rt, p)
+		if pl.Echo {
+			s.opts.Metrics.Deduplicated(name, DedupStaleEcho)
+		}
+		for i, p := range pl.Posts {
+			caller := callerID(rt, delivery, i)
+			res, err := s.acceptPost(r.Context(), rt, p, caller)
 			if err != nil {
 				writeSourceAcceptError(w, log.With(slog.String("space", p.Space)), p.Space, err)
 				return
 			}
 			first := res.Deliveries[0]
+			if res.Duplicate {
+				reason := dedupReason(rt, first, time.Now())
+				if caller != "" && first.CallerRequestID == caller {
+					reason = DedupRedelivery
+				}
+				s.opts.Metrics.Deduplicated(name, reason)
+			}
 			answer.Deliveries = append(answer.Deliveries, sourceDelivery{Space: p.Space, ID: first.ID,
 				State: string(first.State), Parts: len(res.Deliveries), Duplicate: res.Duplicate})
 			log.Debug("queued", slog.String("space", p.Space), slog.String("delivery_id", first.ID), slog.Bool("duplicate", res.Duplicate))
@@ -88,6 +110,17 @@ func (s *Server) handleSource(src config.Source) http.HandlerFunc {
 		enc.SetIndent("", "  ")
 		enc.Encode(answer)
 	}
+}
+
+// dedupReason names why a post was a duplicate of the stored delivery d:
+// a copy when d is within the route's dedup_window, else a repeat
+// suppressed by suppress_repeats. The two clocks (the store's and the
+// relay's) may differ a little; it only names the reason.
+func dedupReason(rt *config.Route, d store.Delivery, now time.Time) string {
+	if rt.SuppressRepeats > rt.DedupWindow && now.Sub(d.CreatedAt) > rt.DedupWindow {
+		return DedupRepeat
+	}
+	return DedupCopy
 }
 
 type sourceAnswer struct {
@@ -107,17 +140,46 @@ type sourceDelivery struct {
 // acceptPost hands a planned post to the accept path: its thread key is a
 // thread of the route's own, replied to with the fallback so that the first
 // message of the key starts it.
-func (s *Server) acceptPost(ctx context.Context, rt *config.Route, p plan.Post) (accept.Result, error) {
+//
+// caller, when not "", is the post's caller request id: a sender's
+// redelivery makes the same one, and the store answers it with the
+// deliveries of the first.
+func (s *Server) acceptPost(ctx context.Context, rt *config.Route, p plan.Post, caller string) (accept.Result, error) {
 	sp := s.cfg.Space(p.Space)
 	if sp == nil { // Validate keeps route targets configured
 		return accept.Result{}, fmt.Errorf("space %q is not configured", p.Space)
 	}
-	req := accept.Request{Space: sp, Message: p.Message, Route: rt.Name, DedupKey: p.DedupKey, DedupWindow: p.DedupWindow}
+	req := accept.Request{Space: sp, Message: p.Message, Route: rt.Name, DedupKey: p.DedupKey, DedupWindow: p.DedupWindow,
+		CallerRequestID: caller}
 	if p.ThreadKey != "" {
 		req.Message.Thread = &gchat.Thread{ThreadKey: p.ThreadKey}
 		req.Reply = gchat.ReplyFallbackToNewThread
 	}
 	return s.accept.Accept(ctx, req)
+}
+
+// verifySender checks the request's signature (or GitLab's token) against
+// the route's verify: settings over the raw body, and returns the sender's
+// delivery id ("" when the route verifies nothing or the sender names
+// none). Its error (a *verify.Error, answered 401) says what is missing or
+// wrong, never the secret or the signature expected.
+func verifySender(rt *config.Route, r *http.Request, body []byte) (string, error) {
+	if rt.Verify == nil {
+		return "", nil
+	}
+	return rt.Verify.Verify(r.Header, body, time.Now())
+}
+
+// callerID is the caller request id of a verified sender's delivery's
+// i-th post: the same for the sender's retries and redeliveries (they
+// carry the same delivery id), so the store answers them with the first
+// one's deliveries and queues nothing twice. "" without a delivery id.
+func callerID(rt *config.Route, delivery string, i int) string {
+	if delivery == "" {
+		return ""
+	}
+	sum := sha256.Sum256([]byte(delivery))
+	return fmt.Sprintf("route:%s:%s:%s:%d", rt.Name, rt.Verify.Scheme(), hex.EncodeToString(sum[:16]), i)
 }
 
 // writeSourceAcceptError answers an error of the accept path with a 503:

@@ -15,6 +15,7 @@ import (
 	"github.com/gchatkit/gchat/internal/source/alert"
 	"github.com/gchatkit/gchat/internal/source/jsontmpl"
 	"github.com/gchatkit/gchat/internal/store"
+	"github.com/gchatkit/gchat/internal/store/sqlite"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -34,7 +35,13 @@ func fixture(t *testing.T, path string) []byte {
 // routes given.
 func sourceEnv(t *testing.T, routes ...*config.Route) *env {
 	t.Helper()
-	return newEnv(t, func(c *config.Config, _ *relay.Options) {
+	return sourceEnvClock(t, nil, routes...)
+}
+
+// sourceEnvClock is sourceEnv with the store's clock (nil: time.Now).
+func sourceEnvClock(t *testing.T, now func() time.Time, routes ...*config.Route) *env {
+	t.Helper()
+	return newEnvStore(t, sqlite.Options{Now: now}, func(c *config.Config, _ *relay.Options) {
 		hook, err := gchat.ParseWebhook("https://chat.googleapis.com/v1/spaces/AAAAoncall1/messages?key=k&token=" + googleSecret)
 		if err != nil {
 			t.Fatal(err)
@@ -111,7 +118,7 @@ func TestAlertmanagerRoute(t *testing.T) {
 	}
 	first := e.get(res.Deliveries[1].ID)
 	m := e.message(first.ID)
-	if !strings.HasPrefix(m.Text, "<users/all> ") || len(m.CardsV2) != 1 || m.Thread == nil || m.Thread.ThreadKey == "" {
+	if m.Text != "<users/all>" || len(m.CardsV2) != 1 || m.Thread == nil || m.Thread.ThreadKey == "" {
 		t.Errorf("message text %q, %d cards, thread %+v: want the mention first, a card, a thread key", m.Text, len(m.CardsV2), m.Thread)
 	}
 	if first.Route != "prom" || first.Reply != "REPLY_MESSAGE_FALLBACK_TO_NEW_THREAD" || first.RelayThread == "" {
@@ -136,7 +143,8 @@ func TestAlertmanagerRoute(t *testing.T) {
 	}
 
 	// No match: the route's own spaces.
-	other := e.mustSource("/v1/alertmanager/prom", []byte(strings.ReplaceAll(string(firing), `"critical"`, `"warning"`)))
+	warning := restarted(t, []byte(strings.ReplaceAll(string(firing), `"critical"`, `"warning"`)), "2026-11-27T08:02:10Z")
+	other := e.mustSource("/v1/alertmanager/prom", warning)
 	if len(other.Deliveries) != 1 || other.Deliveries[0].Space != "alerts" {
 		t.Errorf("warning: deliveries %+v, want alerts only", other.Deliveries)
 	}
@@ -157,7 +165,12 @@ func TestIncidentThreads(t *testing.T) {
 	if got := thread(resolved); got != t1 {
 		t.Errorf("resolved in %q, want the firing's thread %q", got, t1)
 	}
-	t2 := thread(firing) // fires again after it fully resolved: a new incident
+	// Fires again after it fully resolved: a new incident. Prometheus gives
+	// the new firing a new start (the same start is a stale echo,
+	// TestStaleEcho).
+	firing = restarted(t, firing, "2026-11-27T08:02:10Z")
+	resolved = restarted(t, resolved, "2026-11-27T08:02:10Z")
+	t2 := thread(firing)
 	if t2 == t1 {
 		t.Errorf("second incident in the first one's thread %q", t1)
 	}
@@ -173,6 +186,7 @@ func TestGroupThreadOutlivesRepeats(t *testing.T) {
 	firing := fixture(t, "alertmanager/testdata/diskfull-firing.json")
 	a := e.mustSource("/v1/alertmanager/prom", firing).Deliveries[0]
 	e.mustSource("/v1/alertmanager/prom", fixture(t, "alertmanager/testdata/diskfull-resolved.json"))
+	firing = restarted(t, firing, "2026-11-27T08:02:10Z")
 	b := e.mustSource("/v1/alertmanager/prom", firing).Deliveries[0]
 	if b.Duplicate || b.ID == a.ID {
 		t.Fatalf("firing again after resolved: %+v, want a new delivery", b)
@@ -183,6 +197,146 @@ func TestGroupThreadOutlivesRepeats(t *testing.T) {
 	// An unchanged repeat (repeat_interval) within suppress_repeats: none.
 	if c := e.mustSource("/v1/alertmanager/prom", firing).Deliveries[0]; !c.Duplicate {
 		t.Errorf("repeat of an unchanged group: %+v, want suppressed", c)
+	}
+}
+
+// restarted returns an Alertmanager payload with every alert started at
+// start, as Prometheus starts an alert that fires again.
+func restarted(t *testing.T, payload []byte, start string) []byte {
+	t.Helper()
+	var p map[string]any
+	if err := json.Unmarshal(payload, &p); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range p["alerts"].([]any) {
+		a.(map[string]any)["startsAt"] = start
+	}
+	b, err := json.Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// withMetrics rebuilds e's server with metrics, which it returns.
+func (e *env) withMetrics() *relay.Metrics {
+	e.t.Helper()
+	m := relay.NewMetrics(e.cfg, e.store, nil)
+	e.srv = relay.NewServer(e.cfg, e.store, e.notify, nil, relay.Options{Listen: e.cfg.Listen, Metrics: m})
+	return m
+}
+
+// TestStaleEcho: an HA pair's second Alertmanager sends the group's old
+// firing after the first one's resolved (it took its snapshot before the
+// resolved arrived and waited out its peer_timeout). Its alerts, starts and
+// statuses are those of the first firing: it is not posted, it does not open
+// a new incident (so the pair's second resolved is a duplicate in the same
+// thread), and it is counted. A firing with new starts is a new incident.
+func TestStaleEcho(t *testing.T) {
+	e := sourceEnv(t, amRoute(func(r *config.Route) { r.Thread = alert.PolicyIncident }))
+	e.withMetrics()
+	firing := fixture(t, "alertmanager/testdata/diskfull-firing.json")
+	resolved := fixture(t, "alertmanager/testdata/diskfull-resolved.json")
+
+	f1 := e.mustSource("/v1/alertmanager/prom", firing).Deliveries[0]
+	if again := e.mustSource("/v1/alertmanager/prom", firing).Deliveries[0]; !again.Duplicate { // the pair's copy
+		t.Fatalf("the pair's copy of the firing: %+v, want a duplicate", again)
+	}
+	r1 := e.mustSource("/v1/alertmanager/prom", resolved).Deliveries[0]
+	echo := e.mustSource("/v1/alertmanager/prom", firing)
+	if len(echo.Deliveries) != 0 || !strings.Contains(echo.Skipped, "stale echo") {
+		t.Fatalf("stale firing after the resolved: %+v, want no post, skipped as a stale echo", echo)
+	}
+	if again := e.mustSource("/v1/alertmanager/prom", firing); len(again.Deliveries) != 0 {
+		t.Fatalf("the echo again: %+v, want no post", again)
+	}
+	r2 := e.mustSource("/v1/alertmanager/prom", resolved).Deliveries[0]
+	if !r2.Duplicate || r2.ID != r1.ID {
+		t.Errorf("the pair's resolved after the echo: %+v, want a duplicate of %s (the echo opened no incident)", r2, r1.ID)
+	}
+	if e.get(r1.ID).RelayThread != e.get(f1.ID).RelayThread {
+		t.Errorf("resolved outside the firing's thread")
+	}
+
+	// Firing again for real: new starts, a new incident and thread.
+	f2 := e.mustSource("/v1/alertmanager/prom", restarted(t, firing, "2026-11-27T08:02:10Z")).Deliveries[0]
+	if f2.Duplicate || e.get(f2.ID).RelayThread == e.get(f1.ID).RelayThread {
+		t.Errorf("a new firing after the resolved: %+v, want a new post in a new thread", f2)
+	}
+
+	got := e.scrape()
+	for series, want := range map[string]float64{
+		`gchat_relay_deduplicated_total{reason="stale_echo",route="prom"}`: 2,
+		`gchat_relay_deduplicated_total{reason="copy",route="prom"}`:       2,
+		`gchat_relay_deduplicated_total{reason="repeat",route="prom"}`:     0,
+	} {
+		if v := value(t, got, series); v != want {
+			t.Errorf("%s = %v, want %v", series, v, want)
+		}
+	}
+}
+
+// TestStaleEchoPartly: a firing is an echo only when every firing alert
+// was seen resolved; one alert firing anew makes it news.
+func TestStaleEchoPartly(t *testing.T) {
+	e := sourceEnv(t, amRoute(nil))
+	var p map[string]any
+	if err := json.Unmarshal(fixture(t, "alertmanager/testdata/diskfull-firing.json"), &p); err != nil {
+		t.Fatal(err)
+	}
+	post := func(status0, status1, start1 string) sourceResult {
+		t.Helper()
+		alerts := p["alerts"].([]any)
+		alerts[0].(map[string]any)["status"] = status0
+		b := alerts[1].(map[string]any)
+		b["status"], b["startsAt"] = status1, start1
+		p["status"] = "resolved"
+		if status0 == "firing" || status1 == "firing" {
+			p["status"] = "firing"
+		}
+		body, err := json.Marshal(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e.mustSource("/v1/alertmanager/prom", body)
+	}
+	post("firing", "firing", "2026-11-27T07:18:43Z")
+	post("resolved", "resolved", "2026-11-27T07:18:43Z")
+	if echo := post("firing", "firing", "2026-11-27T07:18:43Z"); len(echo.Deliveries) != 0 {
+		t.Errorf("both alerts seen resolved: %+v, want a stale echo", echo)
+	}
+	if news := post("firing", "firing", "2026-11-27T08:00:00Z"); len(news.Deliveries) != 1 || news.Deliveries[0].Duplicate {
+		t.Errorf("the second alert firing anew: %+v, want a post", news)
+	}
+}
+
+// TestRepeatsFromLastPost: suppress_repeats counts from the last post of
+// a state, not its first: an unchanged group repeated past the window is
+// posted, and a repeat within the window after that post is not, though it
+// comes more than the window after the first post.
+func TestRepeatsFromLastPost(t *testing.T) {
+	clock := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
+	e := sourceEnvClock(t, func() time.Time { return clock }, amRoute(func(r *config.Route) {
+		r.DedupWindow = time.Minute
+		r.SuppressRepeats = time.Hour
+	}))
+	firing := fixture(t, "alertmanager/testdata/diskfull-firing.json")
+	first := e.mustSource("/v1/alertmanager/prom", firing).Deliveries[0]
+	for _, c := range []struct {
+		after time.Duration // since the first post
+		post  bool
+	}{
+		{59 * time.Minute, false},
+		{61 * time.Minute, true}, // past the window since the last post
+		{110 * time.Minute, false},
+		{119 * time.Minute, false}, // over an hour after the first, within one of the last post
+		{122 * time.Minute, true},
+	} {
+		clock = time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC).Add(c.after)
+		got := e.mustSource("/v1/alertmanager/prom", firing).Deliveries[0]
+		if posted := !got.Duplicate && got.ID != first.ID; posted != c.post {
+			t.Errorf("repeat %v after the first post: posted %t, want %t", c.after, posted, c.post)
+		}
 	}
 }
 
@@ -346,7 +500,7 @@ func TestAlertmanagerTemplate(t *testing.T) {
 	if r := e.message(resolved.Deliveries[0].ID); r.Text != "DiskFull is resolved on prod-eu (2 alerts)" || r.Thread.ThreadKey != m.Thread.ThreadKey {
 		t.Errorf("resolved %q in thread %q, want the template's text in %q", r.Text, r.Thread.ThreadKey, m.Thread.ThreadKey)
 	}
-	if again := e.mustSource("/v1/alertmanager/prom", firing).Deliveries[0]; again.Duplicate {
+	if again := e.mustSource("/v1/alertmanager/prom", restarted(t, firing, "2026-11-27T08:02:10Z")).Deliveries[0]; again.Duplicate {
 		t.Errorf("firing again after resolved: a duplicate, want a new message")
 	}
 	info := e.mustSource("/v1/alertmanager/prom", []byte(strings.ReplaceAll(string(firing), `"critical"`, `"info"`)))

@@ -75,6 +75,7 @@ type params struct {
 	pace             time.Duration
 	alertmanager     string
 	resolve          bool
+	ha               bool
 	timeout          time.Duration
 }
 
@@ -87,6 +88,7 @@ func run(ctx context.Context, args []string, _ func(string) string, stdout, stde
 	flags.DurationVar(&p.pace, "pace", config.DefaultPace, "the relay space's pace")
 	flags.StringVar(&p.alertmanager, "alertmanager", "/usr/bin/prometheus-alertmanager", "Alertmanager's binary (Debian package prometheus-alertmanager)")
 	flags.BoolVar(&p.resolve, "resolve", true, "resolve every alert once all are visible, and measure that too")
+	flags.BoolVar(&p.ha, "ha", false, "two Alertmanagers clustered at their default cluster timings (peer_timeout 15s), both sent every alert, group_interval 10s")
 	flags.DurationVar(&p.timeout, "timeout", 0, "give up on a phase after this long (default twice groups·pace plus a minute)")
 	if err := flags.Parse(args); err != nil {
 		return err
@@ -123,7 +125,14 @@ func run(ctx context.Context, args []string, _ func(string) string, stdout, stde
 		return err
 	}
 	defer rl.stop()
-	am, err := startAlertmanager(ctx, dir, p.alertmanager, rl.routeURL, rl.token)
+	var am alertmanagers
+	if p.ha {
+		am, err = startPair(ctx, dir, p.alertmanager, rl.routeURL, rl.token)
+	} else {
+		var one *alertmanagerProc
+		one, err = startAlertmanager(ctx, filepath.Join(dir, "am"), p.alertmanager, rl.routeURL, rl.token, groupInterval)
+		am = alertmanagers{one}
+	}
 	if err != nil {
 		return err
 	}
@@ -156,8 +165,14 @@ func run(ctx context.Context, args []string, _ func(string) string, stdout, stde
 			break // a timeout: the next phase would measure the leftovers
 		}
 	}
-	// Settle: give a late duplicate the time to show before the checks.
-	if err := sleep(ctx, 3*time.Second); err != nil {
+	// Settle: give a late duplicate the time to show before the checks. A
+	// pair's second Alertmanager sends peer_timeout after the first, at its
+	// next group_interval tick: its stale firing comes up to ~40 s late.
+	settle := 3 * time.Second
+	if p.ha {
+		settle = peerTimeout + 2*haGroupInterval + 5*time.Second
+	}
+	if err := sleep(ctx, settle); err != nil {
 		return err
 	}
 	problems := check(g, results, p)
@@ -170,7 +185,7 @@ func run(ctx context.Context, args []string, _ func(string) string, stdout, stde
 	}
 
 	fmt.Fprintf(stdout, "alerts: %d alerts in %d groups of %d (alertname × cluster) into one space, through %s and the relay's route (thread per group, max_alerts %d); quota 1/s burst 1 and %d/min; pace %s\n\n",
-		len(alerts), p.groups, p.perGroup, am.version, p.perGroup, benchkit.QuotaPerMinute, p.pace)
+		len(alerts), p.groups, p.perGroup, am.version(), p.perGroup, benchkit.QuotaPerMinute, p.pace)
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "phase\tnotifications\trequests\t429s\tmessages\tthreads\talerts shown\tlost\tall visible: after the POST\tafter the 1st notification\tfloor\t(k−1)·pace\t")
 	for _, r := range results {
@@ -287,7 +302,7 @@ type phase struct {
 
 // runPhase posts alerts to Alertmanager and waits until every one is
 // visible in a card of the given status, or the timeout.
-func runPhase(ctx context.Context, status string, alerts []amAlert, g *benchkit.GoogleSpace, am *alertmanagerProc, p params) (phase, error) {
+func runPhase(ctx context.Context, status string, alerts []amAlert, g *benchkit.GoogleSpace, am alertmanagers, p params) (phase, error) {
 	ctx, cancel := context.WithTimeout(ctx, p.timeout)
 	defer cancel()
 	res := phase{status: status, from: time.Now()}
@@ -440,6 +455,14 @@ func check(g *benchkit.GoogleSpace, results []phase, p params) []string {
 			if results[i].status == c.status {
 				results[i].messages++
 				results[i].largest = max(results[i].largest, len(m.Body))
+			}
+		}
+	}
+	if p.ha {
+		// A pair sends everything twice: the relay posts it once.
+		for i := range results {
+			if r := results[i]; r.messages != p.groups {
+				problems = append(problems, fmt.Sprintf("%s: %d messages for %d groups, want one each", r.status, r.messages, p.groups))
 			}
 		}
 	}
@@ -636,7 +659,13 @@ type alertmanagerProc struct {
 // startAlertmanager starts Alertmanager as docs/design.md "Real components" says (no cluster
 // listener, loopback, a temporary storage path), with one webhook receiver
 // posting to the relay's route, and waits until it is ready.
-func startAlertmanager(ctx context.Context, dir, bin, routeURL, token string) (*alertmanagerProc, error) {
+func startAlertmanager(ctx context.Context, dir, bin, routeURL, token string, interval time.Duration, cluster ...string) (*alertmanagerProc, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	if cluster == nil {
+		cluster = []string{"--cluster.listen-address="}
+	}
 	out, err := exec.CommandContext(ctx, bin, "--version").CombinedOutput()
 	if err != nil {
 		return nil, fmt.Errorf("%s --version: %w", bin, err)
@@ -659,7 +688,7 @@ receivers:
         http_config:
           authorization:
             credentials: %s
-`, groupWait, groupInterval, routeURL, token)
+`, groupWait, interval, routeURL, token)
 	cfgPath := filepath.Join(dir, "alertmanager.yml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		return nil, err
@@ -671,8 +700,8 @@ receivers:
 	addr := ln.Addr().String()
 	ln.Close()
 	var logs bytes.Buffer
-	cmd := exec.Command(bin, "--config.file="+cfgPath, "--storage.path="+filepath.Join(dir, "alertmanager"),
-		"--web.listen-address="+addr, "--cluster.listen-address=")
+	cmd := exec.Command(bin, append([]string{"--config.file=" + cfgPath, "--storage.path=" + filepath.Join(dir, "alertmanager"),
+		"--web.listen-address=" + addr}, cluster...)...)
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start Alertmanager: %w", err)
@@ -714,6 +743,93 @@ receivers:
 }
 
 var readyClient = &http.Client{Timeout: 2 * time.Second}
+
+// The HA pair's timings: Alertmanager's default peer_timeout, and a
+// group_interval shorter than it, as in the setup where the pair's second
+// Alertmanager sends a group's old firing after the first one's resolved.
+const (
+	peerTimeout     = 15 * time.Second
+	haGroupInterval = 10 * time.Second
+)
+
+// alertmanagers are the Alertmanagers Prometheus sends to: one, or an HA
+// pair.
+type alertmanagers []*alertmanagerProc
+
+func (as alertmanagers) version() string {
+	if len(as) > 1 {
+		return fmt.Sprintf("%d clustered %ss", len(as), as[0].version)
+	}
+	return as[0].version
+}
+
+func (as alertmanagers) stop() {
+	for _, a := range as {
+		a.stop()
+	}
+}
+
+// post posts alerts to every Alertmanager, as Prometheus does.
+func (as alertmanagers) post(ctx context.Context, alerts []amAlert) error {
+	for _, a := range as {
+		if err := a.post(ctx, alerts); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// startPair starts two Alertmanagers clustered on loopback at the default
+// cluster timings and waits until each sees the other and its gossip has
+// settled (about 10 s), so that both send.
+func startPair(ctx context.Context, dir, bin, routeURL, token string) (alertmanagers, error) {
+	var peers [2]string
+	for i := range peers {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		peers[i] = ln.Addr().String()
+		ln.Close()
+	}
+	var as alertmanagers
+	for i := range peers {
+		a, err := startAlertmanager(ctx, filepath.Join(dir, fmt.Sprint("am", i)), bin, routeURL, token, haGroupInterval,
+			"--cluster.listen-address="+peers[i], "--cluster.peer="+peers[1-i])
+		if err != nil {
+			as.stop()
+			return nil, err
+		}
+		as = append(as, a)
+	}
+	deadline := time.Now().Add(45 * time.Second)
+	for _, a := range as {
+		for {
+			var st struct {
+				Cluster struct {
+					Status string
+					Peers  []json.RawMessage
+				}
+			}
+			if resp, err := readyClient.Get(a.base + "/api/v2/status"); err == nil {
+				json.NewDecoder(resp.Body).Decode(&st)
+				resp.Body.Close()
+			}
+			if st.Cluster.Status == "ready" && len(st.Cluster.Peers) == 2 {
+				break
+			}
+			if time.Now().After(deadline) {
+				as.stop()
+				return nil, fmt.Errorf("the Alertmanager pair did not settle within 45 s (status %q, %d peers)", st.Cluster.Status, len(st.Cluster.Peers))
+			}
+			if err := sleep(ctx, 200*time.Millisecond); err != nil {
+				as.stop()
+				return nil, err
+			}
+		}
+	}
+	return as, nil
+}
 
 // post posts alerts to Alertmanager's API v2.
 func (am *alertmanagerProc) post(ctx context.Context, alerts []amAlert) error {

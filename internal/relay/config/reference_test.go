@@ -29,6 +29,7 @@ func loaderKeys() []string {
 	add("log.", logKeys)
 	add("routes[].", routeKeys)
 	add("routes[].match[].", matchKeys)
+	add("routes[].verify.", verifyKeys)
 	for level, names := range templateKeys {
 		prefix := "routes[].template."
 		if level != "" {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gchatkit/gchat/internal/relay/verify"
 	"github.com/gchatkit/gchat/internal/source/alert"
 	"github.com/gchatkit/gchat/internal/source/jsontmpl"
 	"go.yaml.in/yaml/v3"
@@ -64,6 +65,11 @@ type Route struct {
 	BearerToken   Secret
 	BasicUser     string
 	BasicPassword Secret
+	// Verify, when set, checks that each request comes from the sender
+	// (a signature over the raw body, or GitLab's token) and names its
+	// delivery id, which makes a redelivery a duplicate. It is a
+	// credential of its own: a route may have it without a token.
+	Verify *verify.Verifier
 	// Spaces receive what no Match rule claims (fan-out: each gets a copy).
 	Spaces []string
 	// Match rules, in order: the first whose When holds picks the spaces.
@@ -74,12 +80,14 @@ type Route struct {
 	// zero keeps the space's.
 	OnFailure OnFailure
 	MaxAge    time.Duration
-	// DedupWindow is how long an identical notification (alerting) or an
+	// DedupWindow is how long after its last post an identical
+	// notification (alerting: the same alerts, statuses and starts) or an
 	// identical dedup key (json) is dropped. Default DefaultDedupWindow.
 	DedupWindow time.Duration
 	// SuppressRepeats, for alerting routes, drops a notification that
-	// changes nothing in its group (Alertmanager's repeat_interval) for
-	// this long after the first; zero lets repeats through.
+	// changes nothing in its group (Alertmanager's repeat_interval) until
+	// this long after the last post of that state; zero lets repeats
+	// through (past DedupWindow).
 	SuppressRepeats time.Duration
 	// Mentions maps a severity label value to the mention put in front of
 	// a firing notification's text ("<users/all>", "<users/123…>"); the key
@@ -87,6 +95,13 @@ type Route struct {
 	Mentions map[string]string
 	// MaxAlerts is how many alerts a card lists. Default DefaultMaxAlerts.
 	MaxAlerts int
+	// TimeZone is the zone of the times on alert cards ("07:18 CET ·
+	// firing 4m"); nil means UTC.
+	TimeZone *time.Location
+	// TextSummary puts a one-line summary in the text of the built-in
+	// alert messages, after the mention; by default the text holds the
+	// mention only, since Chat shows the text above the card.
+	TextSummary bool
 	// Template makes the message of a json route, and replaces the
 	// built-in card of an alerting route (rendered over the notification's
 	// JSON as the sender posted it).
@@ -139,7 +154,10 @@ func (c *Config) Route(name string) *Route {
 
 var routeKeys = []string{"name", "source", "bearer_token", "bearer_token_file", "basic_username", "basic_password",
 	"basic_password_file", "spaces", "match", "thread", "on_failure", "max_age", "dedup_window", "suppress_repeats",
-	"mentions", "max_alerts", "template", "sample_file"}
+	"mentions", "max_alerts", "template", "sample_file", "verify", "time_zone", "text_summary"}
+
+var verifyKeys = []string{"scheme", "secret", "secret_file", "previous_secret", "previous_secret_file",
+	"header", "algorithm", "encoding", "prefix", "id_header", "tolerance"}
 
 var matchKeys = []string{"when", "spaces"}
 
@@ -195,6 +213,9 @@ func (l *loader) route(r *Route, v *yaml.Node, f string) {
 	if s, key, ok := l.secret(m, f, "basic_password"); ok {
 		r.BasicPassword, r.passwordKey = Secret(s), key
 	}
+	if p, ok := m["verify"]; ok {
+		l.verify(r, p.val, f+".verify")
+	}
 	if p, ok := m["spaces"]; ok {
 		r.Spaces = l.names(p.val, f+".spaces")
 	}
@@ -234,6 +255,23 @@ func (l *loader) route(r *Route, v *yaml.Node, f string) {
 			}
 		}
 	}
+	if p, ok := m["time_zone"]; ok {
+		if s, ok := l.str(p.val, f+".time_zone"); ok {
+			// The host's zone database; the container image has its own
+			// (built with -tags timetzdata).
+			loc, err := time.LoadLocation(s)
+			if err != nil || s == "" || s == "Local" {
+				l.report(p.val, f+".time_zone", "%s is not a time zone: want an IANA name such as UTC, Europe/Berlin or America/New_York", quote(s))
+			} else {
+				r.TimeZone = loc
+			}
+		}
+	}
+	if p, ok := m["text_summary"]; ok {
+		if b, ok := l.boolean(p.val, f+".text_summary"); ok {
+			r.TextSummary = b
+		}
+	}
 	if p, ok := m["sample_file"]; ok {
 		if data, name, ok := l.readSetting(p.val, f+".sample_file"); ok {
 			r.Sample, r.SampleFile = data, name
@@ -244,6 +282,59 @@ func (l *loader) route(r *Route, v *yaml.Node, f string) {
 	} else {
 		l.pos[f+".template"] = position{n.Line, n.Column}
 	}
+}
+
+// verify reads a route's verify: section (scheme:, secret:, …).
+func (l *loader) verify(r *Route, v *yaml.Node, field string) {
+	n := deref(v)
+	if isNull(n) {
+		return
+	}
+	if n.Kind != yaml.MappingNode {
+		l.report(v, field, "want a mapping (scheme: %s, secret: …), got %s", strings.Join(verify.Schemes, " | "), kindName(n))
+		return
+	}
+	before := len(l.problems)
+	m := l.fields(n, field, verifyKeys)
+	var o verify.Options
+	if p, ok := m["scheme"]; ok {
+		if s, ok := l.str(p.val, field+".scheme"); ok {
+			o.Scheme = verify.Scheme(s)
+			if !slices.Contains(verify.Schemes, s) {
+				l.report(p.val, field+".scheme", "%s is not one of %s%s", quote(s), strings.Join(verify.Schemes, ", "), hint(s, verify.Schemes))
+			}
+		}
+	} else {
+		l.report(v, field+".scheme", "verify: needs scheme: (%s)", strings.Join(verify.Schemes, ", "))
+	}
+	if s, _, ok := l.secret(m, field, "secret"); ok {
+		o.Secrets = append(o.Secrets, s)
+	} else if _, set := m["secret"]; !set {
+		if _, set := m["secret_file"]; !set {
+			l.report(v, field+".secret", "verify: needs secret: or secret_file:")
+		}
+	}
+	if s, _, ok := l.secret(m, field, "previous_secret"); ok {
+		o.Secrets = append(o.Secrets, s)
+	}
+	for key, dst := range map[string]*string{"header": &o.Header, "algorithm": &o.Algorithm, "encoding": &o.Encoding,
+		"prefix": &o.Prefix, "id_header": &o.IDHeader} {
+		if p, ok := m[key]; ok {
+			if s, ok := l.str(p.val, field+"."+key); ok {
+				*dst = s
+			}
+		}
+	}
+	l.durations(m, field, []durationField{{"tolerance", "5m", &o.Tolerance}})
+	if len(l.problems) > before {
+		return
+	}
+	ver, err := verify.New(o)
+	if err != nil {
+		l.report(v, field, "%v", err) // names settings, never a secret
+		return
+	}
+	r.Verify = ver
 }
 
 var policyNames = []string{string(alert.PolicyGroup), string(alert.PolicyFingerprint), string(alert.PolicyAlertName),
@@ -600,6 +691,7 @@ func (c *Config) validateRoutes(add func(field, format string, args ...any), lis
 			if msg := tokenProblem(r.BasicPassword.Reveal(), false); msg != "" {
 				add(f+"."+orDefault(r.passwordKey, "basic_password"), "%s, since it is the credential of the route", msg)
 			}
+		case r.Verify != nil:
 		default:
 			open = append(open, strconv.Quote(r.Name))
 		}
@@ -634,8 +726,32 @@ func (r *Route) targetSummary() string {
 	return strings.Join(parts, ", ")
 }
 
+// dedupSummary states the route's deduplication settings.
+func (r *Route) dedupSummary() string {
+	s := "dedup_window " + fmtDuration(r.DedupWindow)
+	if r.Source.Alerting() {
+		rep := "off"
+		if r.SuppressRepeats > 0 {
+			rep = fmtDuration(r.SuppressRepeats)
+		}
+		s += ", suppress_repeats " + rep
+	}
+	return s
+}
+
 // authSummary names the route's kind of credentials, never their value.
 func (r *Route) authSummary() string {
+	if r.Verify != nil {
+		s := "verified " + r.Verify.String()
+		if a := r.tokenSummary(); a != "none" {
+			s += " and " + a
+		}
+		return s
+	}
+	return r.tokenSummary()
+}
+
+func (r *Route) tokenSummary() string {
 	switch {
 	case r.BearerToken != "":
 		return "bearer token"

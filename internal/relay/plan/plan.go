@@ -14,6 +14,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -42,6 +44,9 @@ type Plan struct {
 	Posts []Post
 	// Skipped says why the payload makes no message, "" when it makes some.
 	Skipped string
+	// Echo reports that the payload is a stale echo (see Route): Skipped
+	// says so, and the relay counts it as deduplicated.
+	Echo bool
 }
 
 // Error is a payload the route cannot use: a 400 for the sender. Err is
@@ -62,6 +67,17 @@ type Incidents func(ctx context.Context, key string, firing bool) (int64, error)
 // the route's sample; incidents may be nil outside the relay (incident 1).
 // A payload the route cannot use is an *Error; any other error is the
 // incident counter's.
+//
+// Stale echoes: a firing notification of an alerting route whose every
+// firing alert (its fingerprint and startsAt) was already seen resolved is
+// a stale echo and makes no post (Plan.Echo). An Alertmanager of an HA pair
+// sends one when it took its snapshot of the group before the resolved
+// arrived and waited out its peer_timeout while the other one sent the
+// resolved; a real firing again has a new startsAt, since Prometheus starts
+// an alert anew. The echo is recognised before the incident counter is
+// asked, so it does not open a new incident either. The alerts seen
+// resolved are remembered with the same counter (see echoKey), in the
+// store, so the rule holds across restarts and replicas.
 func Route(ctx context.Context, r *config.Route, body []byte, now time.Time, incidents Incidents) (Plan, error) {
 	if r.Source == config.SourceJSON {
 		return planJSON(r, body)
@@ -92,7 +108,8 @@ func Route(ctx context.Context, r *config.Route, body []byte, now time.Time, inc
 // Alertmanager of a pair, a sender's retry or a repeat of an unchanged group
 // (within suppress_repeats) makes no second message, while an alert firing
 // again does: Prometheus starts it anew, and a group that fires again after
-// it fully resolved is a new incident even if a sender kept the start.
+// it fully resolved is a new incident. A firing that keeps the starts of
+// alerts already resolved is a stale echo (see Route), not a new incident.
 //
 // A route with a template renders it over the notification's JSON instead
 // of the built-in card (Validate allows it only with policies that keep the
@@ -109,6 +126,15 @@ func planAlerts(ctx context.Context, r *config.Route, g alert.Group, body []byte
 			return Plan{}, &Error{Msg: err.Error(), Err: err}
 		}
 		custom = &res.Message
+	}
+	if incidents != nil {
+		echo, err := staleEcho(ctx, r.Name, g, incidents)
+		if err != nil {
+			return Plan{}, err
+		}
+		if echo {
+			return Plan{Echo: true, Skipped: "stale echo: every firing alert of this notification was already seen resolved"}, nil
+		}
 	}
 	// One incident number per notification, for the group as a whole.
 	incident := int64(1)
@@ -148,7 +174,8 @@ func planAlerts(ctx context.Context, r *config.Route, g alert.Group, body []byte
 				msg.Text = strings.TrimSpace(mention + " " + msg.Text)
 			}
 		} else {
-			msg = alert.Build(part.Group, alert.Options{MaxAlerts: r.MaxAlerts, Mention: mention})
+			msg = alert.Build(part.Group, alert.Options{MaxAlerts: r.MaxAlerts, Mention: mention,
+				Summary: r.TextSummary, Now: now, Location: r.TimeZone})
 		}
 		dedup := fmt.Sprintf("%s:%s#%d:%s", r.Name, hashKey(subject), incident, alert.StateHash(part.Group))
 		for _, sp := range targets(r, func(k string) (string, bool) { v, ok := part.Group.CommonLabels[k]; return v, ok }) {
@@ -160,6 +187,88 @@ func planAlerts(ctx context.Context, r *config.Route, g alert.Group, body []byte
 		plan.Skipped = "no space matches the notification's labels"
 	}
 	return plan, nil
+}
+
+// staleEcho reports whether g fires only alerts already seen resolved, and
+// remembers g's resolved alerts.
+//
+// The store's contract has one counter that answers "seen before?": the
+// incident counter (store.Queue.Incident). An alert's echo key is used as a
+// counter of its own. Seeing the alert resolved records "resolved" on it,
+// so the key stands at incident 1 or more, resolved (the contract records
+// a resolved key never seen at 1). Asking with "firing" then opens a new
+// incident, above 1, exactly when the key was seen resolved; a key never
+// seen resolved answers 1. The question leaves the key firing, so asking
+// again gives the same answer, and a later resolved makes the next
+// question answer above 1 again.
+//
+// The cost is one store call per resolved alert, and for a firing
+// notification one per firing alert until the first that was not seen
+// resolved: one in the usual case, where nothing is stale. Notifications of
+// more than maxEchoAlerts alerts cost two calls at most.
+func staleEcho(ctx context.Context, route string, g alert.Group, incidents Incidents) (bool, error) {
+	ask := func(key string, firing bool) (int64, error) {
+		n, err := incidents(ctx, key, firing)
+		if err != nil {
+			return 0, fmt.Errorf("echo state of %s: %w", route, err)
+		}
+		return n, nil
+	}
+	var firing, resolved []alert.Alert
+	for _, a := range g.Alerts {
+		if a.Status == alert.Resolved {
+			resolved = append(resolved, a)
+		} else {
+			firing = append(firing, a)
+		}
+	}
+	if len(g.Alerts) > maxEchoAlerts {
+		// A large notification is remembered, and recognised, as a whole.
+		if len(resolved) > 0 {
+			if _, err := ask(echoKey(route, resolved...), false); err != nil {
+				return false, err
+			}
+		}
+		if g.Status != alert.Firing || len(firing) == 0 {
+			return false, nil
+		}
+		n, err := ask(echoKey(route, firing...), true)
+		return n > 1, err
+	}
+	for _, a := range resolved {
+		if _, err := ask(echoKey(route, a), false); err != nil {
+			return false, err
+		}
+	}
+	if g.Status != alert.Firing || len(firing) == 0 {
+		return false, nil
+	}
+	for _, a := range firing {
+		if n, err := ask(echoKey(route, a), true); err != nil || n == 1 {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+// maxEchoAlerts is the largest notification whose alerts the stale-echo
+// rule remembers one by one. A larger one is remembered as its set of
+// resolved alerts and recognised as its set of firing alerts: two store
+// calls, not one per alert, at the price of recognising only an echo of a
+// group that resolved in one notification (Alertmanager sends a group
+// resolved at once as one notification).
+const maxEchoAlerts = 20
+
+// echoKey is the incident key remembering that alerts (their IDs and
+// starts) were seen resolved on a route. Group keys are route NUL group
+// key; the SOH byte keeps the two apart.
+func echoKey(route string, alerts ...alert.Alert) string {
+	ids := make([]string, len(alerts))
+	for i, a := range alerts {
+		ids[i] = a.ID() + "\x00" + strconv.FormatInt(a.StartsAt.UnixNano(), 10)
+	}
+	slices.Sort(ids)
+	return route + "\x01echo\x00" + hashKey(strings.Join(ids, "\x00"))
 }
 
 // planJSON runs a json route's template over the payload.

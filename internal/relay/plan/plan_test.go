@@ -2,7 +2,9 @@ package plan_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -65,7 +67,7 @@ func TestRouteAlerts(t *testing.T) {
 	if !strings.HasPrefix(p.ThreadKey, "prom-") || p.DedupKey == "" || p.DedupWindow != time.Hour {
 		t.Errorf("thread key %q, dedup %q window %v; want the route's own key, a dedup key, suppress_repeats", p.ThreadKey, p.DedupKey, p.DedupWindow)
 	}
-	if !strings.HasPrefix(p.Message.Text, "<users/all> ") {
+	if p.Message.Text != "<users/all>" {
 		t.Errorf("text %q, want the critical mention first", p.Message.Text)
 	}
 	if again := route(t, r); again.Posts[0].DedupKey != p.DedupKey || again.Posts[0].ThreadKey != p.ThreadKey {
@@ -87,6 +89,9 @@ func TestRouteIncidents(t *testing.T) {
 	var calls []string
 	incident := int64(1)
 	incidents := func(_ context.Context, key string, firing bool) (int64, error) {
+		if strings.Contains(key, "\x01echo") { // the stale-echo rule's keys: never seen resolved
+			return 1, nil
+		}
 		calls = append(calls, key)
 		return incident, nil
 	}
@@ -165,5 +170,77 @@ func TestRouteRefusals(t *testing.T) {
 	p := route(t, amRoute(func(r *config.Route) { r.Template = skip }))
 	if len(p.Posts) != 0 || p.Skipped == "" {
 		t.Errorf("when: false: %+v, want no posts and a reason", p)
+	}
+}
+
+// counter is store.Queue.Incident's contract in memory.
+type counter struct {
+	number map[string]int64
+	firing map[string]bool
+	calls  int
+}
+
+func (c *counter) incident(_ context.Context, key string, firing bool) (int64, error) {
+	c.calls++
+	if c.number == nil {
+		c.number, c.firing = map[string]int64{}, map[string]bool{}
+	}
+	n, seen := c.number[key]
+	switch {
+	case !seen:
+		n = 1
+	case firing && !c.firing[key]:
+		n++
+	}
+	c.number[key], c.firing[key] = n, firing
+	return n, nil
+}
+
+// amPayload is an Alertmanager notification of n alerts of one group,
+// started at start.
+func amPayload(t *testing.T, status string, n int, start time.Time) []byte {
+	t.Helper()
+	var alerts []map[string]any
+	for k := range n {
+		alerts = append(alerts, map[string]any{"status": status, "startsAt": start.Format(time.RFC3339),
+			"endsAt": "0001-01-01T00:00:00Z", "fingerprint": fmt.Sprintf("%016x", k),
+			"labels": map[string]string{"alertname": "Big", "instance": fmt.Sprint("node-", k)}})
+	}
+	body, err := json.Marshal(map[string]any{"version": "4", "status": status, "receiver": "r", "groupKey": `{}:{alertname="Big"}`,
+		"groupLabels": map[string]string{"alertname": "Big"}, "commonLabels": map[string]string{"alertname": "Big"}, "alerts": alerts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return body
+}
+
+// TestRouteStaleEcho: a firing whose alerts were all seen resolved is an
+// echo, recognised before the incident counter is asked, for small groups
+// (alert by alert) and large ones (as a whole, in two calls).
+func TestRouteStaleEcho(t *testing.T) {
+	start := time.Date(2026, 11, 27, 7, 0, 0, 0, time.UTC)
+	for _, n := range []int{3, 25} {
+		t.Run(fmt.Sprint(n, " alerts"), func(t *testing.T) {
+			var c counter
+			r := amRoute(func(r *config.Route) { r.Thread = alert.PolicyIncident })
+			fire := routeWith(t, r, amPayload(t, "firing", n, start), c.incident)
+			routeWith(t, r, amPayload(t, "resolved", n, start), c.incident)
+			before := c.number["prom\x00"+`{}:{alertname="Big"}`]
+			calls := c.calls
+			echo := routeWith(t, r, amPayload(t, "firing", n, start), c.incident)
+			if !echo.Echo || len(echo.Posts) != 0 {
+				t.Fatalf("the old firing after the resolved: %+v, want a stale echo", echo)
+			}
+			if got := c.number["prom\x00"+`{}:{alertname="Big"}`]; got != before {
+				t.Errorf("the echo moved the group's incident from %d to %d", before, got)
+			}
+			if n > 20 && c.calls-calls != 1 {
+				t.Errorf("the echo of %d alerts took %d store calls, want 1", n, c.calls-calls)
+			}
+			again := routeWith(t, r, amPayload(t, "firing", n, start.Add(time.Hour)), c.incident)
+			if again.Echo || len(again.Posts) != 1 || again.Posts[0].ThreadKey == fire.Posts[0].ThreadKey {
+				t.Errorf("firing again with new starts: %+v, want a post in a new incident's thread", again)
+			}
+		})
 	}
 }

@@ -26,6 +26,25 @@ type Options struct {
 	// "<users/all>" or "<users/123456>" (see gchat.Mention); it is used as is.
 	// Chat notifies mentions from a message's text only, never from a card.
 	Mention string
+	// Summary puts a one-line summary of the notification (status, name,
+	// count, group labels) in the message's text, after the mention. Off by
+	// default: Chat shows the text above the card, whose header says the
+	// same; on, it is what a notification may show (what Chat puts in a
+	// notification is not documented).
+	Summary bool
+	// Now is when the notification is shown: a firing alert's time reads
+	// "07:18 UTC · firing 4m" until Now, and dates are left out of times
+	// on Now's day. Zero leaves the firing duration out and shows dates.
+	Now time.Time
+	// Location is the time zone of the times shown; nil means UTC.
+	Location *time.Location
+}
+
+func (o Options) location() *time.Location {
+	if o.Location == nil {
+		return time.UTC
+	}
+	return o.Location
 }
 
 func (o Options) maxAlerts() int {
@@ -76,14 +95,18 @@ func levels(maxAlerts int) []limits {
 // Build returns the default message for a notification: a card with the
 // group's status, name and severity in its header, the labels common to all
 // alerts once, then a section per alert (summary, description, the labels
-// that differ, start and end, and link buttons: Source, Runbook, Silence while
-// firing, Dashboard, Panel), and a one-line text in Chat markup that carries
-// o.Mention. User data is escaped: card.Escape in card HTML, gchat.Escape in
+// that differ, its times as people read them in o.Location, and link
+// buttons: Source, Runbook, Silence, Dashboard, Panel), and a text that is
+// o.Mention alone (the card says the rest), or with o.Summary a one-line
+// summary in Chat markup after it. The buttons follow one rule: Silence
+// only on an alert that is firing, never on a resolved one, whatever its
+// group; the others whenever the source gives the link. User data is escaped: card.Escape in card HTML, gchat.Escape in
 // the text. Only absolute http and https links become buttons. Long values are
 // shortened with "…" and alerts are left out (and counted) so that the card
 // stays within Google's limits; the message passes Check for any group.
 func Build(g Group, o Options) gchat.Message {
 	v := newView(g)
+	v.now, v.loc = o.Now, o.location()
 	var c card.Card
 	ls := levels(o.maxAlerts())
 	for i, l := range ls {
@@ -92,12 +115,23 @@ func Build(g Group, o Options) gchat.Message {
 			break
 		}
 	}
+	text := o.Mention
+	if o.Summary {
+		text = v.text(o.Mention)
+	}
 	return gchat.Message{
-		Text:         v.text(o.Mention),
-		CardsV2:      []card.CardWithID{{CardID: "alert", Card: c}},
+		Text:         text,
+		CardsV2:      []card.CardWithID{{CardID: cardID(g), Card: c}},
 		FallbackText: v.fallback(),
 	}
 }
+
+// cardID names a notification's card: "alert-" and a hash of its state
+// (StateHash), so that the cards of several notifications merged into one
+// message (a space's coalesce) have ids of their own, as Google requires of
+// several cards, and the card of the same notification built again keeps
+// its id.
+func cardID(g Group) string { return "alert-" + StateHash(g)[:16] }
 
 // view is what Build derives from a group before laying it out.
 type view struct {
@@ -110,6 +144,8 @@ type view struct {
 	name     string            // alert name(s), "" if none
 	severity string
 	context  []string // values of the group labels but alertname, by name
+	now      time.Time
+	loc      *time.Location
 }
 
 func newView(g Group) *view {
@@ -391,7 +427,7 @@ func (v *view) alertSection(a Alert, l limits) *card.Section {
 		fs = append(fs, field{"Value", a.ValueString, true})
 	}
 	ws = append(ws, fieldWidgets(fs, l)...)
-	if w := timeWidget(a); w != nil {
+	if w := v.timeWidget(a); w != nil {
 		ws = append(ws, w)
 	}
 	if l.buttons {
@@ -507,33 +543,79 @@ func fieldWidgets(fs []field, l limits) []*card.Widget {
 	return append(ws, card.Text(strings.Join(lines, "<br>")))
 }
 
-// timeWidget shows when the alert started and, once resolved, ended; nil
+// timeWidget shows when the alert started and for how long it fires (to
+// now), or, once resolved, when it started and ended and how long it fired:
+// "07:18 UTC · firing 4m", "07:18 → 07:31 UTC · resolved after 13m". Nil
 // when the source gave neither time.
-func timeWidget(a Alert) *card.Widget {
-	resolved := a.Status == Resolved
-	d := &card.DecoratedText{StartIcon: &card.Icon{KnownIcon: "CLOCK"}}
+func (v *view) timeWidget(a Alert) *card.Widget {
+	d := &card.DecoratedText{StartIcon: &card.Icon{KnownIcon: "CLOCK"}, WrapText: true}
+	start, end := a.StartsAt, a.EndsAt
+	d.TopLabel = "Started"
 	switch {
-	case !a.StartsAt.IsZero():
-		d.TopLabel, d.Text = "Started", stamp(a.StartsAt)
-		if resolved && !a.EndsAt.IsZero() {
-			d.BottomLabel = "Resolved " + stamp(a.EndsAt)
-			if dur := a.EndsAt.Sub(a.StartsAt).Round(time.Second); dur > 0 {
-				d.BottomLabel += ", after " + dur.String()
-			}
-		} else if resolved {
-			d.BottomLabel = "Resolved"
+	case a.Status == Resolved && !start.IsZero() && !end.IsZero():
+		d.Text = v.clock(start, false) + " → " + v.clock(end, true)
+		if dur := end.Sub(start); dur > 0 {
+			d.Text += " · resolved after " + Duration(dur)
 		}
-	case resolved && !a.EndsAt.IsZero():
-		d.TopLabel, d.Text = "Resolved", stamp(a.EndsAt)
+	case a.Status == Resolved && !end.IsZero():
+		d.TopLabel, d.Text = "Resolved", v.clock(end, true)
+	case a.Status == Resolved:
+		d.Text = v.clock(start, true) + " · resolved"
+	case !start.IsZero():
+		d.Text = v.clock(start, true)
+		if !v.now.IsZero() && v.now.After(start) {
+			d.Text += " · firing " + Duration(v.now.Sub(start))
+		}
 	default:
 		return nil
 	}
 	return &card.Widget{DecoratedText: d}
 }
 
-// stamp writes t as RFC 3339 in UTC. Card HTML has a <time> tag, but Google
-// does not document which formats and zone it reads.
-func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+// clock writes t in the view's zone: "07:18 UTC" on the day of now, with
+// the date before it on another day ("Nov 26 07:18 UTC", and the year in
+// another year), and without the zone when zone is false.
+func (v *view) clock(t time.Time, zone bool) string {
+	t = t.In(v.loc)
+	layout := "15:04"
+	if !v.now.IsZero() {
+		now := v.now.In(v.loc)
+		switch {
+		case t.Year() != now.Year():
+			layout = "2006-01-02 15:04"
+		case t.YearDay() != now.YearDay():
+			layout = "Jan 2 15:04"
+		}
+	} else {
+		layout = "2006-01-02 15:04"
+	}
+	if zone {
+		layout += " MST"
+	}
+	return t.Format(layout)
+}
+
+// Duration writes d as people read it on a card: "45s", "4m", "1h 5m",
+// "2d 3h"; the smaller unit is dropped past a day, seconds past a minute.
+func Duration(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d.Round(time.Second)/time.Second))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d/time.Minute))
+	case d < 24*time.Hour:
+		h, m := int(d/time.Hour), int(d%time.Hour/time.Minute)
+		if m == 0 {
+			return fmt.Sprintf("%dh", h)
+		}
+		return fmt.Sprintf("%dh %dm", h, m)
+	}
+	days, h := int(d/(24*time.Hour)), int(d%(24*time.Hour)/time.Hour)
+	if h == 0 {
+		return fmt.Sprintf("%dd", days)
+	}
+	return fmt.Sprintf("%dd %dh", days, h)
+}
 
 // buttons returns the alert's link buttons, leaving out links that are not
 // absolute http or https URLs.

@@ -21,6 +21,11 @@ func firing(labels map[string]string) Alert {
 	return Alert{Status: Firing, Labels: labels, StartsAt: t0}
 }
 
+// diskLabels returns the labels of a DiskFull alert.
+func diskLabels(inst, sev string) map[string]string {
+	return map[string]string{"alertname": "DiskFull", "cluster": "eu", "instance": inst, "severity": sev}
+}
+
 // group returns a group of alerts with its status and common labels set as a
 // source would.
 func group(alerts ...Alert) Group {
@@ -87,7 +92,7 @@ func TestBuildEscaping(t *testing.T) {
 	b.Annotations = map[string]string{"summary": "a < b && c", "description": "line 1\n<b>not bold</b>"}
 	g := group(a, b)
 	g.GroupLabels = map[string]string{"alertname": "Disk_Full*", "team": v}
-	msg := Build(g, Options{Mention: "<users/123456>"})
+	msg := Build(g, Options{Mention: "<users/123456>", Summary: true})
 	mustValid(t, msg)
 
 	wantText := "<users/123456> 🔥 *FIRING* " + gchat.Escape("Disk_Full*") + " (2) · " + gchat.Escape(v)
@@ -303,7 +308,7 @@ func TestBuildStatus(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			msg := Build(tt.g, Options{})
+			msg := Build(tt.g, Options{Summary: true})
 			mustValid(t, msg)
 			if got := msg.CardsV2[0].Card.Header.Title; got != tt.title {
 				t.Errorf("title %q, want %q", got, tt.title)
@@ -321,8 +326,98 @@ func TestBuildStatus(t *testing.T) {
 	if !strings.Contains(mustJSON(t, msg), "4 more alerts not shown") {
 		t.Errorf("left-out alerts not counted: %v", last)
 	}
-	if !hasDecoratedBottom(msg, "Resolved 2026-11-27T08:48:43Z, after 1h30m0s") {
-		t.Errorf("resolved alert does not show its end")
+	if !hasDecoratedText(msg, "2026-11-27 07:18 → 2026-11-27 08:48 UTC · resolved after 1h 30m") {
+		t.Errorf("resolved alert does not show its start, end and duration")
+	}
+}
+
+func hasDecoratedText(msg gchat.Message, text string) bool {
+	for _, w := range widgets(msg) {
+		if w.DecoratedText != nil && w.DecoratedText.Text == text {
+			return true
+		}
+	}
+	return false
+}
+
+// TestBuildText: by default the text holds the mention only (the card says
+// the rest); with Summary, a one-line summary follows it.
+func TestBuildText(t *testing.T) {
+	g := group(firing(diskLabels("db-1", "critical")))
+	for _, c := range []struct {
+		o    Options
+		want string
+	}{
+		{Options{}, ""},
+		{Options{Mention: "<users/all>"}, "<users/all>"},
+		{Options{Mention: "<users/all>", Summary: true}, "<users/all> 🔥 *FIRING* DiskFull (1)"},
+		{Options{Summary: true}, "🔥 *FIRING* DiskFull (1)"},
+	} {
+		if got := Build(g, c.o).Text; got != c.want {
+			t.Errorf("%+v: text %q, want %q", c.o, got, c.want)
+		}
+	}
+}
+
+// TestBuildTimes: times in the option's zone, with the date only off the
+// day of Now, and how long the alert fires or fired.
+func TestBuildTimes(t *testing.T) {
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Date(2026, 11, 27, 7, 18, 43, 0, time.UTC)
+	fire := firing(diskLabels("db-1", "critical"))
+	fire.StartsAt = start
+	res := fire
+	res.Status, res.EndsAt = Resolved, start.Add(13*time.Minute+5*time.Second)
+	for _, c := range []struct {
+		name string
+		a    Alert
+		o    Options
+		want string
+	}{
+		{"firing", fire, Options{Now: start.Add(4*time.Minute + 30*time.Second)}, "07:18 UTC · firing 4m"},
+		{"firing in Berlin", fire, Options{Now: start.Add(2 * time.Hour), Location: berlin}, "08:18 CET · firing 2h"},
+		{"firing since yesterday", fire, Options{Now: start.Add(26*time.Hour + 5*time.Minute)}, "Nov 27 07:18 UTC · firing 1d 2h"},
+		{"firing, no now", fire, Options{}, "2026-11-27 07:18 UTC"},
+		{"resolved", res, Options{Now: start.Add(20 * time.Minute)}, "07:18 → 07:31 UTC · resolved after 13m"},
+		{"resolved last year", res, Options{Now: start.AddDate(1, 0, 0)}, "2026-11-27 07:18 → 2026-11-27 07:31 UTC · resolved after 13m"},
+	} {
+		msg := Build(group(c.a), c.o)
+		if !hasDecoratedText(msg, c.want) {
+			t.Errorf("%s: card lacks the time %q:\n%s", c.name, c.want, mustJSON(t, msg))
+		}
+	}
+}
+
+// TestBuildSilenceRule: Silence is on each firing alert and on no
+// resolved one, in firing, mixed and resolved groups alike.
+func TestBuildSilenceRule(t *testing.T) {
+	a, b := firing(diskLabels("db-1", "critical")), firing(diskLabels("db-2", "critical"))
+	a.SilenceURL, b.SilenceURL = "https://am/#/silences/new?a", "https://am/#/silences/new?b"
+	rb := b
+	rb.Status, rb.EndsAt = Resolved, rb.StartsAt.Add(time.Minute)
+	ra := a
+	ra.Status, ra.EndsAt = Resolved, ra.StartsAt.Add(time.Minute)
+	for _, c := range []struct {
+		name string
+		g    Group
+		want int
+	}{
+		{"firing", group(a, b), 2},
+		{"mixed", group(a, rb), 1},
+		{"resolved", group(ra, rb), 0},
+	} {
+		n := 0
+		for _, text := range buttonTexts(Build(c.g, Options{})) {
+			if text == "Silence" {
+				n++
+			}
+		}
+		if n != c.want {
+			t.Errorf("%s: %d Silence buttons, want %d", c.name, n, c.want)
+		}
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/gchatkit/gchat"
 	"github.com/gchatkit/gchat/internal/source/alert"
@@ -15,9 +16,13 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
-// goldenOptions are the Build options per fixture; the default for the rest.
+// goldenNow is when the golden cards are shown: 4 minutes after the
+// DiskFull alerts started.
+var goldenNow = time.Date(2026, 11, 27, 7, 22, 43, 0, time.UTC)
+
+// goldenOptions are the Build options per fixture; Now alone for the rest.
 var goldenOptions = map[string]alert.Options{
-	"mixed-handmade": {MaxAlerts: 4, Mention: "<users/all>"},
+	"mixed-handmade": {MaxAlerts: 4, Mention: "<users/all>", Summary: true, Now: goldenNow.Add(time.Hour)},
 }
 
 // TestGolden pins the message built from each payload in testdata, as users
@@ -25,7 +30,11 @@ var goldenOptions = map[string]alert.Options{
 func TestGolden(t *testing.T) {
 	for _, name := range payloads(t) {
 		t.Run(name, func(t *testing.T) {
-			msg := alert.Build(decodeFixture(t, name), goldenOptions[name])
+			o, ok := goldenOptions[name]
+			if !ok {
+				o = alert.Options{Now: goldenNow}
+			}
+			msg := alert.Build(decodeFixture(t, name), o)
 			if ps := msg.Check(); len(ps) > 0 {
 				t.Errorf("Check: %v", ps)
 			}

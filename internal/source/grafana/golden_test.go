@@ -7,12 +7,25 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/gchatkit/gchat/internal/source/alert"
 	"github.com/google/go-cmp/cmp"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+// goldenNow is when the golden cards are shown: 2024-05-14 10:35 CEST.
+var goldenNow = time.Date(2024, 5, 14, 8, 35, 0, 0, time.UTC)
+
+func goldenZone(t *testing.T) *time.Location {
+	t.Helper()
+	loc, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return loc
+}
 
 // TestGolden pins the message the relay builds of each payload in
 // testdata, as users see it, in testdata/NAME.golden.json: the same card
@@ -24,7 +37,9 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			msg := alert.Build(g, alert.Options{})
+			// Shown a little after the last alert started, in Grafana's
+			// own zone of the capture (CEST).
+			msg := alert.Build(g, alert.Options{Now: goldenNow, Location: goldenZone(t)})
 			if ps := msg.Check(); len(ps) > 0 {
 				t.Errorf("Check: %v", ps)
 			}

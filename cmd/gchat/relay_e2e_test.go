@@ -242,6 +242,11 @@ func TestRelayInProcessManySpaces(t *testing.T) {
 	// paces, and the backoff is set long (400 ms to 1 s, full jitter) so
 	// that a lane waiting it out would still idle well past the bound.
 	const slack = 4 * pace
+	// The proxy records a request once the emulator has answered it, so
+	// the last message can be in the emulator a moment before its record.
+	eventually(t, "the proxy's record of thread 9's last message", func() bool {
+		return px.count(fmt.Sprintf("thread 9 seq %d", n9-1), 200) >= 1
+	})
 	lane := px.log()
 	slices.SortFunc(lane, func(a, b proxyRecord) int { return a.start.Compare(b.start) })
 	var answered time.Time // thread 9's previous message answered

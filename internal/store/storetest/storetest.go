@@ -95,6 +95,7 @@ func Run(t *testing.T, b Backend) {
 		{"ConcurrentEnqueue", testConcurrentEnqueue},
 		{"Closed", testClosed},
 	}
+	tests = append(tests, attemptTests...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()

@@ -92,14 +92,18 @@ func (s *Store) Attempts(ctx context.Context, id string) ([]store.Attempt, error
 	return out, nil
 }
 
-// DeadLetters implements store.Admin. It reads the partial index
-// deliveries_dead (0005_attempts.sql).
+// deadLettersSQL counts dead letters by relay space from the partial index
+// deliveries_dead (0005_attempts.sql): an index-only scan once the table is
+// vacuumed, whose cost grows with the dead letters, not the deliveries.
+const deadLettersSQL = `SELECT space, count(*) FROM deliveries
+	WHERE state = 'dead' AND NOT is_batch GROUP BY space`
+
+// DeadLetters implements store.Admin.
 func (s *Store) DeadLetters(ctx context.Context) (map[string]int, error) {
 	if s.closed.Load() {
 		return nil, store.ErrClosed
 	}
-	rows, err := s.pool.Query(ctx, `SELECT space, count(*) FROM deliveries
-		WHERE state = 'dead' AND NOT is_batch GROUP BY space`)
+	rows, err := s.pool.Query(ctx, deadLettersSQL)
 	if err != nil {
 		return nil, fmt.Errorf("dead letters: %w", s.closedErr(err))
 	}

@@ -48,16 +48,22 @@ func (s *Store) Attempts(ctx context.Context, id string) ([]store.Attempt, error
 	if !ok {
 		return nil, fmt.Errorf("attempts of %s: %w", id, store.ErrNotFound)
 	}
-	// A batch member's attempts are its batch's.
+	// One snapshot for both reads: the delivery, then its attempts (a
+	// batch member's are its batch's).
+	tx, err := s.rdb.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, fmt.Errorf("attempts of %s: %w", id, err)
+	}
+	defer tx.Rollback()
 	var of int64
-	err := s.rdb.QueryRowContext(ctx, `SELECT coalesce(batch_id, id) FROM deliveries WHERE id = ?`, n).Scan(&of)
+	err = tx.QueryRowContext(ctx, `SELECT coalesce(batch_id, id) FROM deliveries WHERE id = ?`, n).Scan(&of)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("attempts of %s: %w", id, store.ErrNotFound)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("attempts of %s: %w", id, err)
 	}
-	rows, err := s.rdb.QueryContext(ctx, `SELECT `+attemptColumns+` FROM attempts WHERE delivery_id = ? ORDER BY n`, of)
+	rows, err := tx.QueryContext(ctx, `SELECT `+attemptColumns+` FROM attempts WHERE delivery_id = ? ORDER BY n`, of)
 	if err != nil {
 		return nil, fmt.Errorf("attempts of %s: %w", id, err)
 	}

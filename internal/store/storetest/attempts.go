@@ -20,6 +20,7 @@ var attemptTests = []struct {
 	{"AttemptsOfBatch", testAttemptsOfBatch},
 	{"AttemptsGoWithDelivery", testAttemptsGoWithDelivery},
 	{"DeadLetters", testDeadLetters},
+	{"AttemptsClosed", testAttemptsClosed},
 }
 
 func (h *harness) attempts(id string) []store.Attempt {
@@ -235,4 +236,17 @@ func testDeadLetters(t *testing.T, h *harness) {
 	if diff := cmp.Diff(map[string]int{"relay-L1": 1}, h.deadLetters()); diff != "" {
 		t.Errorf("after a replay and a delete (-want +got):\n%s", diff)
 	}
+}
+
+// testAttemptsClosed: the readers of this file answer ErrClosed once the
+// store is closed.
+func testAttemptsClosed(t *testing.T, h *harness) {
+	d := h.enqueue("L", "g")[0]
+	if err := h.s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	_, err := h.s.Attempts(t.Context(), d.ID)
+	h.wantErr("Attempts after Close", err, store.ErrClosed)
+	_, err = h.s.DeadLetters(t.Context())
+	h.wantErr("DeadLetters after Close", err, store.ErrClosed)
 }

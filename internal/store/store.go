@@ -133,7 +133,9 @@ type Delivery struct {
 	RelayThread string
 
 	State State
-	// Attempts counts claims: an attempt is counted when it starts.
+	// Attempts counts claims: an attempt is counted when it starts. Replay
+	// sets it back to zero; the attempt history (Admin.Attempts) keeps
+	// every attempt.
 	Attempts int
 	// NextAttemptAt is when a queued delivery becomes due.
 	NextAttemptAt time.Time

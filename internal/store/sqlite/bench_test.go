@@ -111,7 +111,7 @@ func benchFinish(b *testing.B, syncMode string) {
 		b.Fatal(err)
 	}
 	b.ResetTimer()
-	start := time.Now()
+	start, cpu := time.Now(), cpuTime()
 	finished := 0
 	for finished < b.N {
 		claimed, err := s.Claim(b.Context(), lease, groups)
@@ -131,4 +131,5 @@ func benchFinish(b *testing.B, syncMode string) {
 		finished += len(claimed)
 	}
 	b.ReportMetric(float64(finished)/time.Since(start).Seconds(), "finishes/s")
+	b.ReportMetric(float64((cpuTime()-cpu).Microseconds())/float64(finished), "cpu-µs/finish")
 }

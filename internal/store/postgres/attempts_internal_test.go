@@ -59,9 +59,10 @@ func BenchmarkDeadLetters(b *testing.B) {
 			}
 			defer s.Close()
 			msg := []byte(`{"text":"` + strings.Repeat("x", 300) + `"}`)
-			for i := 0; i < 2*n; i += 1000 {
-				req := store.EnqueueRequest{Space: fmt.Sprint("space-", i/1000%10), Lane: "AAAA"}
-				for range 1000 {
+			chunk := min(1000, n/5) // at least 10 requests: one space each
+			for i := 0; i < 2*n; i += chunk {
+				req := store.EnqueueRequest{Space: fmt.Sprint("space-", i/chunk%10), Lane: "AAAA"}
+				for range chunk {
 					req.Deliveries = append(req.Deliveries, store.NewDelivery{Message: msg})
 				}
 				if _, err := s.Enqueue(ctx, req); err != nil {

@@ -725,10 +725,45 @@ func printDelivery(w io.Writer, d adminapi.Delivery, pause *adminapi.Space, now 
 	}
 	field("in batch", d.BatchID)
 	tw.Flush()
+	printHistory(w, d.AttemptHistory)
 	var msg bytes.Buffer
 	if json.Indent(&msg, d.Message, "", "  ") == nil {
 		fmt.Fprintf(w, "message:\n%s\n", msg.Bytes())
 	}
+}
+
+// printHistory prints a delivery's attempts, oldest first, with a line
+// where an operator replayed it.
+func printHistory(w io.Writer, as []adminapi.Attempt) {
+	if len(as) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "attempt history:")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "  #\tSTARTED\tTOOK\tREPLICA\tOUTCOME\tANSWER")
+	for _, a := range as {
+		if a.Try == 1 && a.N > 1 {
+			fmt.Fprintln(tw, "  \treplayed")
+		}
+		took := "-"
+		if d, err := adminapi.ParseDuration(a.Duration); err == nil && d > 0 {
+			took = d.Round(time.Millisecond).String()
+		}
+		outcome, answer := string(a.Outcome), last(adminapi.Delivery{LastStatus: a.Status, LastError: a.Error})
+		switch {
+		case a.Ambiguous:
+			outcome, answer = "ambiguous", "no outcome recorded; sent again with the same request id"
+		case a.Outcome == "done" && a.GoogleMessage != "":
+			answer = a.GoogleMessage
+		}
+		replica := a.Replica
+		if replica == "" {
+			replica = "-"
+		}
+		fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\t%s\n", a.N, a.StartTime.UTC().Format(time.RFC3339), took, replica, outcome,
+			truncate(answer, lastWidth))
+	}
+	tw.Flush()
 }
 
 // last is the last attempt's status and error on one line, "-" for none.

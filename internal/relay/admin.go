@@ -46,7 +46,16 @@ func (s *Server) handleDeliveryGet(w http.ResponseWriter, r *http.Request) {
 		s.writeStoreErr(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, adminapi.DeliveryOf(d))
+	attempts, err := s.store.Attempts(r.Context(), d.ID)
+	if err != nil {
+		s.writeStoreErr(w, err)
+		return
+	}
+	j := adminapi.DeliveryOf(d)
+	for _, a := range attempts {
+		j.AttemptHistory = append(j.AttemptHistory, adminapi.AttemptOf(a))
+	}
+	writeJSON(w, http.StatusOK, j)
 }
 
 // handleDeliveryList: GET /api/v1/deliveries?space=&state=&after=&limit=;

@@ -64,6 +64,7 @@ type queueReader interface {
 	LaneStates(ctx context.Context) ([]store.LaneState, error)
 	SpaceStates(ctx context.Context) ([]store.SpaceState, error)
 	List(ctx context.Context, f store.Filter) ([]store.Delivery, error)
+	DeadLetters(ctx context.Context) (map[string]int, error)
 }
 
 // Metrics is the relay's Prometheus instrumentation, on a registry of its
@@ -75,6 +76,7 @@ type Metrics struct {
 	handler  http.Handler
 	enqueued *prometheus.CounterVec
 	finished *prometheus.CounterVec
+	replayed *prometheus.CounterVec
 	attempts *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 	ops      *opsMetrics // metrics_ops.go
@@ -98,8 +100,12 @@ func NewMetrics(cfg *config.Config, st queueReader, logger *slog.Logger) *Metric
 		}, []string{"space"}),
 		finished: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "gchat_relay_deliveries_finished_total",
-			Help: "Deliveries that reached a final state, by relay space and outcome: done, dead or dropped. A replayed dead letter counts again when it finishes.",
+			Help: "Deliveries that reached a final state, by relay space and outcome: done, dead or dropped. A replayed dead letter counts again when it finishes, as it counted in gchat_relay_deliveries_replayed_total.",
 		}, []string{"space", "outcome"}),
+		replayed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gchat_relay_deliveries_replayed_total",
+			Help: "Dead letters an operator replayed into the queue, by relay space (a batch counts each of its messages). Enqueued plus replayed, minus finished, is what is pending.",
+		}, []string{"space"}),
 		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "gchat_relay_attempts_total",
 			Help: "Requests sent to Google Chat, by relay space and result: ok, 429, 5xx, 4xx, or network (no answer).",
@@ -112,7 +118,7 @@ func NewMetrics(cfg *config.Config, st queueReader, logger *slog.Logger) *Metric
 		store: st,
 		now:   time.Now,
 	}
-	m.reg.MustRegister(m.enqueued, m.finished, m.attempts, m.latency, &queueCollector{m: m},
+	m.reg.MustRegister(m.enqueued, m.finished, m.replayed, m.attempts, m.latency, &queueCollector{m: m},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.ops = newOpsMetrics(m.reg)
 	m.handler = promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{
@@ -130,6 +136,7 @@ func NewMetrics(cfg *config.Config, st queueReader, logger *slog.Logger) *Metric
 func (m *Metrics) SetConfig(cfg *config.Config) {
 	for _, s := range cfg.Spaces {
 		m.enqueued.WithLabelValues(s.Name)
+		m.replayed.WithLabelValues(s.Name)
 		for _, o := range outcomes {
 			m.finished.WithLabelValues(s.Name, string(o))
 		}
@@ -162,6 +169,16 @@ func (m *Metrics) Finished(d store.Delivery) {
 	if d.State == store.StateDone && !d.DoneAt.IsZero() {
 		m.latency.WithLabelValues(d.Space).Observe(max(d.DoneAt.Sub(d.QueuedAt).Seconds(), 0))
 	}
+}
+
+// Replayed tells the metrics that n deliveries of a relay space were
+// replayed (a batch's members count each). ObserveStore calls it on an
+// Observer that has it.
+func (m *Metrics) Replayed(space string, n int) { m.replayed.WithLabelValues(space).Add(float64(n)) }
+
+// replayObserver is an Observer that counts replays; *Metrics is one.
+type replayObserver interface {
+	Replayed(space string, n int)
 }
 
 // resultOf classifies a sender's answer for gchat_relay_attempts_total; an
@@ -198,17 +215,21 @@ var (
 		"Age of the oldest pending delivery of the Google space the relay space delivers to, since it entered the queue; 0 when none.", []string{"space"}, nil)
 	pausedDesc = prometheus.NewDesc("gchat_relay_space_paused",
 		"1 while the relay space is paused: its webhook refused (403/404, until resumed), or the Google space it delivers to throttled (429); else 0.", []string{"space"}, nil)
+	deadDesc = prometheus.NewDesc("gchat_relay_dead_letters",
+		"Dead letters of the relay space the store holds, waiting to be replayed or deleted (a dead batch counts each of its messages); every replica reports the same count.", []string{"space"}, nil)
 )
 
 func (c *queueCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- depthDesc
 	ch <- oldestDesc
 	ch <- pausedDesc
+	ch <- deadDesc
 }
 
 func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), scrapeTimeout)
 	defer cancel()
+	c.collectDead(ctx, ch)
 	states, err := c.m.store.LaneStates(ctx)
 	if err != nil {
 		ch <- prometheus.NewInvalidMetric(depthDesc, fmt.Errorf("read lane states: %w", err))
@@ -286,6 +307,25 @@ func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
+// collectDead reports the stored dead letters of every configured relay
+// space (0 for none), and of any other relay space the store still holds
+// some of.
+func (c *queueCollector) collectDead(ctx context.Context, ch chan<- prometheus.Metric) {
+	dead, err := c.m.store.DeadLetters(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(deadDesc, fmt.Errorf("count dead letters: %w", err))
+		return
+	}
+	for _, s := range c.m.cfg.Load().Spaces {
+		if _, ok := dead[s.Name]; !ok {
+			dead[s.Name] = 0
+		}
+	}
+	for space, n := range dead {
+		ch <- prometheus.MustNewConstMetric(deadDesc, prometheus.GaugeValue, float64(n), space)
+	}
+}
+
 // promLogger passes promhttp's errors (a failed store read during a scrape)
 // to slog.
 type promLogger struct{ log *slog.Logger }
@@ -294,9 +334,10 @@ func (l promLogger) Println(v ...any) {
 	l.log.Error("metrics_failed", slog.String("err", fmt.Sprint(v...)))
 }
 
-// ObserveStore returns st reporting to o the deliveries ingest enqueues and
-// those that reach a final state. A finished batch reports each of its
-// members, so that enqueued and finished counts match.
+// ObserveStore returns st reporting to o the deliveries ingest enqueues,
+// those that reach a final state, and, when o has a Replayed method like
+// *Metrics, those an operator replays. A finished or replayed batch reports
+// each of its members, so that enqueued, replayed and finished counts match.
 func ObserveStore(st store.Store, o Observer) store.Store {
 	return &observedStore{Store: st, o: o}
 }
@@ -323,19 +364,7 @@ func (s *observedStore) Finish(ctx context.Context, lease store.Lease, id string
 		s.o.Finished(d)
 		return d, nil
 	}
-	var members []store.Delivery
-	for f := (store.Filter{BatchID: d.ID, Limit: 1000}); ; {
-		page, err := s.Store.List(ctx, f)
-		if err != nil {
-			members = nil // count the batch as one rather than half of it
-			break
-		}
-		members = append(members, page...)
-		if len(page) < f.Limit {
-			break
-		}
-		f.After = page[len(page)-1].ID
-	}
+	members := s.members(ctx, d)
 	if len(members) == 0 {
 		s.o.Finished(d)
 	}
@@ -347,6 +376,36 @@ func (s *observedStore) Finish(ctx context.Context, lease store.Lease, id string
 		s.o.Finished(m)
 	}
 	return d, nil
+}
+
+// Replay reports a replay to the observer when it counts them.
+func (s *observedStore) Replay(ctx context.Context, id string) (store.Delivery, error) {
+	d, err := s.Store.Replay(ctx, id)
+	if o, ok := s.o.(replayObserver); ok && err == nil {
+		n := 1
+		if d.Batch {
+			n = max(len(s.members(ctx, d)), 1)
+		}
+		o.Replayed(d.Space, n)
+	}
+	return d, err
+}
+
+// members returns batch d's members; none when they cannot be read, so
+// that the caller counts the batch as one rather than half of it.
+func (s *observedStore) members(ctx context.Context, d store.Delivery) []store.Delivery {
+	var members []store.Delivery
+	for f := (store.Filter{BatchID: d.ID, Limit: 1000}); ; {
+		page, err := s.Store.List(ctx, f)
+		if err != nil {
+			return nil
+		}
+		members = append(members, page...)
+		if len(page) < f.Limit {
+			return members
+		}
+		f.After = page[len(page)-1].ID
+	}
 }
 
 // ObserveSender returns s reporting each request to o under the relay space

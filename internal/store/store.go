@@ -146,7 +146,9 @@ type Delivery struct {
 	RelayThread string
 
 	State State
-	// Attempts counts claims: an attempt is counted when it starts.
+	// Attempts counts claims: an attempt is counted when it starts. Replay
+	// sets it back to zero; the attempt history (Admin.Attempts) keeps
+	// every attempt.
 	Attempts int
 	// NextAttemptAt is when a queued delivery becomes due.
 	NextAttemptAt time.Time
@@ -243,6 +245,49 @@ type Outcome struct {
 	// GoogleMessage and GoogleThread are Google's names (done).
 	GoogleMessage string
 	GoogleThread  string
+	// Duration is how long the attempt's request took, as the sender
+	// measured it; zero when no request was made. It is recorded in the
+	// attempt's history (Attempt.Duration).
+	Duration time.Duration
+}
+
+// Attempt is one claim of a delivery and what came of it, as the store
+// recorded it in the delivery's attempt history: by Finish, or, for a claim
+// that ended before its outcome was recorded, by the rescue that returned
+// the delivery to the queue (Rescued). The history is kept across Replay and
+// goes with the delivery (Delete, Prune).
+type Attempt struct {
+	// N numbers the delivery's attempts from 1, in the order they were
+	// recorded; it keeps counting across replays.
+	N int
+	// Try is the delivery's Attempts during this attempt: it starts again
+	// at 1 after a replay.
+	Try int
+	// StartedAt is when the delivery was claimed and EndedAt when the
+	// attempt was recorded, both by the store's clock.
+	StartedAt time.Time
+	EndedAt   time.Time
+	// Duration is Outcome.Duration: the request's own time, zero when none
+	// was made or it is not known (a rescued attempt).
+	Duration time.Duration
+	// Owner is the lease owner that claimed the delivery: the replica that
+	// made the attempt.
+	Owner string
+	// RequestID is the requestId the attempt was sent with.
+	RequestID string
+	// State is what the attempt led to: done, queued (a retry), dead or
+	// dropped.
+	State State
+	// Status, Error and GoogleMessage are the outcome's: the HTTP status
+	// (0 when there was no answer), the error text (Google's status and
+	// message when it answered) and, once done, Google's message name.
+	Status        int
+	Error         string
+	GoogleMessage string
+	// Rescued reports an ambiguous attempt: its claim ended before its
+	// outcome was recorded, so Google may have accepted it; Error is
+	// Rescued's text and State queued.
+	Rescued bool
 }
 
 // Thread maps a thread name the relay handed out to Google's.
@@ -446,6 +491,8 @@ type Queue interface {
 	// the delivery's RelayThread to GoogleThread if not yet mapped; queued
 	// (retry) sets NextAttemptAt to RetryAt; dead and dropped set DoneAt and
 	// LastError. A batch's members take its final state (and Google names).
+	// In the same transaction it appends the attempt to the delivery's
+	// history (Attempts), with the lease's Owner.
 	// ErrLeaseLost unless the lease is the lane's current one (an expired
 	// lease that nobody took over may still finish); ErrConflict unless the
 	// delivery is sending in that lane.
@@ -487,9 +534,10 @@ type Lanes interface {
 	// over: then the token is kept). When it passes to a new owner the token
 	// increases and the lane's sending deliveries return to queued (their
 	// previous owner's sends are ambiguous: LastError becomes Rescued and
-	// they are retried with the same RequestID). This is the rescuer: a
-	// sending delivery goes back to the queue only once the lease that
-	// claimed it is dead, never while its owner may still record it.
+	// they are retried with the same RequestID; each such attempt enters its
+	// delivery's history as Rescued, under the previous owner). This is the
+	// rescuer: a sending delivery goes back to the queue only once the lease
+	// that claimed it is dead, never while its owner may still record it.
 	// ErrLeaseHeld when another owner's lease is live.
 	AcquireLease(ctx context.Context, req LeaseRequest) (Lease, error)
 	// ReleaseLease gives the lease up: the lane's sending deliveries return
@@ -516,11 +564,19 @@ type Lanes interface {
 type Admin interface {
 	// Get returns a delivery; ErrNotFound if there is none.
 	Get(ctx context.Context, id string) (Delivery, error)
+	// Attempts returns a delivery's attempt history, oldest first (by N);
+	// a batch member's is its batch's, the attempts that carried it.
+	// ErrNotFound if there is no such delivery.
+	Attempts(ctx context.Context, id string) ([]Attempt, error)
+	// DeadLetters counts the dead letters the store holds, by relay space;
+	// spaces without any are left out. A dead batch counts its members,
+	// not itself, so that the count is in the deliveries ingest enqueued.
+	DeadLetters(ctx context.Context) (map[string]int, error)
 	// List returns deliveries matching f, in ID order.
 	List(ctx context.Context, f Filter) ([]Delivery, error)
 	// Replay moves a dead delivery back to queued, at the back of its thread
 	// group (a new Seq), due now, with Attempts zero, QueuedAt now and the
-	// same RequestID. A dead batch member replays its batch, and a batch's
+	// same RequestID; its attempt history is kept. A dead batch member replays its batch, and a batch's
 	// members become batched again. ErrConflict unless it is dead.
 	Replay(ctx context.Context, id string) (Delivery, error)
 	// Delete removes a delivery that is not sending; deleting a batch
@@ -530,7 +586,8 @@ type Admin interface {
 	// Prune deletes done and dropped deliveries older than r.Done, dead
 	// letters older than r.Dead (both from DoneAt), and threads unused for
 	// r.Threads that no delivery refers to. Pending deliveries are never
-	// pruned. It returns how many deliveries it deleted.
+	// pruned. A deleted delivery's attempt history goes with it. It returns
+	// how many deliveries it deleted.
 	Prune(ctx context.Context, r Retention) (int, error)
 }
 

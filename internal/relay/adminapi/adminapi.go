@@ -6,6 +6,7 @@ package adminapi
 
 import (
 	"encoding/json"
+	"strconv"
 	"time"
 
 	"github.com/gchatkit/gchat/internal/store"
@@ -40,6 +41,59 @@ type Delivery struct {
 	Batch           bool            `json:"batch,omitempty"`
 	BatchID         string          `json:"batchId,omitempty"`
 	Message         json.RawMessage `json:"message"`
+	// AttemptHistory is every attempt recorded for the delivery, oldest
+	// first, across replays (a batch member's are its batch's). Only
+	// GET /api/v1/deliveries/{id} gives it; lists leave it out.
+	AttemptHistory []Attempt `json:"attemptHistory,omitempty"`
+}
+
+// Attempt is one attempt of a delivery as the admin API shows it.
+type Attempt struct {
+	// N numbers the attempts from 1 across replays; Try restarts at 1
+	// after each replay (it is the delivery's attempts count then).
+	N   int `json:"n"`
+	Try int `json:"try"`
+	// StartTime is the claim and EndTime the record of the outcome.
+	StartTime time.Time `json:"startTime"`
+	EndTime   time.Time `json:"endTime"`
+	// Duration is the request's time in seconds with an "s" suffix
+	// ("0.153s", as Google's JSON writes durations); absent when no
+	// request was made or it is not known.
+	Duration string `json:"duration,omitempty"`
+	// Replica is the relay replica (its lease owner) that made it.
+	Replica   string `json:"replica,omitempty"`
+	RequestID string `json:"requestId"`
+	// Outcome is the state the attempt led to: done, queued (retried),
+	// dead or dropped.
+	Outcome store.State `json:"outcome"`
+	Status  int         `json:"status,omitempty"`
+	Error   string      `json:"error,omitempty"`
+	// GoogleMessage is Google's message name, once done.
+	GoogleMessage string `json:"googleMessage,omitempty"`
+	// Ambiguous reports an attempt whose outcome was never recorded (its
+	// replica died or lost its lease while sending): Google may have
+	// accepted it; it was sent again with the same requestId.
+	Ambiguous bool `json:"ambiguous,omitempty"`
+}
+
+// AttemptOf is a as the admin API shows it.
+func AttemptOf(a store.Attempt) Attempt {
+	j := Attempt{
+		N: a.N, Try: a.Try, StartTime: a.StartedAt, EndTime: a.EndedAt, Replica: a.Owner, RequestID: a.RequestID,
+		Outcome: a.State, Status: a.Status, Error: a.Error, GoogleMessage: a.GoogleMessage, Ambiguous: a.Rescued,
+	}
+	if a.Duration > 0 {
+		j.Duration = strconv.FormatFloat(a.Duration.Seconds(), 'f', -1, 64) + "s"
+	}
+	return j
+}
+
+// ParseDuration reads an Attempt's Duration; zero for "".
+func ParseDuration(s string) (time.Duration, error) {
+	if s == "" {
+		return 0, nil
+	}
+	return time.ParseDuration(s)
 }
 
 // DeliveryOf is d as the admin API shows it.

@@ -39,3 +39,24 @@ func TestDeliveryOf(t *testing.T) {
 		t.Errorf("read back (-written +read):\n%s", diff)
 	}
 }
+
+// TestAttemptOf: a duration is written as Google's JSON writes one, and
+// reads back; an attempt the store rescued shows as ambiguous.
+func TestAttemptOf(t *testing.T) {
+	at := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	for _, tt := range []struct {
+		took time.Duration
+		want string
+	}{{153 * time.Millisecond, "0.153s"}, {2 * time.Second, "2s"}, {1500 * time.Microsecond, "0.0015s"}, {0, ""}} {
+		a := adminapi.AttemptOf(store.Attempt{N: 1, Try: 1, StartedAt: at, EndedAt: at, Duration: tt.took})
+		if a.Duration != tt.want {
+			t.Errorf("%s: duration %q, want %q", tt.took, a.Duration, tt.want)
+		}
+		if back, err := adminapi.ParseDuration(a.Duration); err != nil || back != tt.took {
+			t.Errorf("%q reads back as %s, %v; want %s", a.Duration, back, err, tt.took)
+		}
+	}
+	if a := adminapi.AttemptOf(store.Attempt{Rescued: true, Error: store.Rescued, State: store.StateQueued}); !a.Ambiguous {
+		t.Errorf("a rescued attempt: %+v, want ambiguous", a)
+	}
+}

@@ -312,6 +312,9 @@ type attempt struct {
 	msg      *gchat.Message
 	opts     gchat.Options
 	log      *slog.Logger
+	// took is how long its request took, once sent: the outcome's
+	// Duration in the delivery's attempt history.
+	took time.Duration
 }
 
 // start sends claimed delivery d, or settles it at once when it cannot be
@@ -417,7 +420,9 @@ func (l *lane) deliver(ctx context.Context, a *attempt) {
 		return
 	}
 	actx, cancel := context.WithTimeout(ctx, left)
+	sent := cfg.Now()
 	resp, err := l.d.send.Send(actx, a.sp.Webhook, a.msg, a.opts)
+	a.took = cfg.Now().Sub(sent)
 	timedOut := err != nil && ctx.Err() == nil && actx.Err() != nil
 	cancel()
 	// Logging and recording must happen even when the drain deadline cut
@@ -617,6 +622,7 @@ func (l *lane) retryFinish(ctx context.Context, a *attempt, out store.Outcome) b
 func (l *lane) finishOnce(ctx context.Context, a *attempt, out store.Outcome, try int) (done, retry bool) {
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
 	defer cancel()
+	out.Duration = a.took
 	_, err := l.d.store.Finish(fctx, a.lease, a.d.ID, out)
 	switch {
 	case err == nil:

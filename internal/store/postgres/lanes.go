@@ -101,6 +101,9 @@ func (s *Store) AcquireLease(ctx context.Context, req store.LeaseRequest) (store
 			// no one else can have sent on it.
 		case r.owner == "" || !r.leaseUntil.After(r.now):
 			r.token++
+			if err := recordRescued(ctx, tx, req.Lane, r.owner, r.now); err != nil {
+				return err
+			}
 			if err := requeueSending(ctx, tx, req.Lane, r.now); err != nil {
 				return err
 			}
@@ -144,6 +147,9 @@ func (s *Store) ReleaseLease(ctx context.Context, lease store.Lease) error {
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		r, err := s.lockLease(ctx, tx, lease, false)
 		if err != nil {
+			return err
+		}
+		if err := recordRescued(ctx, tx, lease.Lane, lease.Owner, r.now); err != nil {
 			return err
 		}
 		if err := requeueSending(ctx, tx, lease.Lane, r.now); err != nil {

@@ -64,6 +64,10 @@ func (s *Store) AcquireLease(ctx context.Context, req store.LeaseRequest) (store
 // lost or gave up the lane. They keep their attempt count and RequestID; the
 // attempt is recorded as ambiguous (store.Rescued).
 func requeueSending(ctx context.Context, tx *wtx, lane string, now int64) error {
+	if _, err := tx.ExecContext(ctx, rescuedAttemptsSQL+`WHERE d.lane = ?3 AND d.state IN ('queued', 'sending') AND d.state = 'sending'`,
+		now, store.Rescued, lane); err != nil {
+		return err
+	}
 	_, err := tx.ExecContext(ctx, `UPDATE deliveries SET state = 'queued', updated_at = ?, last_status = 0, last_error = ?
 		WHERE lane = ? AND state IN ('queued', 'sending') AND state = 'sending'`, now, store.Rescued, lane)
 	return err
@@ -76,6 +80,10 @@ func requeueSending(ctx context.Context, tx *wtx, lane string, now int64) error 
 // attempt, as a takeover would do after the leases expired.
 func (s *Store) rescue(ctx context.Context) error {
 	err := s.write(ctx, func(ctx context.Context, tx *wtx, now int64) error {
+		if _, err := tx.execOnce(ctx, rescuedAttemptsSQL+`WHERE d.state IN ('queued', 'sending') AND d.state = 'sending'`,
+			now, store.Rescued); err != nil {
+			return err
+		}
 		if _, err := tx.execOnce(ctx, `UPDATE deliveries SET state = 'queued', updated_at = ?, last_status = 0, last_error = ?
 			WHERE state IN ('queued', 'sending') AND state = 'sending'`, now, store.Rescued); err != nil {
 			return err

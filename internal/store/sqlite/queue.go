@@ -345,6 +345,9 @@ func (s *Store) Finish(ctx context.Context, lease store.Lease, id string, out st
 		if err != nil {
 			return err
 		}
+		if err := insertAttempt(ctx, tx, n, cur, lease.Owner, out, now); err != nil {
+			return err
+		}
 		d, err = getDelivery(ctx, tx, n)
 		return err
 	})

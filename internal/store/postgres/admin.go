@@ -68,6 +68,23 @@ func (s *Store) List(ctx context.Context, f store.Filter) ([]store.Delivery, err
 		}
 		add("id > ?", n)
 	}
+	if f.Route != "" {
+		add("route = ?", f.Route)
+	}
+	if f.Text != "" {
+		add("position(convert_to(?, 'UTF8') in message) > 0", f.Text)
+	}
+	if f.Before != "" {
+		n, ok := store.ParseID(f.Before)
+		if !ok {
+			return nil, fmt.Errorf("list: bad cursor %q", f.Before)
+		}
+		add("id < ?", n)
+	}
+	order := "id"
+	if f.Newest {
+		order = "id DESC"
+	}
 	limit := f.Limit
 	if limit <= 0 {
 		limit = 100
@@ -78,7 +95,7 @@ func (s *Store) List(ctx context.Context, f store.Filter) ([]store.Delivery, err
 		q += ` WHERE ` + strings.Join(where, " AND ")
 	}
 	args = append(args, limit)
-	q += ` ORDER BY id LIMIT $` + strconv.Itoa(len(args))
+	q += ` ORDER BY ` + order + ` LIMIT $` + strconv.Itoa(len(args))
 	ds, err := queryDeliveries(ctx, s.pool, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list: %w", s.closedErr(err))

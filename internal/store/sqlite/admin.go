@@ -71,6 +71,24 @@ func (s *Store) List(ctx context.Context, f store.Filter) ([]store.Delivery, err
 		}
 		add("id > ?", n)
 	}
+	if f.Route != "" {
+		add("route = ?", f.Route)
+	}
+	if f.Text != "" {
+		// The message is a BLOB: instr compares bytes.
+		add("instr(message, CAST(? AS BLOB)) > 0", f.Text)
+	}
+	if f.Before != "" {
+		n, ok := store.ParseID(f.Before)
+		if !ok {
+			return nil, fmt.Errorf("list: bad cursor %q", f.Before)
+		}
+		add("id < ?", n)
+	}
+	order := "id"
+	if f.Newest {
+		order = "id DESC"
+	}
 	limit := f.Limit
 	if limit <= 0 {
 		limit = 100
@@ -80,7 +98,7 @@ func (s *Store) List(ctx context.Context, f store.Filter) ([]store.Delivery, err
 	if len(where) > 0 {
 		q += ` WHERE ` + strings.Join(where, " AND ")
 	}
-	q += ` ORDER BY id LIMIT ?`
+	q += ` ORDER BY ` + order + ` LIMIT ?`
 	args = append(args, limit)
 	ds, err := queryDeliveries(ctx, s.rdb, q, args...)
 	if err != nil {

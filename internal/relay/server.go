@@ -62,6 +62,10 @@ type Options struct {
 	MaxPending int
 	// Metrics, when not nil, is served on GET /metrics.
 	Metrics *Metrics
+	// ConsoleBehindTLSProxy says that a TLS proxy in front of the relay
+	// serves the console over HTTPS: its cookie is Secure and sign-in is
+	// accepted from the proxy's address.
+	ConsoleBehindTLSProxy bool
 }
 
 // Server is the relay's http.Handler. It is safe for concurrent use.

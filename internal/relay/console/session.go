@@ -94,7 +94,7 @@ func (c *Console) guard(h http.Handler, post bool) http.Handler {
 			"img-src 'self' https: data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
 		hd.Set("X-Frame-Options", "DENY")
 		hd.Set("X-Content-Type-Options", "nosniff")
-		hd.Set("Referrer-Policy", "no-referrer")
+		hd.Set("Referrer-Policy", "same-origin") // no-referrer would make the browser send Origin: null on our own POSTs
 		hd.Set("Cache-Control", "no-store")
 		if !c.cfg.HostAllowed(r.Host) {
 			c.writePlain(w, http.StatusForbidden, "Host "+r.Host+" is not allowed")

@@ -61,6 +61,7 @@ func runRelay(ctx context.Context, args []string, env environment) error {
 	configPath := flags.String("config", "", "the configuration `FILE` (default ./"+defaultConfig+"; without it, the demo)")
 	listen := flags.String("listen", "", "`ADDR` to listen on (default the file's listen, else "+config.DefaultListen+")")
 	storeFlag := flags.String("store", "", "the `STORE`, sqlite:PATH or postgres://… (default the file's store)")
+	behindTLS := flags.Bool("console-behind-tls-proxy", false, "a TLS proxy serves the console (/console/) over HTTPS: its cookie is Secure and sign-in is accepted from the proxy's address")
 	flags.Usage = func() {
 		fmt.Fprint(flags.Output(), relayUsage)
 		flags.PrintDefaults()
@@ -72,7 +73,7 @@ func runRelay(ctx context.Context, args []string, env environment) error {
 		return usageError("relay takes no arguments, got %q", flags.Args())
 	}
 	logger := slog.New(slog.NewTextHandler(env.stderr, nil))
-	var opts app.Options
+	opts := app.Options{ConsoleBehindTLSProxy: *behindTLS}
 	if env.getenv("GOGC") == "" {
 		// The relay's live heap is small and every accept allocates: a
 		// collection every 4× of it, not 2×, takes the collector off the

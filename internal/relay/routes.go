@@ -53,7 +53,7 @@ func (s *Server) routes() *http.ServeMux {
 	if s.cfg.AdminToken != "" {
 		mux.Handle("/console/", console.New(console.Config{Token: s.cfg.AdminToken, Spaces: s.cfg.Spaces, Routes: s.cfg.Routes,
 			Store: s.store, Wake: s.wake, HostAllowed: s.hostAllowed,
-			BehindTLSProxy: s.opts.ConsoleBehindTLSProxy, Logger: s.log}))
+			BehindTLSProxy: s.opts.ConsoleBehindTLSProxy, Stop: s.opts.Stop, Logger: s.log}))
 	}
 	return mux
 }

@@ -66,6 +66,10 @@ type Options struct {
 	// serves the console over HTTPS: its cookie is Secure and sign-in is
 	// accepted from the proxy's address.
 	ConsoleBehindTLSProxy bool
+	// Stop, when not nil, is closed as the relay shuts down: the console's
+	// event streams end, so that the HTTP server's shutdown need not wait
+	// for them.
+	Stop <-chan struct{}
 }
 
 // Server is the relay's http.Handler. It is safe for concurrent use.

@@ -74,6 +74,9 @@ type Config struct {
 	// the console over HTTPS: cookies are Secure and sign-in is accepted
 	// from any client address (the proxy's).
 	BehindTLSProxy bool
+	// Stop, when not nil, is closed as the relay shuts down: event streams
+	// end.
+	Stop <-chan struct{}
 	// Logger records sign-ins and every action; nil discards.
 	Logger *slog.Logger
 	// Now is the clock of sessions; nil means time.Now.

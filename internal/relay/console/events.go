@@ -75,6 +75,8 @@ func (c *Console) handleEvents(w http.ResponseWriter, r *http.Request, s session
 		select {
 		case <-ctx.Done():
 			return
+		case <-c.cfg.Stop: // a nil channel never fires
+			return
 		case <-end.C:
 			fmt.Fprint(w, "event: signedout\ndata: {}\n\n")
 			rc.Flush()

@@ -49,7 +49,9 @@ func (s *Store) List(ctx context.Context, f store.Filter) ([]store.Delivery, err
 	if f.Group != "" {
 		add("grp = ?", f.Group)
 	}
-	if len(f.States) > 0 {
+	if lit, ok := stateLiterals(f.States); ok {
+		where = append(where, "state IN ("+lit+")")
+	} else if len(f.States) > 0 {
 		marks := make([]string, len(f.States))
 		for i, st := range f.States {
 			marks[i] = "?"
@@ -232,4 +234,21 @@ func (s *Store) Prune(ctx context.Context, r store.Retention) (int, error) {
 		return total, fmt.Errorf("prune threads: %w", err)
 	}
 	return total, nil
+}
+
+// stateLiterals writes known states as SQL literals, so that the planner
+// can use a partial index on one of them (deliveries_dead: a bound
+// parameter would not match its WHERE); ok is false when states is empty
+// or holds another value.
+func stateLiterals(states []store.State) (string, bool) {
+	var lits []string
+	for _, st := range states {
+		switch st {
+		case store.StateQueued, store.StateSending, store.StateBatched, store.StateDone, store.StateDead, store.StateDropped:
+			lits = append(lits, "'"+string(st)+"'")
+		default:
+			return "", false
+		}
+	}
+	return strings.Join(lits, ", "), len(lits) > 0
 }

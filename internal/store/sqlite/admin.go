@@ -49,7 +49,9 @@ func (s *Store) List(ctx context.Context, f store.Filter) ([]store.Delivery, err
 	if f.Group != "" {
 		add("grp = ?", f.Group)
 	}
-	if lit, ok := stateLiterals(f.States); ok {
+	if lit, ok := stateLiterals(f.States); ok && len(f.States) == 1 {
+		where = append(where, "state = "+lit) // the form a partial index's WHERE matches
+	} else if ok {
 		where = append(where, "state IN ("+lit+")")
 	} else if len(f.States) > 0 {
 		marks := make([]string, len(f.States))

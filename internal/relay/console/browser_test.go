@@ -370,3 +370,48 @@ func browserEval[T any](t *testing.T, ctx context.Context, expr string) T {
 	}
 	return v
 }
+
+// TestEventStreamEndsAtShutdown: an open live page does not hold up the
+// relay's shutdown (which would otherwise wait out its timeout and fail).
+func TestEventStreamEndsAtShutdown(t *testing.T) {
+	dir := t.TempDir()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	yaml := fmt.Sprintf("listen: %s\nstore: sqlite:%s\nadmin_token: %s\nallowed_hosts: [127.0.0.1:1]\nspaces:\n"+
+		"  alerts:\n    webhook_url: http://127.0.0.1:1/v1/spaces/AAAAstream1/messages?key=k&token=t\n",
+		ln.Addr(), filepath.Join(dir, "relay.db"), adminToken)
+	cfg, err := config.Load([]byte(yaml), "relay.yaml", func(string) string { return "" }, os.ReadFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := sqlite.Open(t.Context(), filepath.Join(dir, "relay.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rl, err := app.New(cfg, ln, st, nil, app.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- rl.Run(ctx) }()
+
+	e := &env{t: t, ts: &httptest.Server{URL: "http://" + ln.Addr().String()}}
+	c := e.client()
+	c.signIn()
+	req, _ := http.NewRequestWithContext(t.Context(), "GET", e.ts.URL+"/console/events?page=/console/", nil)
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("events: status %d", resp.StatusCode)
+	}
+	stop()
+	if err := <-done; err != nil {
+		t.Errorf("Run with a live page open: %v", err)
+	}
+}

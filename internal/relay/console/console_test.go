@@ -21,6 +21,8 @@ import (
 	"github.com/gchatkit/gchat/internal/relay"
 	"github.com/gchatkit/gchat/internal/relay/config"
 	"github.com/gchatkit/gchat/internal/store"
+	"github.com/gchatkit/gchat/internal/store/postgres"
+	"github.com/gchatkit/gchat/internal/store/postgres/pgtest"
 	"github.com/gchatkit/gchat/internal/store/sqlite"
 )
 
@@ -67,6 +69,23 @@ func newEnv(t *testing.T, token string) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return newEnvStore(t, token, st)
+}
+
+// newEnvPostgres is newEnv on a fresh PostgreSQL schema; skipped without
+// GCHAT_TEST_POSTGRES_URL.
+func newEnvPostgres(t *testing.T, token string) *env {
+	t.Helper()
+	dbURL, _ := pgtest.FreshSchema(t, "gchat_console_")
+	st, err := postgres.Open(t.Context(), dbURL, postgres.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return newEnvStore(t, token, st)
+}
+
+func newEnvStore(t *testing.T, token string, st store.Store) *env {
+	t.Helper()
 	t.Cleanup(func() { st.Close() })
 	hook, err := gchat.ParseWebhook("https://chat.googleapis.com/v1/spaces/" + googleSpace + "/messages?key=" + hookKey + "&token=" + hookToken)
 	if err != nil {
@@ -390,7 +409,11 @@ func TestNoConsoleWithoutAdminAPI(t *testing.T) {
 // TestSecretCanary: no page, no page's JSON, no live stream and no log
 // holds the webhook's key or token, or the full Google space id.
 func TestSecretCanary(t *testing.T) {
-	e := newEnv(t, adminToken)
+	t.Run("sqlite", func(t *testing.T) { testSecretCanary(t, newEnv(t, adminToken)) })
+	t.Run("postgres", func(t *testing.T) { testSecretCanary(t, newEnvPostgres(t, adminToken)) })
+}
+
+func testSecretCanary(t *testing.T, e *env) {
 	id := e.dead("canary")
 	if err := e.store.PauseLane(t.Context(), googleSpace, store.Pause{Reason: "404 webhook https://chat.googleapis.com/v1/spaces/" + googleSpace + "/messages?key=" + hookKey + "&token=" + hookToken}); err != nil {
 		t.Fatal(err)
@@ -425,7 +448,11 @@ func TestSecretCanary(t *testing.T) {
 // TestActionsLogged: replay, drop, resume and a bulk action change the
 // store and are logged with who did what.
 func TestActionsLogged(t *testing.T) {
-	e := newEnv(t, adminToken)
+	t.Run("sqlite", func(t *testing.T) { testActionsLogged(t, newEnv(t, adminToken)) })
+	t.Run("postgres", func(t *testing.T) { testActionsLogged(t, newEnvPostgres(t, adminToken)) })
+}
+
+func testActionsLogged(t *testing.T, e *env) {
 	a, b, d := e.dead("a"), e.dead("b"), e.dead("d")
 	if err := e.store.PauseLane(t.Context(), googleSpace, store.Pause{Reason: "403 Forbidden"}); err != nil {
 		t.Fatal(err)

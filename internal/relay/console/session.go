@@ -100,6 +100,10 @@ func (c *Console) guard(h http.Handler, post bool) http.Handler {
 			c.writePlain(w, http.StatusForbidden, "Host "+r.Host+" is not allowed")
 			return
 		}
+		if post {
+			// A selection of bulkMax ids fits with room to spare.
+			r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
+		}
 		if post && !c.sameOrigin(r) {
 			c.log.Warn("console_cross_site_refused", slog.String("path", r.URL.Path),
 				slog.String("origin", r.Header.Get("Origin")), slog.String("sec_fetch_site", r.Header.Get("Sec-Fetch-Site")))
@@ -180,7 +184,6 @@ func (c *Console) handleSignIn(w http.ResponseWriter, r *http.Request) {
 		c.renderSignIn(w, r, http.StatusForbidden, "Sign-in over plain HTTP is allowed only from loopback: serve the relay with TLS, or behind a TLS proxy.")
 		return
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, 4096)
 	if !c.cfg.Token.Equal(r.PostFormValue("token")) {
 		c.log.Warn("console_signin_refused", slog.String("remote", r.RemoteAddr))
 		c.renderSignIn(w, r, http.StatusUnauthorized, "Wrong admin token.")

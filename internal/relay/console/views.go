@@ -54,7 +54,11 @@ func (c *Console) page(v viewFunc) sessionHandler {
 			c.writeViewErr(w, r, s, err)
 			return
 		}
-		c.writeLayout(w, http.StatusOK, layout{Title: vw.Title, Nav: vw.Nav, Who: s.Who, CSRF: c.csrf(s), Live: r.URL.RequestURI(), Main: main})
+		l := layout{Title: vw.Title, Nav: vw.Nav, Who: s.Who, CSRF: c.csrf(s), Main: main}
+		if _, _, ok := c.viewOf(r.URL); ok {
+			l.Live = r.URL.RequestURI()
+		}
+		c.writeLayout(w, http.StatusOK, l)
 	}
 }
 

@@ -247,10 +247,11 @@ func runRelayDemo(ctx context.Context, listen, storeFlag string, env environment
   emulator page: %s/emulator/
   ingest URL:    %s
   admin API:     %s/api/v1/ (Authorization: Bearer %s)
+  console:       %s/console/ (sign in with the admin API's token)
   Alertmanager:  %s/v1/alertmanager/demo (a webhook receiver's url)
 Send a message, then watch it arrive on the page:
   curl -sS -X POST '%s' -H 'Content-Type: application/json' -d '{"text":"Hello from the gchat relay demo"}'
-`, base, ingest, base, cfg.AdminToken.Reveal(), base, ingest)
+`, base, ingest, base, cfg.AdminToken.Reveal(), base, base, ingest)
 	opts.Emulator = emu
 	return runApp(ctx, cfg, ln, st, opts, nil, logger)
 }

@@ -69,6 +69,7 @@ func runRelay(ctx context.Context, args []string, env environment) error {
 	storeFlag := flags.String("store", "", "the `STORE`, sqlite:PATH or postgres://… (default the file's store)")
 	logFormat := flags.String("log-format", "", "log `FORMAT` on stderr: text or json (default the file's log.format, else text)")
 	logLevel := flags.String("log-level", "", "the least `LEVEL` logged: debug, info, warn or error (default the file's log.level, else info)")
+	behindTLS := flags.Bool("console-behind-tls-proxy", false, "a TLS proxy serves the console (/console/) over HTTPS: its cookie is Secure and sign-in is accepted from the proxy's address")
 	flags.Usage = func() {
 		fmt.Fprint(flags.Output(), relayUsage)
 		flags.PrintDefaults()
@@ -95,7 +96,7 @@ func runRelay(ctx context.Context, args []string, env environment) error {
 		}
 		return l
 	}
-	var opts app.Options
+	opts := app.Options{ConsoleBehindTLSProxy: *behindTLS}
 	if env.getenv("GOGC") == "" {
 		// The relay's live heap is small and every accept allocates: a
 		// collection every 4× of it, not 2×, takes the collector off the
@@ -275,10 +276,11 @@ func runRelayDemo(ctx context.Context, listen, storeFlag string, env environment
   emulator page: %s/emulator/
   ingest URL:    %s
   admin API:     %s/api/v1/ (Authorization: Bearer %s)
+  console:       %s/console/ (sign in with the admin API's token)
   Alertmanager:  %s/v1/alertmanager/demo (a webhook receiver's url)
 Send a message, then watch it arrive on the page:
   curl -sS -X POST '%s' -H 'Content-Type: application/json' -d '{"text":"Hello from the gchat relay demo"}'
-`, base, ingest, base, cfg.AdminToken.Reveal(), base, ingest)
+`, base, ingest, base, cfg.AdminToken.Reveal(), base, base, ingest)
 	opts.Emulator = emu
 	return runApp(ctx, cfg, ln, st, opts, nil, logger)
 }

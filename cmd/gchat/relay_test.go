@@ -159,6 +159,15 @@ func TestRelayDemoEndToEnd(t *testing.T) {
 		t.Errorf("no page URL on stdout:\n%s", stdout.String())
 	}
 	waitReady(t, base, "demo")
+	// The console is served, behind its sign-in.
+	if !strings.Contains(stdout.String(), "console:       "+base+"/console/ ") {
+		t.Errorf("no console URL on stdout:\n%s", stdout.String())
+	}
+	if cresp, err := http.Get(base + "/console/"); err != nil || cresp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("GET /console/ without a session: %v %v, want 401", cresp, err)
+	} else {
+		cresp.Body.Close()
+	}
 
 	resp, body := postJSON(t, ingest, `{"text":"Hello from the gchat relay demo"}`)
 	if resp.StatusCode != 200 || resp.Header.Get("X-Gchat-Delivery-State") != "queued" || resp.Header.Get("X-Gchat-Delivery-Id") == "" {

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/gchatkit/gchat/internal/relay/config"
+	"github.com/gchatkit/gchat/internal/relay/console"
 	"github.com/gchatkit/gchat/internal/webhookapi"
 )
 
@@ -52,5 +53,13 @@ func (s *Server) routes() *http.ServeMux {
 	admin("/api/", func(w http.ResponseWriter, r *http.Request) {
 		webhookapi.WriteError(w, nil, webhookapi.NotFound("no such API route: "+r.Method+" "+r.URL.Path))
 	})
+
+	// The console's pages, on the admin API's port and only when the admin
+	// API is on; it keeps its own sessions (relay/console).
+	if s.cfg.AdminToken != "" {
+		mux.Handle("/console/", console.New(console.Config{Token: s.cfg.AdminToken, Spaces: s.cfg.Spaces, Routes: s.cfg.Routes,
+			Store: s.store, Wake: s.wake, HostAllowed: s.hostAllowed,
+			BehindTLSProxy: s.opts.ConsoleBehindTLSProxy, Stop: s.opts.Stop, Logger: s.log}))
+	}
 	return mux
 }

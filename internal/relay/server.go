@@ -71,6 +71,14 @@ type Options struct {
 	// refused configuration, the running one kept. nil Reload answers
 	// POST /-/reload as ErrNoReload.
 	Reload func(ctx context.Context) error
+	// ConsoleBehindTLSProxy says that a TLS proxy in front of the relay
+	// serves the console over HTTPS: its cookie is Secure and sign-in is
+	// accepted from the proxy's address.
+	ConsoleBehindTLSProxy bool
+	// Stop, when not nil, is closed as the relay shuts down: the console's
+	// event streams end, so that the HTTP server's shutdown need not wait
+	// for them.
+	Stop <-chan struct{}
 }
 
 // ErrNoReload is the error of Options.Reload when the relay cannot reload:

@@ -408,6 +408,18 @@ type Filter struct {
 	After string
 	// Limit caps the answer; zero means 100, and at most 1,000 are returned.
 	Limit int
+
+	// Route selects the deliveries a relay route made.
+	Route string
+	// Text selects the deliveries whose message JSON contains it, byte for
+	// byte (case-sensitive, as stored: a caller's \u0026 is not "&").
+	Text string
+	// Before is the cursor of a newest-first listing: only deliveries with
+	// an ID less than it.
+	Before string
+	// Newest lists in descending ID order (newest first) instead of
+	// ascending; the limit then keeps the newest.
+	Newest bool
 }
 
 // Retention is how long finished deliveries and threads are kept; zero fields
@@ -572,7 +584,8 @@ type Admin interface {
 	// spaces without any are left out. A dead batch counts its members,
 	// not itself, so that the count is in the deliveries ingest enqueued.
 	DeadLetters(ctx context.Context) (map[string]int, error)
-	// List returns deliveries matching f, in ID order.
+	// List returns deliveries matching f, in ID order (descending when
+	// f.Newest).
 	List(ctx context.Context, f Filter) ([]Delivery, error)
 	// Replay moves a dead delivery back to queued, at the back of its thread
 	// group (a new Seq), due now, with Attempts zero, QueuedAt now and the

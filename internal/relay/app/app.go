@@ -89,6 +89,9 @@ type Options struct {
 	// relay.DefaultMaxPending, negative no bound (the ingest benchmark,
 	// whose queue nothing drains fast enough).
 	MaxPending int
+	// ConsoleBehindTLSProxy says that a TLS proxy serves the console over
+	// HTTPS (relay.Options).
+	ConsoleBehindTLSProxy bool
 }
 
 // Relay is one running relay: the configuration, the HTTP server holding
@@ -120,6 +123,8 @@ type Relay struct {
 	// stopDispatch ends the current dispatcher's Run and waits for its
 	// drain.
 	stopDispatch func() error
+	// stopStreams is closed at shutdown: the console's event streams end.
+	stopStreams chan struct{}
 }
 
 // New checks cfg and prepares a relay serving it on ln from st. Run starts
@@ -141,13 +146,17 @@ func New(cfg *config.Config, ln net.Listener, st store.Store, logger *slog.Logge
 		metrics: metrics,
 		logger:  logger,
 		opts:    opts,
-		srvOpts: relay.Options{Listen: ln.Addr().String(), Demo: opts.Emulator != nil, Metrics: metrics, MaxPending: opts.MaxPending},
+		srvOpts: relay.Options{Listen: ln.Addr().String(), Demo: opts.Emulator != nil, Metrics: metrics, MaxPending: opts.MaxPending,
+			ConsoleBehindTLSProxy: opts.ConsoleBehindTLSProxy},
 		owner:   owner(),
 		notices: &dispatch.NoticeLimiter{},
+
+		stopStreams: make(chan struct{}),
 	}
 	if opts.Load != nil {
 		r.srvOpts.Reload = r.Reload // POST /-/reload
 	}
+	r.srvOpts.Stop = r.stopStreams
 	r.dcfg = r.dispatchConfig(cfg)
 	if err := r.dcfg.Validate(); err != nil {
 		return nil, err
@@ -210,6 +219,7 @@ func (r *Relay) Run(ctx context.Context) error {
 			r.mu.Lock()
 			r.stopping = true
 			r.srv.Load().StopIngest()
+			close(r.stopStreams)
 			r.mu.Unlock()
 			cancelRun()
 			loops.Wait()

@@ -47,7 +47,9 @@ func (s *Store) List(ctx context.Context, f store.Filter) ([]store.Delivery, err
 	if f.Group != "" {
 		add("grp = ?", f.Group)
 	}
-	if len(f.States) > 0 {
+	if lit, ok := stateLiterals(f.States); ok {
+		where = append(where, "state IN ("+lit+")")
+	} else if len(f.States) > 0 {
 		states := make([]string, len(f.States))
 		for i, st := range f.States {
 			states[i] = string(st)
@@ -68,6 +70,23 @@ func (s *Store) List(ctx context.Context, f store.Filter) ([]store.Delivery, err
 		}
 		add("id > ?", n)
 	}
+	if f.Route != "" {
+		add("route = ?", f.Route)
+	}
+	if f.Text != "" {
+		add("position(convert_to(?, 'UTF8') in message) > 0", f.Text)
+	}
+	if f.Before != "" {
+		n, ok := store.ParseID(f.Before)
+		if !ok {
+			return nil, fmt.Errorf("list: bad cursor %q", f.Before)
+		}
+		add("id < ?", n)
+	}
+	order := "id"
+	if f.Newest {
+		order = "id DESC"
+	}
 	limit := f.Limit
 	if limit <= 0 {
 		limit = 100
@@ -78,7 +97,7 @@ func (s *Store) List(ctx context.Context, f store.Filter) ([]store.Delivery, err
 		q += ` WHERE ` + strings.Join(where, " AND ")
 	}
 	args = append(args, limit)
-	q += ` ORDER BY id LIMIT $` + strconv.Itoa(len(args))
+	q += ` ORDER BY ` + order + ` LIMIT $` + strconv.Itoa(len(args))
 	ds, err := queryDeliveries(ctx, s.pool, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list: %w", s.closedErr(err))
@@ -257,4 +276,20 @@ func (s *Store) Prune(ctx context.Context, r store.Retention) (int, error) {
 		return total, fmt.Errorf("prune threads: %w", err)
 	}
 	return total, nil
+}
+
+// stateLiterals writes known states as SQL literals, so that the planner
+// can use a partial index on one of them (deliveries_dead_list) in a generic
+// plan too; ok is false when states is empty or holds another value.
+func stateLiterals(states []store.State) (string, bool) {
+	var lits []string
+	for _, st := range states {
+		switch st {
+		case store.StateQueued, store.StateSending, store.StateBatched, store.StateDone, store.StateDead, store.StateDropped:
+			lits = append(lits, "'"+string(st)+"'")
+		default:
+			return "", false
+		}
+	}
+	return strings.Join(lits, ", "), len(lits) > 0
 }

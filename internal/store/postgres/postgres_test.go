@@ -86,8 +86,8 @@ func TestMigrateConcurrent(t *testing.T) {
 		t.Fatal(err)
 	}
 	var want []int
-	for i := range files {
-		want = append(want, i+1)
+	for _, f := range files {
+		want = append(want, lastVersion(t, []string{f.Name()}))
 	}
 	rows, err := connect(t, dbURL).Query(t.Context(), `SELECT version FROM schema_version ORDER BY version`)
 	if err != nil {
@@ -120,14 +120,14 @@ func TestMigrateReports(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(store.Migrated{From: 0, To: len(names), Applied: names}, got); diff != "" {
+	if diff := cmp.Diff(store.Migrated{From: 0, To: lastVersion(t, names), Applied: names}, got); diff != "" {
 		t.Errorf("first Migrate (-want +got):\n%s", diff)
 	}
 	got, err = postgres.Migrate(t.Context(), dbURL)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(store.Migrated{From: len(names), To: len(names)}, got); diff != "" {
+	if diff := cmp.Diff(store.Migrated{From: lastVersion(t, names), To: lastVersion(t, names)}, got); diff != "" {
 		t.Errorf("second Migrate (-want +got):\n%s", diff)
 	}
 }
@@ -518,4 +518,15 @@ func claimIDs(ds []store.Delivery) []string {
 		out = append(out, d.ID)
 	}
 	return out
+}
+
+// lastVersion is the number of the last migration (numbers may skip: a
+// branch may add a later one before an earlier one is merged).
+func lastVersion(t *testing.T, names []string) int {
+	t.Helper()
+	n, err := strconv.Atoi(strings.SplitN(names[len(names)-1], "_", 2)[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

@@ -49,7 +49,11 @@ func (s *Store) List(ctx context.Context, f store.Filter) ([]store.Delivery, err
 	if f.Group != "" {
 		add("grp = ?", f.Group)
 	}
-	if len(f.States) > 0 {
+	if lit, ok := stateLiterals(f.States); ok && len(f.States) == 1 {
+		where = append(where, "state = "+lit) // the form a partial index's WHERE matches
+	} else if ok {
+		where = append(where, "state IN ("+lit+")")
+	} else if len(f.States) > 0 {
 		marks := make([]string, len(f.States))
 		for i, st := range f.States {
 			marks[i] = "?"
@@ -71,6 +75,24 @@ func (s *Store) List(ctx context.Context, f store.Filter) ([]store.Delivery, err
 		}
 		add("id > ?", n)
 	}
+	if f.Route != "" {
+		add("route = ?", f.Route)
+	}
+	if f.Text != "" {
+		// The message is a BLOB: instr compares bytes.
+		add("instr(message, CAST(? AS BLOB)) > 0", f.Text)
+	}
+	if f.Before != "" {
+		n, ok := store.ParseID(f.Before)
+		if !ok {
+			return nil, fmt.Errorf("list: bad cursor %q", f.Before)
+		}
+		add("id < ?", n)
+	}
+	order := "id"
+	if f.Newest {
+		order = "id DESC"
+	}
 	limit := f.Limit
 	if limit <= 0 {
 		limit = 100
@@ -80,7 +102,7 @@ func (s *Store) List(ctx context.Context, f store.Filter) ([]store.Delivery, err
 	if len(where) > 0 {
 		q += ` WHERE ` + strings.Join(where, " AND ")
 	}
-	q += ` ORDER BY id LIMIT ?`
+	q += ` ORDER BY ` + order + ` LIMIT ?`
 	args = append(args, limit)
 	ds, err := queryDeliveries(ctx, s.rdb, q, args...)
 	if err != nil {
@@ -214,4 +236,21 @@ func (s *Store) Prune(ctx context.Context, r store.Retention) (int, error) {
 		return total, fmt.Errorf("prune threads: %w", err)
 	}
 	return total, nil
+}
+
+// stateLiterals writes known states as SQL literals, so that the planner
+// can use a partial index on one of them (deliveries_dead_list: a bound
+// parameter would not match its WHERE); ok is false when states is empty
+// or holds another value.
+func stateLiterals(states []store.State) (string, bool) {
+	var lits []string
+	for _, st := range states {
+		switch st {
+		case store.StateQueued, store.StateSending, store.StateBatched, store.StateDone, store.StateDead, store.StateDropped:
+			lits = append(lits, "'"+string(st)+"'")
+		default:
+			return "", false
+		}
+	}
+	return strings.Join(lits, ", "), len(lits) > 0
 }

@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -105,14 +106,14 @@ func TestMigrate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(store.Migrated{From: 0, To: len(migs), Applied: names}, got); diff != "" {
+	if diff := cmp.Diff(store.Migrated{From: 0, To: lastVersion(t, names), Applied: names}, got); diff != "" {
 		t.Errorf("first Migrate (-want +got):\n%s", diff)
 	}
 	got, err = sqlite.Migrate(t.Context(), path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(store.Migrated{From: len(migs), To: len(migs)}, got); diff != "" {
+	if diff := cmp.Diff(store.Migrated{From: lastVersion(t, names), To: lastVersion(t, names)}, got); diff != "" {
 		t.Errorf("second Migrate (-want +got):\n%s", diff)
 	}
 	s, err := sqlite.Open(t.Context(), path, sqlite.Options{})
@@ -162,4 +163,15 @@ func TestSecondOpenRefused(t *testing.T) {
 		t.Fatalf("Open after Close: %v", err)
 	}
 	s2.Close()
+}
+
+// lastVersion is the number of the last migration (numbers may skip: a
+// branch may add a later one before an earlier one is merged).
+func lastVersion(t *testing.T, names []string) int {
+	t.Helper()
+	n, err := strconv.Atoi(strings.SplitN(names[len(names)-1], "_", 2)[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

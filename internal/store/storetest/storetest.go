@@ -91,6 +91,7 @@ func Run(t *testing.T, b Backend) {
 		{"ReplayBatch", testReplayBatch},
 		{"Delete", testDelete},
 		{"List", testList},
+		{"ListSearch", testListSearch},
 		{"Prune", testPrune},
 		{"ConcurrentEnqueue", testConcurrentEnqueue},
 		{"Closed", testClosed},

@@ -432,6 +432,9 @@ func testSecretCanary(t *testing.T, e *env) {
 	if !strings.Contains(d.body, `id="json"`) || !strings.Contains(d.body, "canary see") {
 		t.Errorf("delivery page lacks its JSON or its message:\n%s", d.body)
 	}
+	if !strings.Contains(d.body, `id="attempt-history"`) || !strings.Contains(d.body, `<td class="num">400</td>`) {
+		t.Errorf("delivery page lacks its attempt history (the attempt answered 400):\n%s", d.body)
+	}
 	for _, p := range []string{"/console/deliveries/" + id + "/replay", "/console/spaces/alerts/resume"} {
 		outs = append(outs, c.post("/console/", p, nil).body)
 	}

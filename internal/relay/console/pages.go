@@ -169,7 +169,16 @@ type deliveryData struct {
 	HTML    template.HTML
 	JSON    string
 	Members []deliveryRow // what coalescing merged into a batch
-	Dead    bool
+	// Attempts is the delivery's attempt history, kept across replays.
+	Attempts []attemptRow
+	Dead     bool
+}
+
+// attemptRow is one attempt as the delivery page shows it, its error
+// scrubbed.
+type attemptRow struct {
+	store.Attempt
+	Error string
 }
 
 // viewDelivery: GET /console/deliveries/{id}.
@@ -180,6 +189,13 @@ func (c *Console) viewDelivery(r *http.Request) (view, error) {
 	}
 	data := deliveryData{D: d, Google: mask(d.Lane), Error: scrub(d.LastError), Summary: summary(d.Message),
 		HTML: messageHTML(d.Message), JSON: deliveryJSON(d), Dead: d.State == store.StateDead}
+	as, err := c.cfg.Store.Attempts(r.Context(), d.ID)
+	if err != nil {
+		return view{}, err
+	}
+	for _, a := range as {
+		data.Attempts = append(data.Attempts, attemptRow{Attempt: a, Error: scrub(a.Error)})
+	}
 	if d.Batch {
 		ms, err := c.cfg.Store.List(r.Context(), store.Filter{BatchID: d.ID, Limit: 1000})
 		if err != nil {

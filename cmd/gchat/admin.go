@@ -360,13 +360,10 @@ func runDeliveries(ctx context.Context, args []string, env environment) error {
 		return runDeliveryGet(ctx, args[1:], env)
 	}
 	var f listFlags
-	fs := flag.NewFlagSet("gchat deliveries", flag.ContinueOnError)
-	f.register(fs, true)
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), deliveriesUsage)
-		fs.PrintDefaults()
-	}
-	if err := parseFlags(fs, args, env); err != nil {
+	fs, err := parseCommand("gchat deliveries", deliveriesUsage, args, env, func(fs *flag.FlagSet) {
+		f.register(fs, true)
+	})
+	if err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
@@ -418,14 +415,11 @@ func (f *listFlags) run(ctx context.Context, env environment, path string, query
 func runDeliveryGet(ctx context.Context, args []string, env environment) error {
 	var f adminFlags
 	var jsonOut bool
-	fs := flag.NewFlagSet("gchat deliveries get", flag.ContinueOnError)
-	f.register(fs)
-	fs.BoolVar(&jsonOut, "json", false, "print the admin API's JSON")
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), deliveriesUsage)
-		fs.PrintDefaults()
-	}
-	if err := parseFlags(fs, args, env); err != nil {
+	fs, err := parseCommand("gchat deliveries get", deliveriesUsage, args, env, func(fs *flag.FlagSet) {
+		f.register(fs)
+		fs.BoolVar(&jsonOut, "json", false, "print the admin API's JSON")
+	})
+	if err != nil {
 		return err
 	}
 	if fs.NArg() != 1 || fs.Arg(0) == "" {
@@ -481,14 +475,11 @@ func (c *adminClient) spaces(ctx context.Context) (adminapi.Spaces, error) {
 func runSpaces(ctx context.Context, args []string, env environment) error {
 	var f adminFlags
 	var jsonOut bool
-	fs := flag.NewFlagSet("gchat spaces", flag.ContinueOnError)
-	f.register(fs)
-	fs.BoolVar(&jsonOut, "json", false, "print the admin API's JSON")
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), spacesUsage)
-		fs.PrintDefaults()
-	}
-	if err := parseFlags(fs, args, env); err != nil {
+	fs, err := parseCommand("gchat spaces", spacesUsage, args, env, func(fs *flag.FlagSet) {
+		f.register(fs)
+		fs.BoolVar(&jsonOut, "json", false, "print the admin API's JSON")
+	})
+	if err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
@@ -639,13 +630,10 @@ func deadEach(ctx context.Context, c *adminClient, verb string, ids []string, en
 
 func runResume(ctx context.Context, args []string, env environment) error {
 	var f adminFlags
-	fs := flag.NewFlagSet("gchat resume", flag.ContinueOnError)
-	f.register(fs)
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), resumeUsage)
-		fs.PrintDefaults()
-	}
-	if err := parseFlags(fs, args, env); err != nil {
+	fs, err := parseCommand("gchat resume", resumeUsage, args, env, func(fs *flag.FlagSet) {
+		f.register(fs)
+	})
+	if err != nil {
 		return err
 	}
 	if fs.NArg() != 1 || fs.Arg(0) == "" {
@@ -805,4 +793,16 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return string(r[:n-1]) + "…"
+}
+
+// parseCommand parses args for the command name: its flags are those
+// register adds, its help is usage followed by the flags' defaults.
+func parseCommand(name, usage string, args []string, env environment, register func(*flag.FlagSet)) (*flag.FlagSet, error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	register(fs)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), usage)
+		fs.PrintDefaults()
+	}
+	return fs, parseFlags(fs, args, env)
 }

@@ -41,7 +41,7 @@ func testActivityBuckets(t *testing.T, h *harness) {
 	two := h.enqueue("L2", "g1")
 
 	a := h.lease("L1", "A")
-	h.claim(a, 2) // g1, g2 at t0
+	h.claim(a, 2)                                                                                   // g1, g2 at t0
 	h.finish(a, one[0].ID, store.Outcome{State: store.StateDone, Duration: 300 * time.Millisecond}) // as the dispatcher records a send
 	h.finish(a, one[1].ID, store.Outcome{State: store.StateQueued, RetryAt: t0.Add(time.Hour), Status: 429,
 		Error: "429 RESOURCE_EXHAUSTED", Duration: 100 * time.Millisecond})
@@ -97,27 +97,31 @@ func testActivityBuckets(t *testing.T, h *harness) {
 
 // testIncidentCountByPrefix: the keys of one prefix are counted, open
 // (last notification firing) and by incidents opened; keys of another
-// prefix, even one that extends it, are not.
+// prefix, even one that extends it, are not. The keys are formed as the
+// relay forms them (internal/relay/plan): route, NUL, group key; echo keys
+// route, SOH.
 func testIncidentCountByPrefix(t *testing.T, h *harness) {
 	for _, st := range []struct {
 		key    string
 		firing bool
 	}{
-		{"r1/g1", true}, {"r1/g1", false}, {"r1/g1", true}, // incident 2, open
-		{"r1/g2", true}, {"r1/g2", false}, // incident 1, closed
-		{"r1/g3", true},  // incident 1, open
-		{"r10/g1", true}, // another route
-		{"r1-echo/x", false},
-		{"r2/g1", true},
+		{"r1\x00g1", true}, {"r1\x00g1", false}, {"r1\x00g1", true}, // incident 2, open
+		{"r1\x00g2", true}, {"r1\x00g2", false}, // incident 1, closed
+		{"r1\x00{}:{a=\"\\x\"}", true}, // incident 1, open
+		{"r10\x00g1", true},            // another route
+		{"r1\x01echo\x00x", false},     // an echo key
+		{"r2\x00g1", true},
+		{"r1\\x00g", true}, // a backslash, not a NUL
 	} {
 		if _, err := h.s.Incident(t.Context(), st.key, st.firing); err != nil {
 			t.Fatal(err)
 		}
 	}
 	for prefix, want := range map[string]store.IncidentCount{
-		"r1/":  {Keys: 3, Open: 2, Opened: 4},
-		"r10/": {Keys: 1, Open: 1, Opened: 1},
-		"r3/":  {},
+		"r1\x00":  {Keys: 3, Open: 2, Opened: 4},
+		"r10\x00": {Keys: 1, Open: 1, Opened: 1},
+		"r1\\":    {Keys: 1, Open: 1, Opened: 1},
+		"r3\x00":  {},
 	} {
 		got, err := h.s.IncidentCount(t.Context(), prefix)
 		if err != nil {

@@ -58,7 +58,7 @@ func (s *Server) routes() *http.ServeMux {
 	// API is on; it keeps its own sessions (relay/console).
 	if s.cfg.AdminToken != "" {
 		mux.Handle("/console/", console.New(console.Config{Token: s.cfg.AdminToken, Spaces: s.cfg.Spaces, Routes: s.cfg.Routes,
-			Store: s.store, Wake: s.wake, HostAllowed: s.hostAllowed,
+			Store: s.store, Wake: s.wake, HostAllowed: s.hostAllowed, Deduplicated: s.deduplicated(),
 			BehindTLSProxy: s.opts.ConsoleBehindTLSProxy, Stop: s.opts.Stop, Logger: s.log}))
 	}
 	return mux

@@ -596,6 +596,15 @@ type Admin interface {
 	// deletes its members. ErrConflict for a sending delivery or a batch
 	// member; ErrNotFound if there is none.
 	Delete(ctx context.Context, id string) error
+	// Activity returns, for each relay space with attempts started at or
+	// after since (by the store's clock), what they came to in each bucket
+	// of the given length counted from since (SpaceActivity); buckets
+	// without a send are left out. By space, then bucket. It reads the
+	// attempts of the window only, not the whole history.
+	Activity(ctx context.Context, since time.Time, bucket time.Duration) ([]SpaceActivity, error)
+	// IncidentCount sums the incident counter's keys that start with
+	// prefix (a route's, as its keys are formed by internal/relay/plan).
+	IncidentCount(ctx context.Context, prefix string) (IncidentCount, error)
 	// Prune deletes done and dropped deliveries older than r.Done, dead
 	// letters older than r.Dead (both from DoneAt), and threads unused for
 	// r.Threads that no delivery refers to. Pending deliveries are never

@@ -75,6 +75,7 @@ func TestBrowserConsole(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	leaveHistory(t, filepath.Join(dir, "relay.db"), alertsHook.Space())
 	st, err := sqlite.Open(ctx, filepath.Join(dir, "relay.db"), sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -136,6 +137,9 @@ func TestBrowserConsole(t *testing.T) {
 		chromedp.WaitVisible(`#spaces tr[data-space="deploys"].paused`),
 		waitJS(`document.querySelector('#conn').dataset.state === 'live'`),
 	)
+	if n := browserEval[int](t, bctx, `document.querySelectorAll('#spaces tr[data-space="alerts"] svg.chart rect.throttled').length`); n == 0 {
+		t.Error("the alerts space's chart shows no 429")
+	}
 	screenshot(t, bctx, "console-spaces.png")
 
 	// Find the dead letter, open it, replay it and watch it delivered.
@@ -241,6 +245,53 @@ func leaveDeadLetter(t *testing.T, st store.Store, lane, service string, inciden
 		t.Fatal(err)
 	}
 	return id
+}
+
+// leaveHistory leaves the last hour's sends of the alerts space in the
+// store at path, by a store whose clock walks through that hour: about one
+// a minute, and a burst throttled with 429s half an hour ago.
+func leaveHistory(t *testing.T, path, lane string) {
+	t.Helper()
+	ctx := t.Context()
+	now := time.Now().Add(-time.Hour)
+	st, err := sqlite.Open(ctx, path, sqlite.Options{Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for i := range 55 {
+		now = now.Add(time.Minute)
+		n := 1 + i%3
+		if i >= 28 && i < 32 {
+			n = 6
+		}
+		for j := range n {
+			msg, _ := json.Marshal(gchat.Message{Text: fmt.Sprintf("CPU on web-%d back under 70%%", j)})
+			res, err := st.Enqueue(ctx, store.EnqueueRequest{Space: "alerts", Lane: lane,
+				Deliveries: []store.NewDelivery{{Group: fmt.Sprint("h", i, "-", j), Message: msg}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			l, err := st.AcquireLease(ctx, store.LeaseRequest{Lane: lane, Owner: "replica-1", TTL: time.Minute})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := st.Claim(ctx, l, 1); err != nil {
+				t.Fatal(err)
+			}
+			out := store.Outcome{State: store.StateDone, Duration: 120 * time.Millisecond}
+			if i >= 28 && i < 32 && j >= 3 {
+				out = store.Outcome{State: store.StateDropped, Status: 429, Error: "429 RESOURCE_EXHAUSTED: quota exceeded",
+					Duration: 80 * time.Millisecond}
+			}
+			if _, err := st.Finish(ctx, l, res.Deliveries[0].ID, out); err != nil {
+				t.Fatal(err)
+			}
+			if err := st.ReleaseLease(ctx, l); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 }
 
 // leaveDeadLetterLive makes a dead letter while the relay runs: a message

@@ -66,6 +66,11 @@ type Config struct {
 	Spaces []*config.Space
 	Routes []*config.Route
 	Store  store.Store
+	// Deduplicated, when not nil, returns this replica's counts of the
+	// posts of source routes it did not queue, by route and reason (as
+	// gchat_relay_deduplicated_total counts them): the Routes page shows
+	// them. nil: the page says they are not counted.
+	Deduplicated func() map[string]map[string]int
 	// Wake wakes a lane's delivery after a replay or resume; nil: nobody.
 	Wake func(lane string)
 	// HostAllowed reports whether a Host header names this relay.

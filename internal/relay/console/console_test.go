@@ -84,7 +84,9 @@ func newEnvPostgres(t *testing.T, token string) *env {
 	return newEnvStore(t, token, st)
 }
 
-func newEnvStore(t *testing.T, token string, st store.Store) *env {
+// newEnvStore is newEnv on st; change, when given, adjusts the relay's
+// configuration and options before it starts.
+func newEnvStore(t *testing.T, token string, st store.Store, change ...func(*config.Config, *relay.Options)) *env {
 	t.Helper()
 	t.Cleanup(func() { st.Close() })
 	hook, err := gchat.ParseWebhook("https://chat.googleapis.com/v1/spaces/" + googleSpace + "/messages?key=" + hookKey + "&token=" + hookToken)
@@ -94,7 +96,11 @@ func newEnvStore(t *testing.T, token string, st store.Store) *env {
 	cfg := &config.Config{AdminToken: config.Secret(token), Spaces: []*config.Space{config.NewSpace("alerts", hook)}}
 	logs := &syncBuffer{}
 	ts := httptest.NewUnstartedServer(nil)
-	srv := relay.NewServer(cfg, st, nil, slog.New(slog.NewJSONHandler(logs, nil)), relay.Options{Listen: ts.Listener.Addr().String()})
+	opts := relay.Options{Listen: ts.Listener.Addr().String()}
+	for _, c := range change {
+		c(cfg, &opts)
+	}
+	srv := relay.NewServer(cfg, st, nil, slog.New(slog.NewJSONHandler(logs, nil)), opts)
 	ts.Config.Handler = srv
 	ts.Start()
 	t.Cleanup(ts.Close)

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/gchatkit/gchat/internal/relay/config"
+	"github.com/gchatkit/gchat/internal/relay/plan"
 	"github.com/gchatkit/gchat/internal/store"
 )
 
@@ -22,6 +24,8 @@ type spaceRow struct {
 	Holder      string
 	LeaseUntil  time.Time
 	LastSend    time.Time
+	// Activity is the last hour's sends and 429s, with its chart.
+	Activity *activity
 }
 
 // viewSpaces: GET /console/, each configured space with its queue, pause
@@ -36,11 +40,15 @@ func (c *Console) viewSpaces(r *http.Request) (view, error) {
 		byLane[l.Lane] = l
 	}
 	now := c.cfg.Now()
+	acts, err := c.activities(r.Context(), now)
+	if err != nil {
+		return view{}, err
+	}
 	var rows []spaceRow
 	for _, sp := range c.cfg.Spaces {
 		lane := sp.Webhook.Space()
 		l := byLane[lane]
-		row := spaceRow{Name: sp.Name, Google: mask(lane), Pending: l.Pending, LastSend: l.LastSend}
+		row := spaceRow{Name: sp.Name, Google: mask(lane), Pending: l.Pending, LastSend: l.LastSend, Activity: acts[sp.Name]}
 		if l.Owner != "" && l.LeaseUntil.After(now) {
 			row.Holder, row.LeaseUntil = l.Owner, l.LeaseUntil
 		}
@@ -263,11 +271,38 @@ type routeRow struct {
 	Name, Source string
 	Spaces       []string
 	Last         []deliveryRow
+	Counts       routeCounts
 }
 
-// viewRoutes: GET /console/routes, each route's last deliveries.
+// routesData is the Routes page's data.
+type routesData struct {
+	Routes []routeRow
+	// Counted reports that this replica counts its duplicates (the
+	// relay's metrics are on).
+	Counted bool
+	Reasons []dedupReason
+}
+
+// dedupReason is a reason the relay did not queue a post of a source
+// route, as gchat_relay_deduplicated_total names it, and its column.
+type dedupReason struct{ Key, Label, Help string }
+
+var dedupReasons = []dedupReason{
+	{"copy", "Copies", "the same state within dedup_window: a sender's retry, the other Alertmanager of a pair"},
+	{"repeat", "Repeats suppressed", "an unchanged state within suppress_repeats of its last post"},
+	{"stale_echo", "Stale echoes", "a firing whose alerts were already seen resolved"},
+	{"redelivery", "Redeliveries", "a verified sender's delivery id seen before"},
+}
+
+// viewRoutes: GET /console/routes, each route's last deliveries, the
+// posts this replica did not queue as duplicates, and the incidents its
+// alert groups opened (from the store's incident counter).
 func (c *Console) viewRoutes(r *http.Request) (view, error) {
-	var rows []routeRow
+	var dedup map[string]map[string]int
+	if c.cfg.Deduplicated != nil {
+		dedup = c.cfg.Deduplicated()
+	}
+	data := routesData{Counted: c.cfg.Deduplicated != nil, Reasons: dedupReasons}
 	for _, rt := range c.cfg.Routes {
 		ds, err := c.cfg.Store.List(r.Context(), store.Filter{Route: rt.Name, Newest: true, Limit: 5})
 		if err != nil {
@@ -277,7 +312,19 @@ func (c *Console) viewRoutes(r *http.Request) (view, error) {
 		for _, d := range ds {
 			row.Last = append(row.Last, rowOf(d))
 		}
-		rows = append(rows, row)
+		if data.Counted {
+			row.Counts.Dedup = dedup[rt.Name]
+			if row.Counts.Dedup == nil {
+				row.Counts.Dedup = map[string]int{}
+			}
+		}
+		if rt.Source == config.SourceAlertmanager || rt.Source == config.SourceGrafana {
+			row.Counts.Alerts = true
+			if row.Counts.Incidents, err = c.cfg.Store.IncidentCount(r.Context(), plan.IncidentPrefix(rt.Name)); err != nil {
+				return view{}, err
+			}
+		}
+		data.Routes = append(data.Routes, row)
 	}
-	return view{Name: "routes", Title: "Routes", Nav: "routes", Data: rows}, nil
+	return view{Name: "routes", Title: "Routes", Nav: "routes", Data: data}, nil
 }

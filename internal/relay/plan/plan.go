@@ -139,7 +139,7 @@ func planAlerts(ctx context.Context, r *config.Route, g alert.Group, body []byte
 	// One incident number per notification, for the group as a whole.
 	incident := int64(1)
 	if incidents != nil {
-		n, err := incidents(ctx, r.Name+"\x00"+g.GroupKey, g.Status == alert.Firing)
+		n, err := incidents(ctx, IncidentPrefix(r.Name)+g.GroupKey, g.Status == alert.Firing)
 		if err != nil {
 			return Plan{}, fmt.Errorf("incident of %s: %w", r.Name, err)
 		}
@@ -258,6 +258,12 @@ func staleEcho(ctx context.Context, route string, g alert.Group, incidents Incid
 // group that resolved in one notification (Alertmanager sends a group
 // resolved at once as one notification).
 const maxEchoAlerts = 20
+
+// IncidentPrefix starts the incident keys of route's alert groups: the
+// route, NUL, then the group key. Echo keys (echoKey) follow the route with
+// SOH, so they stand apart: a store can count a route's incidents by this
+// prefix (store.Admin.IncidentCount).
+func IncidentPrefix(route string) string { return route + "\x00" }
 
 // echoKey is the incident key remembering that alerts (their IDs and
 // starts) were seen resolved on a route. Group keys are route NUL group

@@ -266,19 +266,28 @@ func (s *Store) Claim(ctx context.Context, lease store.Lease, max int) ([]store.
 			return nil
 		}
 		// The head of a group (relay space and group key) is its pending
-		// row of lowest seq (DISTINCT ON walks the partial index
-		// deliveries_pending); it is claimable when queued and due, and its
-		// relay space is not paused.
-		out, err = queryDeliveries(ctx, tx, `UPDATE deliveries
+		// row of lowest seq; it is claimable when queued and due, and its
+		// relay space is not paused. heads walks the partial index
+		// deliveries_pending from group to group, one index lookup per
+		// group: the first row past a group is the next group's head. So a
+		// claim costs the lane's groups, not its backlog, which only grows
+		// while Google is out of reach.
+		out, err = queryDeliveries(ctx, tx, `WITH RECURSIVE heads AS (
+				(SELECT id, space, grp FROM deliveries
+					WHERE lane = $2 AND state IN ('queued', 'sending')
+					ORDER BY space, grp, seq LIMIT 1)
+				UNION ALL
+				SELECT n.id, n.space, n.grp FROM heads h CROSS JOIN LATERAL (
+					SELECT id, space, grp FROM deliveries
+					WHERE lane = $2 AND state IN ('queued', 'sending') AND (space, grp) > (h.space, h.grp)
+					ORDER BY space, grp, seq LIMIT 1) n
+			)
+			UPDATE deliveries
 			SET state = 'sending', attempts = attempts + 1, updated_at = $1
 			WHERE id IN (
 				SELECT d.id FROM deliveries d
 				WHERE d.id IN (
-					SELECT h.id FROM (
-						SELECT DISTINCT ON (space, grp) id, space, seq, state, next_attempt_at FROM deliveries
-						WHERE lane = $2 AND state IN ('queued', 'sending')
-						ORDER BY space, grp, seq
-					) h
+					SELECT h.id FROM heads JOIN deliveries h ON h.id = heads.id
 					WHERE h.state = 'queued' AND h.next_attempt_at <= $1
 						AND NOT EXISTS (SELECT 1 FROM spaces p WHERE p.space = h.space AND p.pause_reason <> ''
 							AND (p.paused_until IS NULL OR p.paused_until > $1))

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gchatkit/gchat/internal/store"
 	"github.com/gchatkit/gchat/internal/store/postgres"
+	"github.com/gchatkit/gchat/internal/store/storetest"
 )
 
 // BenchmarkEnqueue measures durable accepts, as the SQLite backend's
@@ -81,4 +82,17 @@ func BenchmarkEnqueue(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkClaimBacklog: see storetest.ClaimBacklog.
+func BenchmarkClaimBacklog(b *testing.B) {
+	storetest.ClaimBacklog(b, func(b *testing.B) store.Store {
+		dbURL, _ := postgres.FreshSchema(b)
+		s, err := postgres.Open(b.Context(), dbURL, postgres.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { s.Close() })
+		return s
+	})
 }

@@ -138,6 +138,8 @@ type Store struct {
 	pool *pgxpool.Pool
 	now  func() time.Time // nil: the database's clock
 
+	group grouper // Enqueue calls waiting to commit
+
 	closed    atomic.Bool
 	closeOnce sync.Once
 }

@@ -97,6 +97,7 @@ func Run(t *testing.T, b Backend) {
 		{"Ping", testPing},
 	}
 	tests = append(tests, spaceTests...)
+	tests = append(tests, groupTests...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()

@@ -14,22 +14,24 @@ import (
 )
 
 // Group commit. Concurrent Enqueue calls of one Store are gathered into one
-// transaction: one WAL flush, one lock of each lane and relay space, one
-// insert for every delivery of the group, instead of one of each per call.
-// A call joins the store's queue of waiting calls; while fewer than
-// maxCommitters committers run, it starts one. A committer takes up to
-// maxGroup waiting calls, commits them together and answers each, and goes
-// on while calls wait. So a lone call commits at once, as before, and under
-// load each commit carries the calls that arrived during the last one.
+// transaction per lane: one WAL flush, one lock of the lane and its relay
+// spaces, one insert for every delivery of the group, instead of one of each
+// per call. A call joins the store's queue of waiting calls; while fewer than
+// maxCommitters committers run, it starts one. A committer takes the oldest
+// waiting call whose lane no other committer of the store is committing,
+// and with it up to maxGroup waiting calls of that lane; commits them
+// together, answers each, and goes on while such calls wait. So a lone call
+// commits at once, as before; under load each commit carries the calls of
+// its lane that arrived during the last one, and lanes commit side by side
+// instead of queueing on each other's row locks.
 //
 // Each call is answered only after the commit that holds its deliveries (or
 // the one that failed). A group whose transaction fails for a reason that
 // is not a deadlock is run again call by call, so that one caller's failure
 // (a value the database refuses) fails no other caller.
 
-// maxCommitters bounds the group transactions of one Store running at once:
-// several, so that one waiting for a lane another holds does not stop the
-// rest, few, so that groups stay large.
+// maxCommitters bounds the group transactions of one Store running at once,
+// each in its own lane.
 const maxCommitters = 4
 
 // maxGroup bounds the calls committed in one transaction.
@@ -50,6 +52,7 @@ type grouper struct {
 	mu      sync.Mutex
 	waiting []*enqueueCall
 	running int
+	busy    map[string]bool // lanes being committed
 }
 
 // enqueueGrouped queues c and waits for its answer.
@@ -75,19 +78,38 @@ func (s *Store) enqueueGrouped(c *enqueueCall) (store.EnqueueResult, error) {
 	}
 }
 
-// commitLoop commits groups of waiting calls until none waits.
+// commitLoop commits groups of waiting calls until none it may take waits.
 func (s *Store) commitLoop() {
 	g := &s.group
+	var lane string
 	for {
 		g.mu.Lock()
-		n := min(len(g.waiting), maxGroup)
-		if n == 0 {
+		if lane != "" {
+			delete(g.busy, lane)
+		}
+		lane = ""
+		var calls, rest []*enqueueCall
+		for _, c := range g.waiting {
+			switch {
+			case lane == "" && !g.busy[c.req.Lane]:
+				lane = c.req.Lane
+				calls = append(calls, c)
+			case lane != "" && c.req.Lane == lane && len(calls) < maxGroup:
+				calls = append(calls, c)
+			default:
+				rest = append(rest, c)
+			}
+		}
+		if lane == "" {
 			g.running--
 			g.mu.Unlock()
 			return
 		}
-		calls := slices.Clone(g.waiting[:n])
-		g.waiting = slices.Delete(g.waiting, 0, n)
+		g.waiting = rest
+		if g.busy == nil {
+			g.busy = map[string]bool{}
+		}
+		g.busy[lane] = true
 		g.mu.Unlock()
 		// A call whose caller gave up before its group began is left out.
 		live := calls[:0]

@@ -183,16 +183,14 @@ func (s *Store) enqueueTx(ctx context.Context, tx pgx.Tx, calls []*enqueueCall) 
 	first := map[key]*enqueueCall{}
 	dupOf := map[*enqueueCall]*enqueueCall{}
 	var fresh []*enqueueCall
+	stored, err := groupDuplicates(ctx, tx, calls, now)
+	if err != nil {
+		return err
+	}
 	for _, c := range calls {
-		if c.req.CallerRequestID != "" || c.req.DedupKey != "" {
-			dup, err := duplicates(ctx, tx, c.req, now)
-			if err != nil {
-				return err
-			}
-			if dup != nil {
-				c.res = store.EnqueueResult{Deliveries: dup, Duplicate: true}
-				continue
-			}
+		if dup := stored[c]; dup != nil {
+			c.res = store.EnqueueResult{Deliveries: dup, Duplicate: true}
+			continue
 		}
 		ks := []key{}
 		if c.req.CallerRequestID != "" {
@@ -234,6 +232,86 @@ func (s *Store) enqueueTx(ctx context.Context, tx pgx.Tx, calls []*enqueueCall) 
 	}
 	return nil
 }
+
+// groupDuplicates returns, for each call that repeats an earlier request,
+// that request's deliveries: by CallerRequestID first, then by DedupKey
+// within DedupWindow of now, as duplicates does for one call. Two
+// statements for the whole group, not two per call.
+func groupDuplicates(ctx context.Context, tx pgx.Tx, calls []*enqueueCall, now time.Time) (map[*enqueueCall][]store.Delivery, error) {
+	found := map[*enqueueCall][]store.Delivery{}
+	var (
+		idx          []int
+		spaces, keys []string
+	)
+	for i, c := range calls {
+		if c.req.CallerRequestID != "" {
+			idx, spaces, keys = append(idx, i), append(spaces, c.req.Space), append(keys, c.req.CallerRequestID)
+		}
+	}
+	if len(idx) > 0 {
+		err := collectByOrd(ctx, tx, `SELECT u.ord, x.* FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS u (s, k, ord)
+			CROSS JOIN LATERAL (SELECT `+columns+` FROM deliveries
+				WHERE space = u.s AND caller_request_id = u.k AND caller_request_id <> '' ORDER BY id) x
+			ORDER BY u.ord, x.id`, func(ord int, d store.Delivery) {
+			c := calls[idx[ord-1]]
+			found[c] = append(found[c], d)
+		}, spaces, keys)
+		if err != nil {
+			return nil, err
+		}
+	}
+	idx, spaces, keys = idx[:0], spaces[:0], keys[:0]
+	var since []time.Time
+	for i, c := range calls {
+		if c.req.DedupKey != "" && found[c] == nil {
+			var t time.Time // the zero time (year 1) precedes every delivery
+			if c.req.DedupWindow > 0 {
+				t = now.Add(-c.req.DedupWindow)
+			}
+			idx, spaces, keys, since = append(idx, i), append(spaces, c.req.Space), append(keys, c.req.DedupKey), append(since, t)
+		}
+	}
+	if len(idx) > 0 {
+		err := collectByOrd(ctx, tx, `SELECT u.ord, x.* FROM unnest($1::text[], $2::text[], $3::timestamptz[]) WITH ORDINALITY AS u (s, k, t, ord)
+			CROSS JOIN LATERAL (SELECT `+columns+` FROM deliveries
+				WHERE space = u.s AND dedup_key = u.k AND dedup_key <> '' AND created_at > u.t ORDER BY id) x
+			ORDER BY u.ord, x.id`, func(ord int, d store.Delivery) {
+			c := calls[idx[ord-1]]
+			found[c] = append(found[c], d)
+		}, spaces, keys, since)
+		if err != nil {
+			return nil, err
+		}
+	}
+	return found, nil
+}
+
+// collectByOrd runs sql, whose rows are an ordinal and then the columns
+// scanDelivery reads, and gives each row to fn.
+func collectByOrd(ctx context.Context, tx pgx.Tx, sql string, fn func(ord int, d store.Delivery), args ...any) error {
+	rows, err := tx.Query(ctx, sql, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var ord int64
+		d, err := scanDelivery(ordRow{rows, &ord})
+		if err != nil {
+			return err
+		}
+		fn(int(ord), d)
+	}
+	return rows.Err()
+}
+
+// ordRow scans a leading ordinal into ord before the row's other columns.
+type ordRow struct {
+	pgx.Row
+	ord *int64
+}
+
+func (r ordRow) Scan(dest ...any) error { return r.Row.Scan(append([]any{r.ord}, dest...)...) }
 
 // lockGroupKeys takes the advisory locks of the calls' keys in a fixed order
 // (see enqueueTx) and returns the store's time read after them.

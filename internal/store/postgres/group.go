@@ -14,16 +14,15 @@ import (
 )
 
 // Group commit. Concurrent Enqueue calls of one Store are gathered into one
-// transaction per lane: one WAL flush, one lock of the lane and its relay
-// spaces, one insert for every delivery of the group, instead of one of each
-// per call. A call joins the store's queue of waiting calls; while fewer than
-// maxCommitters committers run, it starts one. A committer takes the oldest
-// waiting call whose lane no other committer of the store is committing,
-// and with it up to maxGroup waiting calls of that lane; commits them
-// together, answers each, and goes on while such calls wait. So a lone call
-// commits at once, as before; under load each commit carries the calls of
-// its lane that arrived during the last one, and lanes commit side by side
-// instead of queueing on each other's row locks.
+// transaction: one WAL flush, one lock of each lane and relay space, one
+// insert for every delivery of the group, instead of one of each per call.
+// A call joins the store's queue of waiting calls; while fewer than
+// maxCommitters committers run, it starts one. A committer takes up to
+// maxGroup waiting calls, oldest first, of lanes no other committer of the
+// store is committing in; commits them together, answers each, and goes on
+// while such calls wait. So a lone call commits at once, as before; under
+// load each commit carries the calls that arrived during the last one, and
+// the committers of one store never queue on each other's lane locks.
 //
 // Each call is answered only after the commit that holds its deliveries (or
 // the one that failed). A group whose transaction fails for a reason that
@@ -31,7 +30,7 @@ import (
 // (a value the database refuses) fails no other caller.
 
 // maxCommitters bounds the group transactions of one Store running at once,
-// each in its own lane.
+// each in lanes of its own.
 const maxCommitters = 4
 
 // maxGroup bounds the calls committed in one transaction.
@@ -78,29 +77,30 @@ func (s *Store) enqueueGrouped(c *enqueueCall) (store.EnqueueResult, error) {
 	}
 }
 
-// commitLoop commits groups of waiting calls until none it may take waits.
+// commitLoop commits groups of waiting calls until none it may take waits:
+// the calls of a lane another committer is in wait for that one, which
+// takes them on its next round.
 func (s *Store) commitLoop() {
 	g := &s.group
-	var lane string
+	var lanes []string
 	for {
 		g.mu.Lock()
-		if lane != "" {
-			delete(g.busy, lane)
+		for _, l := range lanes {
+			delete(g.busy, l)
 		}
-		lane = ""
+		lanes = lanes[:0]
 		var calls, rest []*enqueueCall
 		for _, c := range g.waiting {
-			switch {
-			case lane == "" && !g.busy[c.req.Lane]:
-				lane = c.req.Lane
+			if len(calls) < maxGroup && !g.busy[c.req.Lane] {
+				if !slices.Contains(lanes, c.req.Lane) {
+					lanes = append(lanes, c.req.Lane)
+				}
 				calls = append(calls, c)
-			case lane != "" && c.req.Lane == lane && len(calls) < maxGroup:
-				calls = append(calls, c)
-			default:
-				rest = append(rest, c)
+				continue
 			}
+			rest = append(rest, c)
 		}
-		if lane == "" {
+		if len(calls) == 0 {
 			g.running--
 			g.mu.Unlock()
 			return
@@ -109,7 +109,9 @@ func (s *Store) commitLoop() {
 		if g.busy == nil {
 			g.busy = map[string]bool{}
 		}
-		g.busy[lane] = true
+		for _, l := range lanes {
+			g.busy[l] = true
+		}
 		g.mu.Unlock()
 		// A call whose caller gave up before its group began is left out.
 		live := calls[:0]

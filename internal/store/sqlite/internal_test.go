@@ -156,6 +156,9 @@ func TestQueryPlans(t *testing.T) {
 		{`SELECT ` + columns + ` FROM deliveries WHERE space = ? AND dedup_key = ? AND dedup_key <> '' ORDER BY id`,
 			[]any{"s", "k"}, "deliveries_dedup"},
 		{claimSQL, []any{0, "L", 1}, "deliveries_pending (lane=? AND space=? AND grp>?)"},
+		// List's form for the dispatcher's coalescing pass.
+		{`SELECT ` + columns + ` FROM deliveries WHERE lane = ? AND state IN (?, ?) AND state IN ('queued', 'sending') ORDER BY id LIMIT ?`,
+			[]any{"L", "queued", "sending", 1000}, "deliveries_lane_pending (lane=?)"},
 		{`SELECT space, paused_until, pause_reason FROM spaces WHERE lane = ? AND pause_reason <> '' ORDER BY space`,
 			[]any{"L"}, "spaces_lane"},
 		{`SELECT id FROM deliveries WHERE batch_id = ?`, []any{1}, "deliveries_batch"},

@@ -72,15 +72,17 @@ func getDelivery(ctx context.Context, q querier, id int64) (store.Delivery, erro
 //
 // Of concurrent requests with the same CallerRequestID or DedupKey in one
 // relay space exactly one is stored: a keyed request first takes
-// transaction-scoped advisory locks on its keys (see lockKeys), so a repeat
-// checks for duplicates only once the first has committed or rolled back,
-// even when the two name different lanes. (A unique index cannot say it: a
+// transaction-scoped advisory locks on its keys (see lockGroupKeys), so a
+// repeat in another transaction checks for duplicates only once the first
+// has committed or rolled back, even when the two name different lanes; a
+// repeat in the same group is answered with the first's deliveries. (A unique index cannot say it: a
 // request stores several deliveries under one key, and a DedupKey may repeat
 // once its window has passed.) Then, for a request that is no duplicate, the
 // lane's row lock, held to the commit, orders Seq by commit within the lane,
 // and the relay space's row lock, taken after it, makes the space's queue
 // bound exact. Concurrent calls commit together (see group.go): the locks
-// are taken once per group, in one order.
+// are taken once per group, in one order, and the bound is kept across the
+// group, call by call.
 func (s *Store) Enqueue(ctx context.Context, req store.EnqueueRequest) (store.EnqueueResult, error) {
 	if req.Space == "" || req.Lane == "" {
 		return store.EnqueueResult{}, errors.New("enqueue: space and lane are required")

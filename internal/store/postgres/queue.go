@@ -107,33 +107,6 @@ const (
 	dedupLockClass  int32 = 0x6763646b
 )
 
-// duplicates returns the deliveries of an earlier request that req repeats,
-// by CallerRequestID first, then by DedupKey within DedupWindow of now; nil
-// when there is none.
-func duplicates(ctx context.Context, tx pgx.Tx, req store.EnqueueRequest, now time.Time) ([]store.Delivery, error) {
-	if req.CallerRequestID != "" {
-		ds, err := queryDeliveries(ctx, tx, `SELECT `+columns+` FROM deliveries
-			WHERE space = $1 AND caller_request_id = $2 AND caller_request_id <> '' ORDER BY id`,
-			req.Space, req.CallerRequestID)
-		if err != nil || len(ds) > 0 {
-			return ds, err
-		}
-	}
-	if req.DedupKey != "" {
-		var since time.Time // the zero time (year 1) precedes every delivery
-		if req.DedupWindow > 0 {
-			since = now.Add(-req.DedupWindow)
-		}
-		ds, err := queryDeliveries(ctx, tx, `SELECT `+columns+` FROM deliveries
-			WHERE space = $1 AND dedup_key = $2 AND dedup_key <> '' AND created_at > $3 ORDER BY id`,
-			req.Space, req.DedupKey, since)
-		if err != nil || len(ds) > 0 {
-			return ds, err
-		}
-	}
-	return nil, nil
-}
-
 // Claim implements store.Queue.
 //
 // A lane has one consumer, its lease holder, and the lane's row lock keeps

@@ -22,6 +22,7 @@ var groupTests = []struct {
 	{"GroupSpanningLanes", testGroupSpanningLanes},
 	{"GroupFailingMember", testGroupFailingMember},
 	{"GroupAnswerLost", testGroupAnswerLost},
+	{"GroupBoundExact", testGroupBoundExact},
 }
 
 // together runs n calls of fn at once and waits for them.
@@ -242,4 +243,37 @@ func testGroupAnswerLost(t *testing.T, h *harness) {
 			t.Errorf("retry %d: %+v, want the stored delivery as a duplicate", i, res)
 		}
 	})
+}
+
+// testGroupBoundExact: calls arriving together into one relay space never
+// overshoot its bound, through two stores on the same database when it can
+// be shared (as replicas are): exactly the bound is stored, the rest are
+// refused with ErrFull.
+func testGroupBoundExact(t *testing.T, h *harness) {
+	stores := []store.Store{h.s}
+	if !h.exclusive {
+		other := h.open(h.clock.Now)
+		t.Cleanup(func() { other.Close() })
+		stores = append(stores, other)
+	}
+	const n, limit = 60, 17
+	errs := make([]error, n)
+	together(n, func(i int) {
+		_, errs[i] = stores[i%len(stores)].Enqueue(t.Context(), store.EnqueueRequest{Space: "s", Lane: fmt.Sprintf("L%d", i%2), Limit: limit,
+			Deliveries: []store.NewDelivery{{Group: "g", Message: msg(fmt.Sprint(i))}}})
+	})
+	var ok, full int
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			ok++
+		case errors.Is(err, store.ErrFull):
+			full++
+		default:
+			t.Errorf("call %d: %v", i, err)
+		}
+	}
+	if ok != limit || full != n-limit {
+		t.Errorf("%d stored and %d refused, want %d and %d", ok, full, limit, n-limit)
+	}
 }

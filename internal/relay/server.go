@@ -37,9 +37,10 @@ const (
 	// JSON. It is much larger than Google's 32,000 bytes: the relay fits a
 	// larger message into several deliveries of one thread.
 	DefaultMaxBytes = 1 << 20
-	// DefaultMaxPending bounds the pending deliveries of one relay space; beyond
-	// it ingest answers 503 with Retry-After.
-	DefaultMaxPending = 10_000
+	// DefaultMaxPending bounds the pending deliveries of one relay space
+	// whose queue_limit is not set; beyond it ingest answers 503 with
+	// Retry-After.
+	DefaultMaxPending = config.DefaultQueueLimit
 	// retryAfterSeconds is the Retry-After of a 503: a full queue drains at
 	// about one message per second, and a store error is usually brief.
 	retryAfterSeconds = "5"
@@ -60,8 +61,9 @@ type Options struct {
 	Demo bool
 	// MaxBytes caps an ingested message; zero means DefaultMaxBytes.
 	MaxBytes int
-	// MaxPending bounds each relay space's pending deliveries; zero means
-	// DefaultMaxPending, negative no bound.
+	// MaxPending, when positive, bounds each relay space's pending
+	// deliveries in place of its queue_limit; zero means the spaces' own
+	// queue_limit, negative no bound.
 	MaxPending int
 	// Metrics, when not nil, is served on GET /metrics.
 	Metrics *Metrics
@@ -112,9 +114,6 @@ func NewServer(cfg *config.Config, st store.Store, n Notifier, logger *slog.Logg
 	}
 	if opts.MaxBytes == 0 {
 		opts.MaxBytes = DefaultMaxBytes
-	}
-	if opts.MaxPending == 0 {
-		opts.MaxPending = DefaultMaxPending
 	}
 	s := &Server{cfg: cfg, store: st, notify: n, log: logger, opts: opts,
 		allowed: map[string]bool{"localhost": true, "127.0.0.1": true, "::1": true}, rules: webhookapi.DefaultRules()}

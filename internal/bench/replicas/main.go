@@ -15,6 +15,11 @@
 //
 //	go run ./internal/bench/replicas [-stores sqlite,postgres] [-replicas 1,3] [-callers 64] [-spaces 1] [-duration 10s]
 //
+// With -unreachable the spaces' webhooks point at a closed port, so nothing
+// is delivered and the backlog only grows (a Google outage): run it for 30 s
+// or more and compare the first and last -window of the run (the columns
+// first and last) to see whether an accept costs more as the queue grows.
+//
 // PostgreSQL is -postgres URL, else $GCHAT_TEST_POSTGRES_URL; each run uses a
 // fresh schema, dropped at its end.
 package main
@@ -33,6 +38,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -55,14 +61,17 @@ func main() { benchkit.Main("replicas", run) }
 
 // params are the command's flags.
 type params struct {
-	stores   []string
-	replicas []int
-	callers  int
-	spaces   int
-	pool     int
-	duration time.Duration
-	warmup   time.Duration
-	pgURL    string
+	stores      []string
+	replicas    []int
+	callers     int
+	spaces      int
+	pool        int
+	duration    time.Duration
+	warmup      time.Duration
+	window      time.Duration
+	unreachable bool
+	pgURL       string
+	cpuProfile  string
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -76,6 +85,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs.IntVar(&p.pool, "pool", 0, "PostgreSQL connections per replica (0: the relay's default, max(4, CPUs))")
 	fs.DurationVar(&p.duration, "duration", 10*time.Second, "how long each scenario is measured")
 	fs.DurationVar(&p.warmup, "warmup", time.Second, "posting before the measurement starts")
+	fs.BoolVar(&p.unreachable, "unreachable", false, "point the webhooks at a closed port, so that the backlog only grows")
+	fs.DurationVar(&p.window, "window", 10*time.Second, "the span at the start and at the end of the run whose accepts/s are reported")
+	fs.StringVar(&p.cpuProfile, "cpuprofile", "", "write the measured span's CPU profile (of this process: callers, relays, not PostgreSQL) to `file`")
 	fs.StringVar(&p.pgURL, "postgres", getenv("GCHAT_TEST_POSTGRES_URL"), "PostgreSQL `URL` (default $GCHAT_TEST_POSTGRES_URL)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -93,7 +105,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "store\treplicas\tcallers\tspaces\taccepts/s\tper replica\tp50\tp99\terrors\n")
+	fmt.Fprintf(tw, "store\treplicas\tcallers\tspaces\taccepts/s\tper replica\tfirst\tlast\tp50\tp99\terrors\n")
 	for _, st := range p.stores {
 		counts := p.replicas
 		if st == "sqlite" {
@@ -108,8 +120,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			for i, a := range res.perReplica {
 				per[i] = fmt.Sprintf("%.0f", a)
 			}
-			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%.0f\t%s\t%s\t%s\t%d\n", st, n, p.callers, p.spaces, res.total,
-				strings.Join(per, " / "), res.p50.Round(100*time.Microsecond), res.p99.Round(100*time.Microsecond), res.errors)
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%.0f\t%s\t%.0f\t%.0f\t%s\t%s\t%d\n", st, n, p.callers, p.spaces, res.total,
+				strings.Join(per, " / "), res.first, res.last, res.p50.Round(100*time.Microsecond), res.p99.Round(100*time.Microsecond), res.errors)
 			fmt.Fprintf(stderr, "done: %s, %d replicas\n", st, n)
 		}
 	}
@@ -119,13 +131,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 type result struct {
 	total      float64   // accepts per second, all replicas
 	perReplica []float64 // accepts per second of each
+	first      float64   // accepts per second in the first window of the run
+	last       float64   // and in the last
 	p50, p99   time.Duration
 	errors     int
 }
 
 // measure runs one scenario: n replicas on storeKind.
 func measure(ctx context.Context, p params, storeKind string, n int) (result, error) {
-	hooks, stopGoogle, err := startGoogle(p.spaces)
+	hooks, stopGoogle, err := startGoogle(p.spaces, p.unreachable)
 	if err != nil {
 		return result{}, err
 	}
@@ -227,6 +241,9 @@ func measure(ctx context.Context, p params, storeKind string, n int) (result, er
 		lats     []time.Duration
 		accepts  = make([]int64, n)
 		wg       sync.WaitGroup
+		// accepts per second of the measurement, by the second it ended in
+		perSecond = make([]atomic.Int64, int(p.duration/time.Second)+2)
+		begin     atomic.Int64 // the measurement's start, Unix nanoseconds
 	)
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -265,6 +282,10 @@ func measure(ctx context.Context, p params, storeKind string, n int) (result, er
 				if measured.Load() {
 					mine = append(mine, lat)
 					count++
+					sec := int(time.Since(time.Unix(0, begin.Load())) / time.Second)
+					if sec >= 0 && sec < len(perSecond) {
+						perSecond[sec].Add(1)
+					}
 				}
 			}
 			mu.Lock()
@@ -274,12 +295,24 @@ func measure(ctx context.Context, p params, storeKind string, n int) (result, er
 		})
 	}
 	sleep(runCtx, p.warmup)
+	if p.cpuProfile != "" {
+		f, err := os.Create(p.cpuProfile)
+		if err != nil {
+			return result{}, err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return result{}, err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	start := time.Now()
+	begin.Store(start.UnixNano())
 	measured.Store(true)
 	errs.Store(0)
-	begin := time.Now()
 	sleep(runCtx, p.duration)
 	measured.Store(false)
-	elapsed := time.Since(begin)
+	elapsed := time.Since(start)
 	cancel()
 	wg.Wait()
 	if ctx.Err() != nil {
@@ -293,6 +326,15 @@ func measure(ctx context.Context, p params, storeKind string, n int) (result, er
 		res.perReplica = append(res.perReplica, float64(a)/elapsed.Seconds())
 	}
 	res.total = float64(total) / elapsed.Seconds()
+	// The whole seconds of the run only: the last partial one is cut off.
+	secs := min(int(elapsed/time.Second), len(perSecond))
+	w := max(1, min(int(p.window/time.Second), secs))
+	var first, last int64
+	for i := range w {
+		first += perSecond[i].Load()
+		last += perSecond[secs-1-i].Load()
+	}
+	res.first, res.last = float64(first)/float64(w), float64(last)/float64(w)
 	slices.Sort(lats)
 	if len(lats) > 0 {
 		res.p50, res.p99 = lats[len(lats)/2], lats[len(lats)*99/100]
@@ -325,8 +367,9 @@ var alertText = strings.Join([]string{
 
 // startGoogle is an emulator with Google's default quotas and spaces
 // Google spaces of one webhook each, on loopback; it returns their webhooks
-// and a function that stops it.
-func startGoogle(spaces int) ([]*gchat.Webhook, func(), error) {
+// and a function that stops it. When unreachable is set the webhooks name a
+// port on which nothing listens.
+func startGoogle(spaces int, unreachable bool) ([]*gchat.Webhook, func(), error) {
 	var specs []emulator.SpaceSpec
 	for i := range spaces {
 		specs = append(specs, emulator.SpaceSpec{ID: fmt.Sprintf("AAAAbench%02d", i), DisplayName: fmt.Sprintf("s%d", i),
@@ -335,9 +378,20 @@ func startGoogle(spaces int) ([]*gchat.Webhook, func(), error) {
 	set := emulator.DefaultSettings()
 	emu := emulator.NewServer(emulator.Config{Spaces: specs, Settings: &set}, nil)
 	srv := httptest.NewServer(emu)
+	base := srv.URL
+	if unreachable {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			emu.Close()
+			srv.Close()
+			return nil, nil, err
+		}
+		base = "http://" + ln.Addr().String()
+		ln.Close()
+	}
 	var hooks []*gchat.Webhook
 	for _, sp := range specs {
-		hook, err := gchat.ParseWebhook(srv.URL + "/v1/spaces/" + sp.ID + "/messages?key=" + emulator.FakeKey + "&token=bench-google-token")
+		hook, err := gchat.ParseWebhook(base + "/v1/spaces/" + sp.ID + "/messages?key=" + emulator.FakeKey + "&token=bench-google-token")
 		if err != nil {
 			emu.Close()
 			srv.Close()

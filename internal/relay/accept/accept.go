@@ -52,13 +52,15 @@ type Accepter struct {
 }
 
 // New returns the accept path into st. wake (nil: nobody) is called with a
-// lane after deliveries of it were committed; limit bounds each relay space's
-// pending deliveries (zero or less: no bound).
+// lane after deliveries of it were committed. limit bounds each relay
+// space's pending deliveries: zero means the space's own QueueLimit, a
+// positive limit applies to every space instead, a negative one means no
+// bound.
 func New(st Store, wake func(lane string), limit int) *Accepter {
 	if wake == nil {
 		wake = func(string) {}
 	}
-	return &Accepter{store: st, wake: wake, limit: max(limit, 0)}
+	return &Accepter{store: st, wake: wake, limit: limit}
 }
 
 // Request is one message for one relay space, with its delivery options.
@@ -118,7 +120,7 @@ func (a *Accepter) Accept(ctx context.Context, req Request) (Result, error) {
 		return Result{}, &MessageError{Op: OpFit, Err: err}
 	}
 	enq := store.EnqueueRequest{Space: sp.Name, Lane: sp.Webhook.Space(), Route: req.Route,
-		CallerRequestID: req.CallerRequestID, DedupKey: req.DedupKey, DedupWindow: req.DedupWindow, Limit: a.limit}
+		CallerRequestID: req.CallerRequestID, DedupKey: req.DedupKey, DedupWindow: req.DedupWindow, Limit: a.limitOf(sp)}
 	byMessageID := req.UniqueMessageID && req.MessageID != "" && req.DedupKey == ""
 	if byMessageID {
 		enq.DedupKey, enq.DedupWindow = messageIDKey(req.MessageID), 0
@@ -366,4 +368,15 @@ func randomID() string {
 	var b [10]byte
 	_, _ = rand.Read(b[:]) // never fails (crypto/rand documents it)
 	return hex.EncodeToString(b[:])
+}
+
+// limitOf is the bound on sp's pending deliveries; zero means none.
+func (a *Accepter) limitOf(sp *config.Space) int {
+	switch {
+	case a.limit > 0:
+		return a.limit
+	case a.limit < 0:
+		return 0
+	}
+	return max(sp.QueueLimit, 0)
 }

@@ -221,3 +221,22 @@ func TestAcceptErrors(t *testing.T) {
 		t.Errorf("woken %d times after failures, want none", e.wakes()-woken)
 	}
 }
+
+// TestQueueLimitOfTheSpace: with no limit given to New, each space keeps to
+// its own queue_limit, and a negative limit lifts every bound.
+func TestQueueLimitOfTheSpace(t *testing.T) {
+	e := newEnv(t, 0)
+	e.alerts.QueueLimit = 1
+	e.mustAccept(accept.Request{Space: e.alerts, Message: gchat.Message{Text: "first"}})
+	var full *accept.FullError
+	_, err := e.acc.Accept(t.Context(), accept.Request{Space: e.alerts, Message: gchat.Message{Text: "second"}})
+	if !errors.As(err, &full) || full.Limit != 1 {
+		t.Errorf("past alerts' queue_limit of 1: %v, want a FullError, limit 1", err)
+	}
+	e.mustAccept(accept.Request{Space: e.open, Message: gchat.Message{Text: "other space"}})
+
+	unbounded := accept.New(e.store, nil, -1)
+	if _, err := unbounded.Accept(t.Context(), accept.Request{Space: e.alerts, Message: gchat.Message{Text: "second"}}); err != nil {
+		t.Errorf("no bound: %v", err)
+	}
+}

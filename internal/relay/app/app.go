@@ -85,9 +85,10 @@ type Options struct {
 	// Emulator, when not nil, is served under /emulator/ on the relay's
 	// listener and makes /readyz say "demo".
 	Emulator Emulator
-	// MaxPending bounds each relay space's pending deliveries; zero means
-	// relay.DefaultMaxPending, negative no bound (the ingest benchmark,
-	// whose queue nothing drains fast enough).
+	// MaxPending, when positive, bounds each relay space's pending
+	// deliveries in place of its queue_limit; zero means the spaces' own
+	// queue_limit, negative no bound (the ingest benchmark, whose queue
+	// nothing drains fast enough).
 	MaxPending int
 	// ConsoleBehindTLSProxy says that a TLS proxy serves the console over
 	// HTTPS (relay.Options).

@@ -29,9 +29,12 @@ const (
 	DefaultListen = "127.0.0.1:8686"
 	DefaultStore  = "sqlite:gchat.db"
 	// DefaultMaxAge is the dispatcher's, which applies it.
-	DefaultMaxAge    = dispatch.DefaultMaxAge
-	DefaultDelivered = 7 * 24 * time.Hour
-	DefaultDead      = 30 * 24 * time.Hour
+	DefaultMaxAge = dispatch.DefaultMaxAge
+	// DefaultQueueLimit bounds a space's pending deliveries; beyond it
+	// ingest answers 503 with Retry-After.
+	DefaultQueueLimit = 10_000
+	DefaultDelivered  = 7 * 24 * time.Hour
+	DefaultDead       = 30 * 24 * time.Hour
 	// DefaultPace is gchat.DefaultPace: just over Google's one request per
 	// second per space, burst 1.
 	DefaultPace = gchat.DefaultPace
@@ -117,6 +120,9 @@ type Space struct {
 	// Coalesce merges a thread's queued messages into one request when a
 	// backlog builds. Default true.
 	Coalesce bool
+	// QueueLimit bounds the space's pending deliveries: ingest answers 503
+	// beyond it. Default DefaultQueueLimit; zero means no bound (code only).
+	QueueLimit int
 	// Line is where the space is named in the file; 0 for code.
 	Line int
 
@@ -127,7 +133,7 @@ type Space struct {
 // NewSpace returns a space with the defaults applied, for configurations
 // built in code (the demo, tests).
 func NewSpace(name string, hook *gchat.Webhook) *Space {
-	return &Space{Name: name, Webhook: hook, Pace: DefaultPace, OnFailure: OnFailureRetry, MaxAge: DefaultMaxAge, Coalesce: true}
+	return &Space{Name: name, Webhook: hook, Pace: DefaultPace, OnFailure: OnFailureRetry, MaxAge: DefaultMaxAge, Coalesce: true, QueueLimit: DefaultQueueLimit}
 }
 
 // Retention says how long finished deliveries are kept in the store.

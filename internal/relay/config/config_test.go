@@ -111,6 +111,8 @@ func TestLoadProblems(t *testing.T) {
 		{"days", space + "retention:\n  dead: 30days\n", `gchat.yaml:5:9: retention.dead: "30days" is not a duration (want e.g. 30d)`},
 		{"duration zero", space + "    pace: 0s\n", `gchat.yaml:4:11: spaces.alerts.pace: 0s: want a positive interval (default 1.05s)`},
 		{"duration negative", space + "retention:\n  delivered: -1h\n", `gchat.yaml:5:14: retention.delivered: -1h: want a positive duration (default 7d)`},
+		{"queue_limit zero", space + "    queue_limit: 0\n", `gchat.yaml:4:18: spaces.alerts.queue_limit: "0": want a whole number from 1 to 100000000`},
+		{"queue_limit not a number", space + "    queue_limit: lots\n", `gchat.yaml:4:18: spaces.alerts.queue_limit: "lots": want a whole number from 1 to 100000000`},
 		{"boolean", space + "    coalesce: yes\n", `gchat.yaml:4:15: spaces.alerts.coalesce: "yes" is not true or false`},
 		{"boolean quoted", space + "    reply_fallback: \"true\"\n", `gchat.yaml:4:21: spaces.alerts.reply_fallback: "true" is not true or false`},
 		{"on_failure", space + "    on_failure: retyr\n", `gchat.yaml:4:17: spaces.alerts.on_failure: "retyr" is not one of retry, dead_letter, drop (did you mean "retry"?)`},
@@ -264,7 +266,7 @@ func TestLoadDefaults(t *testing.T) {
 		Retention: Retention{Delivered: 7 * 24 * time.Hour, Dead: 30 * 24 * time.Hour},
 		Spaces: []*Space{{
 			Name: "alerts", Webhook: hook, Pace: 1050 * time.Millisecond, OnFailure: OnFailureRetry,
-			MaxAge: 24 * time.Hour, Coalesce: true, ReplyFallback: false, Line: 2,
+			MaxAge: 24 * time.Hour, Coalesce: true, ReplyFallback: false, QueueLimit: DefaultQueueLimit, Line: 2,
 		}},
 	}
 	if diff := cmp.Diff(want, c, cmpConfig); diff != "" {
@@ -304,6 +306,7 @@ spaces:
     on_failure: dead_letter
     max_age: 1d12h
     coalesce: false
+    queue_limit: 500
   ops:
     webhook_url_file: /etc/gchat/hook
     ingest_token: "${TOKEN2}"
@@ -343,9 +346,9 @@ routes:
 		AllowedHosts: []string{"127.0.0.1:8687", "proxy.example"},
 		Spaces: []*Space{
 			{Name: "alerts", Webhook: alerts, IngestToken: canaryIngest, Pace: 2 * time.Second, ReplyFallback: true,
-				OnFailure: OnFailureDeadLetter, MaxAge: 36 * time.Hour, Coalesce: false, Line: 7},
+				OnFailure: OnFailureDeadLetter, MaxAge: 36 * time.Hour, Coalesce: false, QueueLimit: 500, Line: 7},
 			{Name: "ops", Webhook: ops, IngestToken: canaryIngest2, Pace: DefaultPace, OnFailure: OnFailureDrop,
-				MaxAge: DefaultMaxAge, Coalesce: true, Line: 15},
+				MaxAge: DefaultMaxAge, Coalesce: true, QueueLimit: DefaultQueueLimit, Line: 16},
 		},
 		Retention: Retention{Delivered: 36 * time.Hour, Dead: 36 * time.Hour},
 		Operator:  "ops",
@@ -356,7 +359,7 @@ routes:
 		Thread: alert.PolicyIncident, OnFailure: OnFailureDeadLetter, MaxAge: 2 * time.Hour,
 		DedupWindow: 5 * time.Minute, SuppressRepeats: 4 * time.Hour,
 		Mentions:  map[string]string{"critical": "<users/all>", "warning": "<users/123456789>"},
-		MaxAlerts: 5, Line: 24,
+		MaxAlerts: 5, Line: 25,
 	}}
 	if diff := cmp.Diff(want, c, cmpConfig); diff != "" {
 		t.Errorf("config (-want +got):\n%s", diff)

@@ -24,7 +24,7 @@ const MaxFileSize = 1 << 20
 // The keys each level of the file accepts, in the order the example uses.
 var (
 	topKeys       = []string{"listen", "store", "admin_token", "admin_token_file", "ingest_key", "allowed_hosts", "spaces", "retention", "operator", "routes", "tls_cert_file", "tls_key_file", "timing", "server", "log"}
-	spaceKeys     = []string{"webhook_url", "webhook_url_file", "ingest_token", "ingest_token_file", "pace", "reply_fallback", "on_failure", "max_age", "coalesce"}
+	spaceKeys     = []string{"webhook_url", "webhook_url_file", "ingest_token", "ingest_token_file", "pace", "reply_fallback", "on_failure", "max_age", "coalesce", "queue_limit"}
 	retentionKeys = []string{"delivered", "dead"}
 	timingKeys    = []string{"request_timeout", "lease", "backoff_base", "backoff_cap"}
 	serverKeys    = []string{"read_header_timeout", "body_timeout", "write_timeout", "idle_timeout", "max_connections", "max_streams", "max_stream_duration"}
@@ -367,7 +367,21 @@ func (l *loader) space(s *Space, v *yaml.Node, f string) {
 			s.Coalesce = b
 		}
 	}
+	if p, ok := m["queue_limit"]; ok {
+		if str, ok := l.str(p.val, f+".queue_limit"); ok {
+			k, err := strconv.Atoi(str)
+			if err != nil || k < 1 || k > maxQueueLimit {
+				l.report(p.val, f+".queue_limit", "%s: want a whole number from 1 to %d", quote(str), maxQueueLimit)
+			} else {
+				s.QueueLimit = k
+			}
+		}
+	}
 }
+
+// maxQueueLimit is the largest queue_limit: a hundred million deliveries of
+// alert size fill tens of gigabytes.
+const maxQueueLimit = 100_000_000
 
 func (l *loader) retention(c *Config, v *yaml.Node) {
 	m, ok := l.section(v, "retention", "want a mapping (delivered:, dead:), got %s", retentionKeys)

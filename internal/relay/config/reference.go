@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -49,6 +50,7 @@ func Reference() []Key {
 		{"spaces.NAME.on_failure", "retry, dead_letter or drop", string(OnFailureRetry), "What becomes of a message Google refuses for good or that grew older than max_age: `retry` retries 429, 5xx and network failures until max_age, then keeps it as a dead letter; `dead_letter` keeps it at the first failure; `drop` logs it and forgets it."},
 		{"spaces.NAME.max_age", "duration", fmtDuration(DefaultMaxAge), "How long a message may wait before it counts as failed."},
 		{"spaces.NAME.coalesce", "bool", "true", "Merge a thread's queued messages into one request when a backlog builds."},
+		{"spaces.NAME.queue_limit", "whole number, 1 to 100000000", strconv.Itoa(DefaultQueueLimit), "The most deliveries the space may have waiting; beyond it ingest answers 503 with Retry-After."},
 		{"retention", "mapping", "", "How long finished deliveries are kept in the store."},
 		{"retention.delivered", "duration", fmtDuration(DefaultDelivered), "Deliveries sent (or dropped) are deleted after this long."},
 		{"retention.dead", "duration", fmtDuration(DefaultDead), "Dead letters are deleted after this long."},

@@ -1,8 +1,10 @@
 package dispatch
 
 import (
+	"context"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -379,4 +381,47 @@ func TestCoalesceConfig(t *testing.T) {
 			}
 		})
 	}
+}
+
+// listCounter counts the dispatcher's List calls: each coalescing pass makes
+// one.
+type listCounter struct {
+	store.Store
+	n atomic.Int64
+}
+
+func (c *listCounter) List(ctx context.Context, f store.Filter) ([]store.Delivery, error) {
+	c.n.Add(1)
+	return c.Store.List(ctx, f)
+}
+
+// TestCoalesceNotPerMessage: while the lane's heads wait for their retries
+// (Google out of reach), the messages that keep arriving wake the lane but
+// do not each cost a coalescing pass: the pass reads up to a thousand
+// pending deliveries, and ingest would slow as the backlog grows.
+func TestCoalesceNotPerMessage(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t, testConfig(coalescing(t, "ops", "AAA")), func(c call, n int) (time.Duration, error) {
+			return 0, apiError(503, "UNAVAILABLE", "try later")
+		})
+		lists := &listCounter{}
+		h.withStore(func(st store.Store) store.Store { lists.Store = st; return lists })
+		h.enqueue("ops", msg{text: "first", group: "g"})
+		h.start()
+		h.waitFor("the first attempt", time.Minute, func() bool { return len(h.send.Calls()) == 1 })
+		// Past the pace, before the retry (BackoffBase/2 = 2 s).
+		time.Sleep(pace + 100*time.Millisecond)
+		synctest.Wait()
+		before := lists.n.Load()
+		for i := range 50 {
+			h.enqueue("ops", msg{text: fmt.Sprint(i), group: "g"})
+			synctest.Wait()
+		}
+		if got := lists.n.Load() - before; got > 1 {
+			t.Errorf("%d coalescing passes for 50 messages while the head waits for its retry, want at most 1", got)
+		}
+		if got := len(h.send.Calls()); got != 1 {
+			t.Errorf("%d attempts, want 1 (the retry is not due)", got)
+		}
+	})
 }

@@ -63,6 +63,8 @@ type lane struct {
 	pausing   int         // stops being written to the store: until then the store cannot show them
 	throttles int         // 429s since the last success
 	due       []time.Time // retry times we scheduled, so an idle lane wakes for them
+
+	emptyAt time.Time // when the last claim found nothing; zero after one that found something, or a resume
 }
 
 // poke wakes the loop without blocking.
@@ -134,7 +136,9 @@ func (l *lane) step(ctx, sendCtx context.Context) time.Duration {
 			return w
 		}
 	}
-	l.coalesce(ctx)
+	if l.mayCoalesce(now) {
+		l.coalesce(ctx)
+	}
 	ds, err := l.d.store.Claim(ctx, l.lease, 1)
 	if err != nil {
 		if errors.Is(err, store.ErrLeaseLost) {
@@ -146,10 +150,37 @@ func (l *lane) step(ctx, sendCtx context.Context) time.Duration {
 		}
 		return cfg.PollInterval
 	}
+	l.mu.Lock()
+	l.emptyAt = time.Time{}
+	if len(ds) == 0 {
+		l.emptyAt = now
+	}
+	l.mu.Unlock()
 	if len(ds) == 0 {
 		return l.idle(now)
 	}
 	return l.start(ctx, sendCtx, ds[0])
+}
+
+// mayCoalesce reports whether coalescing could find a group to merge: not
+// when the last claim found nothing due, unless a retry came due since or
+// PollInterval passed. Ingest wakes the lane for every message; while
+// Google is out of reach the heads all wait for their retries, and a
+// coalescing pass (a read of up to a thousand pending deliveries) per
+// message would cost ingest more the longer the backlog grows. A message
+// only lengthens a group or starts one, which makes no head due.
+func (l *lane) mayCoalesce(now time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.emptyAt.IsZero() || now.Sub(l.emptyAt) >= l.d.cfg.PollInterval {
+		return true
+	}
+	for _, t := range l.due {
+		if !t.After(now) {
+			return true
+		}
+	}
+	return false
 }
 
 // idle returns how long an idle lane sleeps: until the next retry it
@@ -223,6 +254,7 @@ func (l *lane) acquire(ctx context.Context, send bool) error {
 		}
 	case l.stopped && l.stops == stops && l.pausing == 0:
 		l.stopped = false
+		l.emptyAt = time.Time{} // its backlog may coalesce now
 		l.log.LogAttrs(ctx, slog.LevelInfo, "space_resumed")
 	}
 	// The relay spaces' own pauses: one halted elsewhere (another replica,
@@ -242,6 +274,7 @@ func (l *lane) acquire(ctx context.Context, send bool) error {
 		for name := range l.halted {
 			if !inStore[name] {
 				delete(l.halted, name)
+				l.emptyAt = time.Time{} // its backlog may coalesce now
 				l.log.LogAttrs(ctx, slog.LevelInfo, "space_resumed", slog.String("relay_space", name))
 			}
 		}

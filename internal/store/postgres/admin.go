@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -55,6 +56,14 @@ func (s *Store) List(ctx context.Context, f store.Filter) ([]store.Delivery, err
 			states[i] = string(st)
 		}
 		add("state = ANY(?)", states)
+	}
+	if len(f.States) > 0 && !slices.ContainsFunc(f.States, func(st store.State) bool {
+		return st != store.StateQueued && st != store.StateSending
+	}) {
+		// Spelled out, the pending states let the partial indexes on
+		// them serve (a bound parameter cannot): a lane's pending
+		// deliveries are read in id order without sorting its backlog.
+		where = append(where, "state IN ('queued', 'sending')")
 	}
 	if f.BatchID != "" {
 		n, ok := store.ParseID(f.BatchID)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gchatkit/gchat/internal/store"
 	"github.com/gchatkit/gchat/internal/store/postgres"
+	"github.com/gchatkit/gchat/internal/store/storetest"
 )
 
 // BenchmarkEnqueue measures durable accepts, as the SQLite backend's
@@ -21,10 +22,9 @@ import (
 // (on by default). It reports accepts/s and the p50 and p99 latency of one
 // call.
 //
-// Enqueues of one lane commit one at a time (the lane's row lock is held
-// through the commit, see the package documentation), so lanes=1 is the
-// worst case: one WAL flush per accept. Enqueues of different lanes commit
-// in parallel and share flushes.
+// Concurrent Enqueues of one store commit in groups (see group.go): one
+// transaction, one lock of each lane and one WAL flush for every accept
+// that arrived during the previous commit.
 func BenchmarkEnqueue(b *testing.B) {
 	msg, _ := json.Marshal(map[string]string{"text": fmt.Sprintf("%0300d", 0)})
 	for _, bc := range []struct{ conc, lanes int }{{8, 1}, {64, 1}, {64, 16}} {
@@ -81,4 +81,17 @@ func BenchmarkEnqueue(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkClaimBacklog: see storetest.ClaimBacklog.
+func BenchmarkClaimBacklog(b *testing.B) {
+	storetest.ClaimBacklog(b, func(b *testing.B) store.Store {
+		dbURL, _ := postgres.FreshSchema(b)
+		s, err := postgres.Open(b.Context(), dbURL, postgres.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { s.Close() })
+		return s
+	})
 }

@@ -51,7 +51,10 @@
 //
 // # Concurrency
 //
-// Each call is one transaction at READ COMMITTED. A lane's row in the lanes
+// Each call is one transaction at READ COMMITTED, but for Enqueue: the
+// Enqueue calls of one Store that arrive together share one transaction, a
+// group commit (see group.go), which takes each lock once for the group and
+// answers each call after its commit. A lane's row in the lanes
 // table is its mutex: Enqueue, Claim, Finish, FreezeBatch, the lease calls,
 // Replay and Delete lock it (SELECT ... FOR NO KEY UPDATE) before reading or
 // changing the lane's pending deliveries or its lease. Holding it through the
@@ -137,6 +140,8 @@ const idleParam = "idle_in_transaction_session_timeout"
 type Store struct {
 	pool *pgxpool.Pool
 	now  func() time.Time // nil: the database's clock
+
+	group grouper // Enqueue calls waiting to commit
 
 	closed    atomic.Bool
 	closeOnce sync.Once

@@ -68,34 +68,21 @@ func getDelivery(ctx context.Context, q querier, id int64) (store.Delivery, erro
 	return d, err
 }
 
-// insertDeliveriesSQL stores the deliveries of one request, given as
-// parallel arrays in request order, and returns them. Ids come from the
-// sequence in whatever order nextval runs; row_number() over them gives the
-// smallest to the first delivery, so ids and Seq increase in request order.
-const insertDeliveriesSQL = `WITH ids AS (
-		SELECT id, row_number() OVER (ORDER BY id) AS ord
-		FROM (SELECT nextval('delivery_ids') AS id FROM generate_series(1, cardinality($1::text[]))) n
-	)
-	INSERT INTO deliveries (id, seq, space, lane, grp, message, reply, message_id, request_id,
-		caller_request_id, dedup_key, relay_thread, route, state, next_attempt_at, created_at, updated_at, queued_at)
-	SELECT ids.id, ids.id, $7, $8, u.grp, u.message, u.reply, u.message_id, u.request_id,
-		$9, $10, u.relay_thread, $12, 'queued', $11, $11, $11, $11
-	FROM ids JOIN unnest($1::text[], $2::bytea[], $3::text[], $4::text[], $5::text[], $6::text[])
-		WITH ORDINALITY AS u (grp, message, reply, message_id, relay_thread, request_id, ord) USING (ord)
-	RETURNING ` + columns
-
 // Enqueue implements store.Queue.
 //
 // Of concurrent requests with the same CallerRequestID or DedupKey in one
 // relay space exactly one is stored: a keyed request first takes
-// transaction-scoped advisory locks on its keys (see lockKeys), so a repeat
-// checks for duplicates only once the first has committed or rolled back,
-// even when the two name different lanes. (A unique index cannot say it: a
+// transaction-scoped advisory locks on its keys (see lockGroupKeys), so a
+// repeat in another transaction checks for duplicates only once the first
+// has committed or rolled back, even when the two name different lanes; a
+// repeat in the same group is answered with the first's deliveries. (A unique index cannot say it: a
 // request stores several deliveries under one key, and a DedupKey may repeat
 // once its window has passed.) Then, for a request that is no duplicate, the
 // lane's row lock, held to the commit, orders Seq by commit within the lane,
 // and the relay space's row lock, taken after it, makes the space's queue
-// bound exact.
+// bound exact. Concurrent calls commit together (see group.go): the locks
+// are taken once per group, in one order, and the bound is kept across the
+// group, call by call.
 func (s *Store) Enqueue(ctx context.Context, req store.EnqueueRequest) (store.EnqueueResult, error) {
 	if req.Space == "" || req.Lane == "" {
 		return store.EnqueueResult{}, errors.New("enqueue: space and lane are required")
@@ -103,86 +90,15 @@ func (s *Store) Enqueue(ctx context.Context, req store.EnqueueRequest) (store.En
 	if len(req.Deliveries) == 0 {
 		return store.EnqueueResult{}, errors.New("enqueue: no deliveries")
 	}
-	n := len(req.Deliveries)
-	var (
-		groups, replies, messageIDs, relayThreads, requestIDs = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-		messages                                              = make([][]byte, n)
-		threads                                               []string
-	)
-	for i, nd := range req.Deliveries {
-		groups[i], messages[i], replies[i], messageIDs[i], relayThreads[i] = nd.Group, nd.Message, nd.Reply, nd.MessageID, nd.RelayThread
+	requestIDs := make([]string, len(req.Deliveries))
+	for i := range requestIDs {
 		requestIDs[i] = store.NewRequestID()
-		if nd.RelayThread != "" {
-			threads = append(threads, nd.RelayThread)
-		}
 	}
-	// Sorted and distinct: an upsert may not touch a row twice, and a fixed
-	// order keeps concurrent requests from locking threads crosswise.
-	slices.Sort(threads)
-	threads = slices.Compact(threads)
-
-	var res store.EnqueueResult
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		res = store.EnqueueResult{}
-		if req.CallerRequestID != "" || req.DedupKey != "" {
-			// The keys' locks, then the duplicate checks, before the
-			// lane's lock: a duplicate neither waits for a busy lane nor
-			// holds it. The clock is read once the locks are granted.
-			now, err := s.lockKeys(ctx, tx, req)
-			if err != nil {
-				return err
-			}
-			dup, err := duplicates(ctx, tx, req, now)
-			if err != nil || dup != nil {
-				res = store.EnqueueResult{Deliveries: dup, Duplicate: true}
-				return err
-			}
-		}
-		lane, err := s.lockLane(ctx, tx, req.Lane, true)
-		if err != nil {
-			return err
-		}
-		// The relay space's row, locked after the lane's (as the pending
-		// triggers take them) to the commit: it makes the bound exact.
-		var pending int
-		if err := tx.QueryRow(ctx, `INSERT INTO spaces (space) VALUES ($1)
-			ON CONFLICT (space) DO UPDATE SET pending = spaces.pending RETURNING pending`, req.Space).Scan(&pending); err != nil {
-			return err
-		}
-		if req.Limit > 0 && pending+n > req.Limit {
-			return fmt.Errorf("enqueue in space %s: %d pending, limit %d: %w", req.Space, pending, req.Limit, store.ErrFull)
-		}
-		ds, err := queryDeliveries(ctx, tx, insertDeliveriesSQL,
-			groups, messages, replies, messageIDs, relayThreads, requestIDs,
-			req.Space, req.Lane, req.CallerRequestID, req.DedupKey, lane.now, req.Route)
-		if err != nil {
-			return err
-		}
-		slices.SortFunc(ds, func(a, b store.Delivery) int { return cmp.Compare(a.ID, b.ID) })
-		res.Deliveries = ds
-		if len(threads) > 0 {
-			// A busy thread's row is rewritten at most once per
-			// store.ThreadTouch: each rewrite is a new row version and a
-			// new entry in threads_updated. The row is locked either way,
-			// so a concurrent Prune waits and then sees it in use.
-			if _, err := tx.Exec(ctx, `INSERT INTO threads (relay_name, lane, created_at, updated_at)
-				SELECT t, $2, $3, $3 FROM unnest($1::text[]) AS t ORDER BY t
-				ON CONFLICT (relay_name) DO UPDATE SET updated_at = excluded.updated_at
-				WHERE threads.updated_at <= $4`,
-				threads, req.Lane, lane.now, lane.now.Add(-store.ThreadTouch)); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return store.EnqueueResult{}, fmt.Errorf("enqueue: %w", err)
-	}
-	return res, nil
+	return s.enqueueGrouped(&enqueueCall{ctx: ctx, req: req, requestIDs: requestIDs, done: make(chan struct{})})
 }
 
 // Advisory lock classes (the first key of pg_advisory_xact_lock(int, int))
-// of Enqueue's dedup keys: the bytes of "gcrq" and "gcdk". The second key is
+// of Enqueue's dedup keys, taken by lockGroupKeys: the bytes of "gcrq" and "gcdk". The second key is
 // a hash of the schema, the relay space and the key; two keys that share a
 // hash only wait for each other. The two-key form never meets
 // MigrationLockKey, which uses the one-key form.
@@ -190,57 +106,6 @@ const (
 	callerLockClass int32 = 0x67637271
 	dedupLockClass  int32 = 0x6763646b
 )
-
-// lockKeys takes the advisory locks of req's dedup keys, held to the end of
-// the transaction, and returns the store's time read after them. Every
-// request takes its CallerRequestID's lock before its DedupKey's, and takes
-// them before its lane's row lock; no other call takes them. So a request
-// holding a DedupKey lock never waits for a CallerRequestID lock, and no
-// cycle of waits can form.
-func (s *Store) lockKeys(ctx context.Context, tx pgx.Tx, req store.EnqueueRequest) (time.Time, error) {
-	var now time.Time
-	for _, k := range []struct {
-		class int32
-		key   string
-	}{{callerLockClass, req.CallerRequestID}, {dedupLockClass, req.DedupKey}} {
-		if k.key == "" {
-			continue
-		}
-		if err := tx.QueryRow(ctx, `SELECT coalesce($4::timestamptz, clock_timestamp())
-			FROM pg_advisory_xact_lock($1, hashtext(current_schema() || '/' || $2 || '/' || $3))`,
-			k.class, req.Space, k.key, s.fixedNow()).Scan(&now); err != nil {
-			return time.Time{}, err
-		}
-	}
-	return now.UTC(), nil
-}
-
-// duplicates returns the deliveries of an earlier request that req repeats,
-// by CallerRequestID first, then by DedupKey within DedupWindow of now; nil
-// when there is none.
-func duplicates(ctx context.Context, tx pgx.Tx, req store.EnqueueRequest, now time.Time) ([]store.Delivery, error) {
-	if req.CallerRequestID != "" {
-		ds, err := queryDeliveries(ctx, tx, `SELECT `+columns+` FROM deliveries
-			WHERE space = $1 AND caller_request_id = $2 AND caller_request_id <> '' ORDER BY id`,
-			req.Space, req.CallerRequestID)
-		if err != nil || len(ds) > 0 {
-			return ds, err
-		}
-	}
-	if req.DedupKey != "" {
-		var since time.Time // the zero time (year 1) precedes every delivery
-		if req.DedupWindow > 0 {
-			since = now.Add(-req.DedupWindow)
-		}
-		ds, err := queryDeliveries(ctx, tx, `SELECT `+columns+` FROM deliveries
-			WHERE space = $1 AND dedup_key = $2 AND dedup_key <> '' AND created_at > $3 ORDER BY id`,
-			req.Space, req.DedupKey, since)
-		if err != nil || len(ds) > 0 {
-			return ds, err
-		}
-	}
-	return nil, nil
-}
 
 // Claim implements store.Queue.
 //
@@ -266,19 +131,28 @@ func (s *Store) Claim(ctx context.Context, lease store.Lease, max int) ([]store.
 			return nil
 		}
 		// The head of a group (relay space and group key) is its pending
-		// row of lowest seq (DISTINCT ON walks the partial index
-		// deliveries_pending); it is claimable when queued and due, and its
-		// relay space is not paused.
-		out, err = queryDeliveries(ctx, tx, `UPDATE deliveries
+		// row of lowest seq; it is claimable when queued and due, and its
+		// relay space is not paused. heads walks the partial index
+		// deliveries_pending from group to group, one index lookup per
+		// group: the first row past a group is the next group's head. So a
+		// claim costs the lane's groups, not its backlog, which only grows
+		// while Google is out of reach.
+		out, err = queryDeliveries(ctx, tx, `WITH RECURSIVE heads AS (
+				(SELECT id, space, grp FROM deliveries
+					WHERE lane = $2 AND state IN ('queued', 'sending')
+					ORDER BY space, grp, seq LIMIT 1)
+				UNION ALL
+				SELECT n.id, n.space, n.grp FROM heads h CROSS JOIN LATERAL (
+					SELECT id, space, grp FROM deliveries
+					WHERE lane = $2 AND state IN ('queued', 'sending') AND (space, grp) > (h.space, h.grp)
+					ORDER BY space, grp, seq LIMIT 1) n
+			)
+			UPDATE deliveries
 			SET state = 'sending', attempts = attempts + 1, updated_at = $1
 			WHERE id IN (
 				SELECT d.id FROM deliveries d
 				WHERE d.id IN (
-					SELECT h.id FROM (
-						SELECT DISTINCT ON (space, grp) id, space, seq, state, next_attempt_at FROM deliveries
-						WHERE lane = $2 AND state IN ('queued', 'sending')
-						ORDER BY space, grp, seq
-					) h
+					SELECT h.id FROM heads JOIN deliveries h ON h.id = heads.id
 					WHERE h.state = 'queued' AND h.next_attempt_at <= $1
 						AND NOT EXISTS (SELECT 1 FROM spaces p WHERE p.space = h.space AND p.pause_reason <> ''
 							AND (p.paused_until IS NULL OR p.paused_until > $1))

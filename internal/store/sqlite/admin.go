@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/gchatkit/gchat/internal/store"
@@ -60,6 +61,14 @@ func (s *Store) List(ctx context.Context, f store.Filter) ([]store.Delivery, err
 			args = append(args, string(st))
 		}
 		where = append(where, "state IN ("+strings.Join(marks, ", ")+")")
+	}
+	if len(f.States) > 0 && !slices.ContainsFunc(f.States, func(st store.State) bool {
+		return st != store.StateQueued && st != store.StateSending
+	}) {
+		// Spelled out, the pending states let the partial indexes on
+		// them serve (a bound parameter cannot): a lane's pending
+		// deliveries are read in id order without sorting its backlog.
+		where = append(where, "state IN ('queued', 'sending')")
 	}
 	if f.BatchID != "" {
 		n, ok := store.ParseID(f.BatchID)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/gchatkit/gchat/internal/store"
 	"github.com/gchatkit/gchat/internal/store/sqlite"
+	"github.com/gchatkit/gchat/internal/store/storetest"
 )
 
 // BenchmarkEnqueue measures durable accepts: one Enqueue of one delivery
@@ -132,4 +133,16 @@ func benchFinish(b *testing.B, syncMode string) {
 	}
 	b.ReportMetric(float64(finished)/time.Since(start).Seconds(), "finishes/s")
 	b.ReportMetric(float64((cpuTime()-cpu).Microseconds())/float64(finished), "cpu-µs/finish")
+}
+
+// BenchmarkClaimBacklog: see storetest.ClaimBacklog.
+func BenchmarkClaimBacklog(b *testing.B) {
+	storetest.ClaimBacklog(b, func(b *testing.B) store.Store {
+		s, err := sqlite.Open(b.Context(), filepath.Join(b.TempDir(), "bench.db"), sqlite.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { s.Close() })
+		return s
+	})
 }

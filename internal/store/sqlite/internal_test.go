@@ -155,8 +155,10 @@ func TestQueryPlans(t *testing.T) {
 			[]any{"s", "r"}, "deliveries_caller_request"},
 		{`SELECT ` + columns + ` FROM deliveries WHERE space = ? AND dedup_key = ? AND dedup_key <> '' ORDER BY id`,
 			[]any{"s", "k"}, "deliveries_dedup"},
-		{`SELECT space, grp, min(seq) AS seq FROM deliveries WHERE lane = ? AND state IN ('queued', 'sending') GROUP BY space, grp`,
-			[]any{"L"}, "deliveries_pending"},
+		{claimSQL, []any{0, "L", 1}, "deliveries_pending (lane=? AND space=? AND grp>?)"},
+		// List's form for the dispatcher's coalescing pass.
+		{`SELECT ` + columns + ` FROM deliveries WHERE lane = ? AND state IN (?, ?) AND state IN ('queued', 'sending') ORDER BY id LIMIT ?`,
+			[]any{"L", "queued", "sending", 1000}, "deliveries_lane_pending (lane=?)"},
 		{`SELECT space, paused_until, pause_reason FROM spaces WHERE lane = ? AND pause_reason <> '' ORDER BY space`,
 			[]any{"L"}, "spaces_lane"},
 		{`SELECT id FROM deliveries WHERE batch_id = ?`, []any{1}, "deliveries_batch"},
@@ -181,6 +183,9 @@ func TestQueryPlans(t *testing.T) {
 		})
 		if err != nil {
 			t.Fatal(err)
+		}
+		if strings.Contains(strings.Join(plan, "\n"), "deliveries_state") {
+			t.Errorf("plan of %.60s…:\n%s\nwalks the deliveries of a state", tt.query, strings.Join(plan, "\n"))
 		}
 		if !strings.Contains(strings.Join(plan, "\n"), tt.index) {
 			t.Errorf("plan of %.60s…:\n%s\nwant it to use %s", tt.query, strings.Join(plan, "\n"), tt.index)

@@ -244,6 +244,32 @@ func checkLease(ctx context.Context, tx *wtx, lease store.Lease, now int64, live
 	return nil
 }
 
+// claimSQL claims up to ?3 heads of lane ?2 due at ?1; see Claim.
+const claimSQL = `WITH RECURSIVE heads (id, space, grp) AS (
+			SELECT * FROM (SELECT id, space, grp FROM deliveries
+				WHERE lane = ?2 AND state IN ('queued', 'sending')
+				ORDER BY lane, space, grp, seq LIMIT 1)
+			UNION ALL
+			SELECT d.id, d.space, d.grp FROM heads JOIN deliveries d ON d.id = coalesce(
+				(SELECT n.id FROM deliveries n
+					WHERE n.lane = ?2 AND n.state IN ('queued', 'sending') AND n.space = heads.space AND n.grp > heads.grp
+					ORDER BY n.lane, n.space, n.grp, n.seq LIMIT 1),
+				(SELECT n.id FROM deliveries n
+					WHERE n.lane = ?2 AND n.state IN ('queued', 'sending') AND n.space > heads.space
+					ORDER BY n.lane, n.space, n.grp, n.seq LIMIT 1))
+		)
+		UPDATE deliveries
+		SET state = 'sending', attempts = attempts + 1, updated_at = ?1
+		WHERE id IN (
+			SELECT d.id FROM heads CROSS JOIN deliveries d ON d.id = heads.id
+			WHERE d.state = 'queued' AND d.next_attempt_at <= ?1
+				AND d.space NOT IN (SELECT space FROM spaces
+					WHERE pause_reason <> '' AND (paused_until = 0 OR paused_until > ?1))
+			ORDER BY d.seq
+			LIMIT ?3
+		)
+		RETURNING ` + columns
+
 // Claim implements store.Queue.
 func (s *Store) Claim(ctx context.Context, lease store.Lease, max int) ([]store.Delivery, error) {
 	if max <= 0 {
@@ -265,26 +291,15 @@ func (s *Store) Claim(ctx context.Context, lease store.Lease, max int) ([]store.
 		}
 		// The head of a group (relay space and group key) is its pending
 		// row of lowest seq; it is claimable when queued and due, and its
-		// relay space is not paused. The inner query walks the partial
-		// index deliveries_pending (its WHERE repeats the index's).
+		// relay space is not paused. heads walks the partial index
+		// deliveries_pending (its WHERE repeats the index's) from group to
+		// group, one lookup per group: the first row past a group, in its
+		// relay space or else in the next, is the next group's head. So a
+		// claim costs the lane's groups, not its backlog, which only grows
+		// while Google is out of reach. (CROSS JOIN keeps that order: else
+		// SQLite may walk every queued row and look each up in heads.)
 		var err error
-		out, err = queryDeliveries(ctx, tx, `UPDATE deliveries
-			SET state = 'sending', attempts = attempts + 1, updated_at = ?1
-			WHERE id IN (
-				SELECT d.id FROM (
-					SELECT space, grp, min(seq) AS seq FROM deliveries
-					WHERE lane = ?2 AND state IN ('queued', 'sending')
-					GROUP BY space, grp
-				) h
-				JOIN deliveries d ON d.lane = ?2 AND d.space = h.space AND d.grp = h.grp AND d.seq = h.seq
-					AND d.state IN ('queued', 'sending')
-				WHERE d.state = 'queued' AND d.next_attempt_at <= ?1
-					AND h.space NOT IN (SELECT space FROM spaces
-						WHERE pause_reason <> '' AND (paused_until = 0 OR paused_until > ?1))
-				ORDER BY d.seq
-				LIMIT ?3
-			)
-			RETURNING `+columns, now, lease.Lane, max)
+		out, err = queryDeliveries(ctx, tx, claimSQL, now, lease.Lane, max)
 		if err != nil {
 			return err
 		}

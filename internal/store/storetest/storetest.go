@@ -100,6 +100,7 @@ func Run(t *testing.T, b Backend) {
 	tests = append(tests, spaceTests...)
 	tests = append(tests, attemptTests...)
 	tests = append(tests, activityTests...)
+	tests = append(tests, groupTests...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()

@@ -1,0 +1,57 @@
+package storetest
+
+import (
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/gchatkit/gchat/internal/store"
+)
+
+// ClaimBacklog is a benchmark of a Claim that finds nothing due in a lane
+// whose 100 thread groups hold a backlog of the given size, each group's
+// head waiting for its retry, as while Google is out of reach: the cost
+// should not grow with the backlog.
+func ClaimBacklog(b *testing.B, open func(b *testing.B) store.Store) {
+	msg, _ := json.Marshal(map[string]string{"text": fmt.Sprintf("%0600d", 0)})
+	for _, backlog := range []int{1_000, 10_000, 50_000} {
+		b.Run(fmt.Sprintf("backlog=%d", backlog), func(b *testing.B) {
+			s := open(b)
+			for i := 0; i < backlog; i += 100 {
+				ds := make([]store.NewDelivery, 100)
+				for g := range ds {
+					ds[g] = store.NewDelivery{Group: fmt.Sprintf("t%03d", g), Message: msg}
+				}
+				if _, err := s.Enqueue(b.Context(), store.EnqueueRequest{Space: "s", Lane: "L", Deliveries: ds}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			lease, err := s.AcquireLease(b.Context(), store.LeaseRequest{Lane: "L", Owner: "bench", TTL: time.Hour})
+			if err != nil {
+				b.Fatal(err)
+			}
+			retry := time.Now().Add(time.Hour)
+			for {
+				ds, err := s.Claim(b.Context(), lease, 100)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(ds) == 0 {
+					break
+				}
+				for _, d := range ds {
+					if _, err := s.Finish(b.Context(), lease, d.ID, store.Outcome{State: store.StateQueued, RetryAt: retry}); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			b.ResetTimer()
+			for b.Loop() {
+				if ds, err := s.Claim(b.Context(), lease, 1); err != nil || len(ds) > 0 {
+					b.Fatal(ds, err)
+				}
+			}
+		})
+	}
+}

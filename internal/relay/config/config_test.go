@@ -327,6 +327,10 @@ routes:
     suppress_repeats: 4h
     mentions: {critical: all, warning: "users/123456789"}
     max_alerts: 5
+    escalate:
+      - {after: 15m, mention: users/123}
+      - {after: 1h, mention: all, when: {severity: critical}}
+    escalate_stale: 9h
 `
 	src = strings.Replace(src, "defaults: &defaults\n", "", 1)
 	c, err := load(src)
@@ -357,6 +361,9 @@ routes:
 		DedupWindow: 5 * time.Minute, SuppressRepeats: 4 * time.Hour,
 		Mentions:  map[string]string{"critical": "<users/all>", "warning": "<users/123456789>"},
 		MaxAlerts: 5, Line: 24,
+		Escalate: []Escalation{{After: 15 * time.Minute, Mention: "<users/123>", Line: 39},
+			{After: time.Hour, Mention: "<users/all>", When: map[string]string{"severity": "critical"}, Line: 40}},
+		EscalateStale: 9 * time.Hour,
 	}}
 	if diff := cmp.Diff(want, c, cmpConfig); diff != "" {
 		t.Errorf("config (-want +got):\n%s", diff)

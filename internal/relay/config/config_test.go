@@ -176,6 +176,12 @@ func TestLoadProblems(t *testing.T) {
 				`gchat.yaml:8:18: routes[0].match[0].spaces[0]: "oncall" is not a configured space`},
 		{"route mention", space + "routes:\n  - {name: am, source: alertmanager, spaces: alerts, mentions: {critical: '@here'}}\n",
 			`gchat.yaml:5:75: routes[0].mentions.critical: "@here" is not a mention: want "<users/all>", "all", "<users/NUMERIC_ID>" or "users/NUMERIC_ID"`},
+		{"route escalate", space + "routes:\n  - name: am\n    source: alertmanager\n    spaces: alerts\n    escalate:\n      - {after: 15m, mention: '@here'}\n      - {mention: all, when: {severity: critical}, afetr: 1h}\n",
+			`gchat.yaml:9:31: routes[0].escalate[0].mention: "@here" is not a mention: want "all", "users/NUMERIC_ID" or Chat's "<users/…>"` + "\n" +
+				"gchat.yaml:10:9: routes[0].escalate[1].after: an escalation needs after: (how long the incident fires first, e.g. 15m)\n" +
+				`gchat.yaml:10:52: routes[0].escalate[1]: unknown key "afetr" (did you mean "after"?)`},
+		{"json route escalate", space + "routes:\n  - name: gh\n    source: json\n    spaces: alerts\n    template: {text: hi}\n    escalate: [{after: 1h, mention: all}]\n",
+			"gchat.yaml:9:15: routes[0].escalate: escalation follows an incident until it resolves: for alerting routes (alertmanager, grafana) only"},
 		{"route basic half", space + "routes:\n  - {name: am, source: alertmanager, spaces: alerts, basic_username: am}\n",
 			`gchat.yaml:5:70: routes[0].basic_username: basic authentication needs both basic_username and basic_password`},
 		{"route open beyond loopback", "listen: 0.0.0.0:8686\n" + "spaces:\n  alerts:\n    webhook_url: ${HOOK}\n    ingest_token: ${TOKEN}\n" +

@@ -43,6 +43,7 @@ var escalateKeys = []string{"after", "mention", "when"}
 
 // escalate reads a route's escalate: list.
 func (l *loader) escalate(r *Route, v *yaml.Node, field string) {
+	l.pos[field] = position{v.Line, v.Column}
 	n := deref(v)
 	if isNull(n) {
 		return

@@ -1,12 +1,19 @@
 package relay_test
 
 import (
+	"log/slog"
+	"os"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/gchatkit/gchat/internal/relay"
 	"github.com/gchatkit/gchat/internal/relay/config"
 	"github.com/gchatkit/gchat/internal/source/alert"
 	"github.com/gchatkit/gchat/internal/store"
+	"github.com/gchatkit/gchat/internal/store/postgres"
+	"github.com/gchatkit/gchat/internal/store/postgres/pgtest"
 	"github.com/gchatkit/gchat/internal/store/storetest"
 )
 
@@ -93,4 +100,54 @@ func TestEscalationStale(t *testing.T) {
 	e.fire(1)
 	clock.Advance(3 * time.Hour)
 	e.fire(0)
+}
+
+// TestEscalationOneReplicaOfThree: three relays on one PostgreSQL store
+// fire due escalations at the same time; each timer's reply is queued
+// once, by one of them.
+func TestEscalationOneReplicaOfThree(t *testing.T) {
+	dbURL, _ := pgtest.FreshSchema(t, "escalate_")
+	clock := storetest.NewClock(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
+	e := sourceEnvClock(t, clock.Now, amRoute(escalatingRoute)) // for its configuration
+	var servers [3]*relay.Server
+	var first store.Store
+	for i := range servers {
+		st, err := postgres.Open(t.Context(), dbURL, postgres.Options{Now: clock.Now, MaxConns: 4})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		if i == 0 {
+			first = st
+		}
+		servers[i] = relay.NewServer(e.cfg, st, nil, slog.New(slog.NewTextHandler(os.Stderr, nil)), relay.Options{Listen: e.cfg.Listen})
+	}
+	e.srv, e.store = servers[0], first
+	// Two incidents: DiskFull's 15-minute rule is due, and HighLatency's
+	// 15-minute and (warning) 1-minute rules.
+	e.mustSource("/v1/alertmanager/prom", fixture(t, "alertmanager/testdata/diskfull-firing.json"))
+	e.mustSource("/v1/alertmanager/prom", fixture(t, "alertmanager/testdata/highlatency-firing.json"))
+	clock.Advance(15 * time.Minute)
+
+	var (
+		wg    sync.WaitGroup
+		fired atomic.Int32
+	)
+	for _, s := range servers {
+		wg.Go(func() {
+			n, err := s.FireEscalations(t.Context())
+			if err != nil {
+				t.Error(err)
+			}
+			fired.Add(int32(n))
+		})
+	}
+	wg.Wait()
+	replies, err := first.List(t.Context(), store.Filter{Text: "still firing"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fired.Load() != 3 || len(replies) != 3 {
+		t.Fatalf("three replicas fired %d replies and stored %d, want 3 and 3", fired.Load(), len(replies))
+	}
 }

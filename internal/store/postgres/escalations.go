@@ -21,14 +21,14 @@ func (s *Store) ArmEscalations(ctx context.Context, timers []store.NewEscalation
 			return err
 		}
 		for _, t := range timers {
-			if _, err := tx.Exec(ctx, `DELETE FROM escalations WHERE key = $1 AND incident < $2`, t.Key, t.Incident); err != nil {
+			if _, err := tx.Exec(ctx, `DELETE FROM escalations WHERE key = $1 AND incident < $2`, textKey(t.Key), t.Incident); err != nil {
 				return err
 			}
 			if _, err := tx.Exec(ctx, `INSERT INTO escalations
 				(id, key, incident, route, rule, space, thread_key, text, stale_after, due, seen, created_at)
 				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)
 				ON CONFLICT (id) DO UPDATE SET seen = excluded.seen`,
-				t.ID, t.Key, t.Incident, t.Route, t.Rule, t.Space, t.ThreadKey, t.Text, int64(t.StaleAfter),
+				t.ID, textKey(t.Key), t.Incident, t.Route, t.Rule, t.Space, t.ThreadKey, t.Text, int64(t.StaleAfter),
 				now.Add(t.After), now); err != nil {
 				return err
 			}
@@ -44,6 +44,7 @@ func (s *Store) ArmEscalations(ctx context.Context, timers []store.NewEscalation
 // CancelEscalations implements store.Escalations.
 func (s *Store) CancelEscalations(ctx context.Context, key string) (int, error) {
 	var n int64
+	key = textKey(key)
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		now, err := s.clock(ctx, tx)
 		if err != nil {
@@ -185,6 +186,7 @@ func scanEscalation(r pgx.CollectableRow) (store.Escalation, error) {
 	err := r.Scan(&e.ID, &e.Key, &e.Incident, &e.Route, &e.Rule, &e.Space, &e.ThreadKey, &e.Text, &stale,
 		&e.Due, &e.Seen, &e.CreatedAt, &e.Fired, &delivery)
 	e.StaleAfter = time.Duration(stale)
+	e.Key = keyFromText(e.Key)
 	e.Due, e.Seen, e.CreatedAt = e.Due.UTC(), e.Seen.UTC(), e.CreatedAt.UTC()
 	if delivery != 0 {
 		e.Delivery = store.FormatID(delivery)

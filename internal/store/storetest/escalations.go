@@ -20,11 +20,46 @@ var escalationTests = []struct {
 	{"EscalationStale", testEscalationStale},
 	{"EscalationSurvivesRestart", testEscalationSurvivesRestart},
 	{"EscalationOneOfThreeFires", testEscalationOneOfThree},
+	{"KeysWithAnyBytes", testKeysWithAnyBytes},
+}
+
+// testKeysWithAnyBytes: incident and escalation keys are any strings; the
+// relay's hold NUL bytes (route NUL group key) and group keys may hold
+// backslashes.
+func testKeysWithAnyBytes(t *testing.T, h *harness) {
+	keys := []string{"prom\x00{}:{a=\"b\"}", "prom\\0{}:{a=\"b\"}", "prom\x01echo\x00ab", `prom\\0`}
+	for _, k := range keys {
+		for i, firing := range []bool{true, false, true} {
+			n, err := h.s.Incident(t.Context(), k, firing)
+			if err != nil {
+				t.Fatalf("Incident(%q): %v", k, err)
+			}
+			if want := int64(1 + i/2); n != want {
+				t.Fatalf("Incident(%q) #%d: got %d, want %d", k, i, n, want)
+			}
+		}
+	}
+	for i, k := range keys {
+		h.arm(timer(string(rune('a'+i)), k, 1, time.Minute))
+	}
+	es, err := h.s.PendingEscalations(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, e := range es {
+		if e.Key != keys[i] {
+			t.Errorf("escalation %s: key %q, want %q", e.ID, e.Key, keys[i])
+		}
+	}
+	if n, err := h.s.CancelEscalations(t.Context(), keys[1]); err != nil || n != 1 {
+		t.Fatalf("CancelEscalations(%q): %d, %v; want 1", keys[1], n, err)
+	}
+	h.wantIDs("pending", h.pendingEscalations(), []string{"a", "c", "d"})
 }
 
 func timer(id, key string, incident int64, after time.Duration) store.NewEscalation {
 	return store.NewEscalation{ID: id, Key: key, Incident: incident, Route: "prom", Space: "ops",
-		ThreadKey: "prom-" + key, Text: "<users/all> still firing", After: after, StaleAfter: time.Hour}
+		ThreadKey: "prom-thread", Text: "<users/all> still firing", After: after, StaleAfter: time.Hour}
 }
 
 func (h *harness) arm(timers ...store.NewEscalation) {

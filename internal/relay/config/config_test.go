@@ -374,6 +374,9 @@ routes:
 	if diff := cmp.Diff(want, c, cmpConfig); diff != "" {
 		t.Errorf("config (-want +got):\n%s", diff)
 	}
+	if sum := c.Summary(); !strings.Contains(sum, "; escalate 15m <users/123>, 1h <users/all> if severity=critical (stale 9h);") {
+		t.Errorf("summary does not state the escalation rules:\n%s", sum)
+	}
 	if !c.AllowsHost("127.0.0.1:8687") || !c.AllowsHost("proxy.example:443") || !c.AllowsHost("chat.googleapis.com") || c.AllowsHost("127.0.0.1:8686") {
 		t.Error("AllowsHost disagrees with allowed_hosts")
 	}

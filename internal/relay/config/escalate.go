@@ -2,6 +2,9 @@ package config
 
 import (
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -37,6 +40,28 @@ func (e Escalation) Matches(labels map[string]string) bool {
 		}
 	}
 	return true
+}
+
+// escalateSummary states the route's escalation rules for Summary, ""
+// without any: "; escalate 15m <users/123>, 1h <users/all> if
+// severity=critical (stale 8h10m)".
+func (r *Route) escalateSummary() string {
+	if len(r.Escalate) == 0 {
+		return ""
+	}
+	parts := make([]string, len(r.Escalate))
+	for i, e := range r.Escalate {
+		parts[i] = fmtDuration(e.After) + " " + e.Mention
+		if len(e.When) > 0 {
+			keys := slices.Sorted(maps.Keys(e.When))
+			conds := make([]string, len(keys))
+			for j, k := range keys {
+				conds[j] = k + "=" + e.When[k]
+			}
+			parts[i] += " if " + strings.Join(conds, ",")
+		}
+	}
+	return fmt.Sprintf("; escalate %s (stale %s)", strings.Join(parts, ", "), fmtDuration(r.EscalateStale))
 }
 
 var escalateKeys = []string{"after", "mention", "when"}

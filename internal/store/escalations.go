@@ -25,7 +25,9 @@ type Escalations interface {
 	// ClaimEscalations marks at most max timers that are due and not fired
 	// as fired, and returns them; a timer claimed once is never returned
 	// again, by any replica. Timers whose Seen is older than their
-	// StaleAfter are cancelled first, never fired.
+	// StaleAfter are cancelled first, never fired; timers not seen for
+	// twice their StaleAfter are forgotten, so that the table holds only
+	// live incidents (a firing after that arms them afresh).
 	ClaimEscalations(ctx context.Context, max int) ([]Escalation, error)
 	// EscalationSent records the delivery that carries a fired timer's
 	// reply. When the timer was cancelled since it was claimed, the

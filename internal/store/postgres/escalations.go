@@ -103,6 +103,9 @@ func (s *Store) ClaimEscalations(ctx context.Context, max int) ([]store.Escalati
 			WHERE NOT fired AND NOT cancelled AND seen + stale_after * interval '1 microsecond' / 1000 < $1`, now); err != nil {
 			return err
 		}
+		if _, err := tx.Exec(ctx, `DELETE FROM escalations WHERE seen + stale_after * interval '1 microsecond' / 500 < $1`, now); err != nil {
+			return err
+		}
 		rows, err := tx.Query(ctx, `UPDATE escalations SET fired = true
 			WHERE id IN (SELECT id FROM escalations WHERE NOT fired AND NOT cancelled AND due <= $1
 				ORDER BY due, id LIMIT $2 FOR UPDATE SKIP LOCKED)

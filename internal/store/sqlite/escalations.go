@@ -99,6 +99,9 @@ func (s *Store) ClaimEscalations(ctx context.Context, max int) ([]store.Escalati
 			WHERE NOT fired AND NOT cancelled AND seen + stale_after < ?`, now); err != nil {
 			return err
 		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM escalations WHERE seen + 2 * stale_after < ?`, now); err != nil {
+			return err
+		}
 		rows, err := tx.QueryContext(ctx, `UPDATE escalations SET fired = 1
 			WHERE id IN (SELECT id FROM escalations WHERE NOT fired AND NOT cancelled AND due <= ? ORDER BY due, id LIMIT ?)
 			RETURNING `+escalationColumns, now, max)

@@ -189,11 +189,15 @@ func testEscalationStale(t *testing.T, h *harness) {
 	h.arm(timer("b", "h", 1, 2*time.Hour)) // h keeps firing, g went silent
 	h.clock.Advance(11 * time.Minute)
 	h.wantIDs("pending after g's staleness", h.pendingEscalations(), []string{"b"})
-	h.clock.Advance(2 * time.Hour)
-	h.wantIDs("claim", h.claimEscalations(), nil) // b went stale too
+	// g fires again in the same incident: its stale timer stays cancelled.
 	h.arm(timer("a", "g", 1, 2*time.Hour))
-	h.clock.Advance(3 * time.Hour)
-	h.wantIDs("claim after a stale timer's incident fires again", h.claimEscalations(), nil)
+	h.clock.Advance(64 * time.Minute)
+	h.wantIDs("claim when due", h.claimEscalations(), nil) // b went stale too
+	// Not seen for twice its staleness: forgotten, and armed afresh.
+	h.clock.Advance(time.Hour)
+	h.wantIDs("claim", h.claimEscalations(), nil)
+	h.arm(timer("a", "g", 1, time.Minute))
+	h.wantIDs("pending after a forgotten timer is armed again", h.pendingEscalations(), []string{"a"})
 }
 
 func testEscalationSurvivesRestart(t *testing.T, h *harness) {

@@ -35,19 +35,22 @@ import (
 // escalationBatch bounds the timers one FireEscalations pass claims.
 const escalationBatch = 100
 
-// armEscalations records what a planned notification means for its
-// incident's escalations: a resolved cancels them, a firing arms the
-// timers of the rules that apply.
+// cancelEscalations ends the escalations of a resolved notification's
+// incident, and drops a reply queued but not yet sent. It runs before the
+// resolved card is queued, so that no batch can merge the two.
+func (s *Server) cancelEscalations(ctx context.Context, rt *config.Route, pl plan.Plan) error {
+	if pl.Incident == "" || pl.Firing || len(rt.Escalate) == 0 {
+		return nil
+	}
+	if _, err := s.store.CancelEscalations(ctx, pl.Incident); err != nil {
+		return fmt.Errorf("cancel escalations of route %s: %w", rt.Name, err)
+	}
+	return nil
+}
+
+// armEscalations arms the timers of a firing notification's incident for
+// the rules that apply, once its posts are queued.
 func (s *Server) armEscalations(ctx context.Context, rt *config.Route, pl plan.Plan) error {
-	if pl.Incident == "" || len(rt.Escalate) == 0 {
-		return nil
-	}
-	if !pl.Firing {
-		if _, err := s.store.CancelEscalations(ctx, pl.Incident); err != nil {
-			return fmt.Errorf("cancel escalations of route %s: %w", rt.Name, err)
-		}
-		return nil
-	}
 	if len(pl.Escalations) == 0 {
 		return nil
 	}
@@ -64,9 +67,10 @@ func (s *Server) armEscalations(ctx context.Context, rt *config.Route, pl plan.P
 
 // FireEscalations claims the escalation timers that are due and queues
 // each one's reply into its incident's thread. It returns how many replies
-// it queued. A reply whose space is no longer configured is logged and
-// lost; a reply the accept path refuses (a full queue, a store failure) is
-// lost too, once logged: the timer fired.
+// it queued. A timer whose route or rule a reload removed fires nothing; a
+// reply whose space is no longer configured, or that the accept path
+// refuses (a full queue, a store failure), is logged and lost: the timer
+// fired.
 func (s *Server) FireEscalations(ctx context.Context) (int, error) {
 	n := 0
 	for {
@@ -75,14 +79,17 @@ func (s *Server) FireEscalations(ctx context.Context) (int, error) {
 			return n, fmt.Errorf("fire escalations: %w", err)
 		}
 		for _, e := range es {
-			if err := s.fireEscalation(ctx, e); err != nil {
+			queued, err := s.fireEscalation(ctx, e)
+			if err != nil {
 				if ctx.Err() != nil {
 					return n, ctx.Err()
 				}
 				s.log.Error("escalation_failed", slog.String("route", e.Route), slog.String("space", e.Space), slog.Any("err", err))
 				continue
 			}
-			n++
+			if queued {
+				n++
+			}
 		}
 		if len(es) < escalationBatch {
 			return n, nil
@@ -90,10 +97,17 @@ func (s *Server) FireEscalations(ctx context.Context) (int, error) {
 	}
 }
 
-func (s *Server) fireEscalation(ctx context.Context, e store.Escalation) error {
+// fireEscalation queues a fired timer's reply; false when its rule is
+// gone.
+func (s *Server) fireEscalation(ctx context.Context, e store.Escalation) (bool, error) {
+	if rt := s.cfg.Route(e.Route); rt == nil || e.Rule >= len(rt.Escalate) {
+		// A reload took the rule away: its armed timers fire nothing.
+		s.log.Info("escalation_skipped", slog.String("route", e.Route), slog.Int("rule", e.Rule))
+		return false, nil
+	}
 	sp := s.cfg.Space(e.Space)
 	if sp == nil {
-		return fmt.Errorf("space %q is no longer configured", e.Space)
+		return false, fmt.Errorf("space %q is no longer configured", e.Space)
 	}
 	req := accept.Request{Space: sp, Message: gchat.Message{Text: e.Text}, Route: e.Route,
 		CallerRequestID: "escalation:" + e.ID}
@@ -103,15 +117,15 @@ func (s *Server) fireEscalation(ctx context.Context, e store.Escalation) error {
 	}
 	res, err := s.accept.Accept(ctx, req)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if len(res.Deliveries) == 0 {
-		return errors.New("no delivery queued")
+		return false, errors.New("no delivery queued")
 	}
 	if err := s.store.EscalationSent(ctx, e.ID, res.Deliveries[0].ID); err != nil {
-		return err
+		return false, err
 	}
 	s.log.Info("escalated", slog.String("route", e.Route), slog.String("space", e.Space),
 		slog.String("delivery_id", res.Deliveries[0].ID), slog.Int("rule", e.Rule))
-	return nil
+	return true, nil
 }

@@ -151,3 +151,14 @@ func TestEscalationOneReplicaOfThree(t *testing.T) {
 		t.Fatalf("three replicas fired %d replies and stored %d, want 3 and 3", fired.Load(), len(replies))
 	}
 }
+
+// TestEscalationRuleRemoved: a timer armed before a reload took its rule
+// away fires nothing.
+func TestEscalationRuleRemoved(t *testing.T) {
+	clock := storetest.NewClock(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
+	e := sourceEnvClock(t, clock.Now, amRoute(escalatingRoute))
+	e.mustSource("/v1/alertmanager/prom", fixture(t, "alertmanager/testdata/diskfull-firing.json"))
+	e.cfg.Route("prom").Escalate = nil
+	clock.Advance(2 * time.Hour)
+	e.fire(0)
+}

@@ -79,6 +79,11 @@ func (s *Server) handleSource(src config.Source) http.HandlerFunc {
 			unavailable(w, nil, "")
 			return
 		}
+		if err := s.cancelEscalations(r.Context(), rt, pl); err != nil {
+			log.Error("escalation_state_failed", slog.Any("err", err))
+			unavailable(w, nil, "")
+			return
+		}
 		answer := sourceAnswer{Route: name, Skipped: pl.Skipped}
 		if pl.Echo {
 			s.opts.Metrics.Deduplicated(name, DedupStaleEcho)

@@ -227,7 +227,9 @@ func escalations(r *config.Route, g alert.Group, n int64, key, sp, tk string) []
 		if !rule.Matches(g.CommonLabels) {
 			continue
 		}
-		what := g.CommonLabels["alertname"]
+		// A label may hold any character: markup shows literally, and a
+		// store's text may not hold NUL.
+		what := gchat.Escape(strings.ReplaceAll(g.CommonLabels["alertname"], "\x00", ""))
 		if what == "" {
 			what = fmt.Sprintf("%d alerts", len(g.Alerts))
 		}

@@ -8,7 +8,7 @@
 //	gchat emulator [flags]
 //	gchat config check FILE
 //	gchat migrate [--config FILE | --store STORE]
-//	gchat deliveries | dead list|replay|drop | resume SPACE | spaces   (a running relay's admin API)
+//	gchat deliveries | dead list|replay|drop | resume SPACE | spaces | escalations   (a running relay's admin API)
 //	gchat version (or gchat --version)
 //	gchat completion bash|zsh
 //
@@ -109,6 +109,7 @@ func commands() []command {
 		{"dead", "list, replay or drop a running relay's dead letters", runDead},
 		{"resume", "resume a relay space paused after Google refused its webhook", runResume},
 		{"spaces", "list a running relay's spaces: pending, paused and why, holder, last send", runSpaces},
+		{"escalations", "list a running relay's pending escalations: route, incident, when due", runEscalations},
 		{"completion", "print a shell completion script (completion bash|zsh)", runCompletion},
 		{"version", "print the version (also gchat --version)", runVersion},
 	}

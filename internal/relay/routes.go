@@ -48,6 +48,7 @@ func (s *Server) routes() *http.ServeMux {
 	admin("POST /api/v1/dead/{id}/replay", s.handleDeadReplay)
 	admin("DELETE /api/v1/dead/{id}", s.handleDeadDelete)
 	admin("GET /api/v1/spaces", s.handleSpaceList)
+	admin("GET /api/v1/escalations", s.handleEscalationList)
 	admin("POST /api/v1/spaces/{space}/resume", s.handleSpaceResume)
 	admin("POST /-/reload", s.handleReload)
 	admin("/api/", func(w http.ResponseWriter, r *http.Request) {

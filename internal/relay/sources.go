@@ -79,6 +79,11 @@ func (s *Server) handleSource(src config.Source) http.HandlerFunc {
 			unavailable(w, nil, "")
 			return
 		}
+		if err := s.cancelEscalations(r.Context(), rt, pl); err != nil {
+			log.Error("escalation_state_failed", slog.Any("err", err))
+			unavailable(w, nil, "")
+			return
+		}
 		answer := sourceAnswer{Route: name, Skipped: pl.Skipped}
 		if pl.Echo {
 			s.opts.Metrics.Deduplicated(name, DedupStaleEcho)
@@ -101,6 +106,11 @@ func (s *Server) handleSource(src config.Source) http.HandlerFunc {
 			answer.Deliveries = append(answer.Deliveries, sourceDelivery{Space: p.Space, ID: first.ID,
 				State: string(first.State), Parts: len(res.Deliveries), Duplicate: res.Duplicate})
 			log.Debug("queued", slog.String("space", p.Space), slog.String("delivery_id", first.ID), slog.Bool("duplicate", res.Duplicate))
+		}
+		if err := s.armEscalations(r.Context(), rt, pl); err != nil {
+			log.Error("escalation_state_failed", slog.Any("err", err))
+			unavailable(w, nil, "")
+			return
 		}
 		if pl.Skipped != "" {
 			log.Info("payload_skipped", slog.String("reason", pl.Skipped))

@@ -464,6 +464,7 @@ func (r Retention) WithDefaults() Retention {
 type Store interface {
 	Queue
 	Incidents
+	Escalations
 	Lanes
 	Admin
 	// Ping reports whether the store can commit now: it commits a small

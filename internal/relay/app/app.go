@@ -20,6 +20,8 @@
 //     the dispatcher's, so a reload does not reset it.
 //   - Retention (retention.go): finished deliveries past their retention are
 //     pruned at start and every Options.PruneEvery.
+//   - Escalation (escalate.go): the escalate: timers that are due are fired
+//     every Options.EscalateEvery (relay.Server.FireEscalations).
 //
 // cmd/gchat only parses flags, opens the configuration, the store and the
 // listener, and calls New and Run.
@@ -82,6 +84,9 @@ type Options struct {
 	// PruneEvery is how often retention is applied; zero means
 	// DefaultPruneEvery.
 	PruneEvery time.Duration
+	// EscalateEvery is how often due escalations are fired; zero means
+	// DefaultEscalateEvery.
+	EscalateEvery time.Duration
 	// Emulator, when not nil, is served under /emulator/ on the relay's
 	// listener and makes /readyz say "demo".
 	Emulator Emulator
@@ -138,6 +143,9 @@ func New(cfg *config.Config, ln net.Listener, st store.Store, logger *slog.Logge
 	}
 	if opts.PruneEvery <= 0 {
 		opts.PruneEvery = DefaultPruneEvery
+	}
+	if opts.EscalateEvery <= 0 {
+		opts.EscalateEvery = DefaultEscalateEvery
 	}
 	metrics := relay.NewMetrics(cfg, st, logger)
 	r := &Relay{
@@ -199,6 +207,10 @@ func (r *Relay) Run(ctx context.Context) error {
 	var loops sync.WaitGroup
 	loops.Go(func() {
 		pruneLoop(runCtx, r.raw, func() store.Retention { return storeRetention(r.cfg.Load()) }, r.opts.PruneEvery, r.logger)
+	})
+	loops.Go(func() {
+		escalateLoop(runCtx, func(ctx context.Context) (int, error) { return r.srv.Load().FireEscalations(ctx) },
+			r.opts.EscalateEvery, r.logger)
 	})
 
 	var handler http.Handler = r.metrics.InstrumentIngest(r)

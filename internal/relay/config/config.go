@@ -639,7 +639,7 @@ func (c *Config) Summary() string {
 			if r.Source.Alerting() {
 				fmt.Fprintf(&b, "; thread %s", r.Thread)
 			}
-			fmt.Fprintf(&b, "; %s; credentials %s\n", r.dedupSummary(), r.authSummary())
+			fmt.Fprintf(&b, "; %s%s; credentials %s\n", r.dedupSummary(), r.escalateSummary(), r.authSummary())
 		}
 	}
 	return b.String()

@@ -178,6 +178,12 @@ func TestLoadProblems(t *testing.T) {
 				`gchat.yaml:8:18: routes[0].match[0].spaces[0]: "oncall" is not a configured space`},
 		{"route mention", space + "routes:\n  - {name: am, source: alertmanager, spaces: alerts, mentions: {critical: '@here'}}\n",
 			`gchat.yaml:5:75: routes[0].mentions.critical: "@here" is not a mention: want "<users/all>", "all", "<users/NUMERIC_ID>" or "users/NUMERIC_ID"`},
+		{"route escalate", space + "routes:\n  - name: am\n    source: alertmanager\n    spaces: alerts\n    escalate:\n      - {after: 15m, mention: '@here'}\n      - {mention: all, when: {severity: critical}, afetr: 1h}\n",
+			`gchat.yaml:9:31: routes[0].escalate[0].mention: "@here" is not a mention: want "all", "users/NUMERIC_ID" or Chat's "<users/…>"` + "\n" +
+				"gchat.yaml:10:9: routes[0].escalate[1].after: an escalation needs after: (how long the incident fires first, e.g. 15m)\n" +
+				`gchat.yaml:10:52: routes[0].escalate[1]: unknown key "afetr" (did you mean "after"?)`},
+		{"json route escalate", space + "routes:\n  - name: gh\n    source: json\n    spaces: alerts\n    template: {text: hi}\n    escalate: [{after: 1h, mention: all}]\n",
+			"gchat.yaml:9:15: routes[0].escalate: escalation follows an incident until it resolves: for alerting routes (alertmanager, grafana) only"},
 		{"route basic half", space + "routes:\n  - {name: am, source: alertmanager, spaces: alerts, basic_username: am}\n",
 			`gchat.yaml:5:70: routes[0].basic_username: basic authentication needs both basic_username and basic_password`},
 		{"route open beyond loopback", "listen: 0.0.0.0:8686\n" + "spaces:\n  alerts:\n    webhook_url: ${HOOK}\n    ingest_token: ${TOKEN}\n" +
@@ -330,6 +336,10 @@ routes:
     suppress_repeats: 4h
     mentions: {critical: all, warning: "users/123456789"}
     max_alerts: 5
+    escalate:
+      - {after: 15m, mention: users/123}
+      - {after: 1h, mention: all, when: {severity: critical}}
+    escalate_stale: 9h
 `
 	src = strings.Replace(src, "defaults: &defaults\n", "", 1)
 	c, err := load(src)
@@ -360,9 +370,15 @@ routes:
 		DedupWindow: 5 * time.Minute, SuppressRepeats: 4 * time.Hour,
 		Mentions:  map[string]string{"critical": "<users/all>", "warning": "<users/123456789>"},
 		MaxAlerts: 5, Line: 25,
+		Escalate: []Escalation{{After: 15 * time.Minute, Mention: "<users/123>", Line: 40},
+			{After: time.Hour, Mention: "<users/all>", When: map[string]string{"severity": "critical"}, Line: 41}},
+		EscalateStale: 9 * time.Hour,
 	}}
 	if diff := cmp.Diff(want, c, cmpConfig); diff != "" {
 		t.Errorf("config (-want +got):\n%s", diff)
+	}
+	if sum := c.Summary(); !strings.Contains(sum, "; escalate 15m <users/123>, 1h <users/all> if severity=critical (stale 9h);") {
+		t.Errorf("summary does not state the escalation rules:\n%s", sum)
 	}
 	if !c.AllowsHost("127.0.0.1:8687") || !c.AllowsHost("proxy.example:443") || !c.AllowsHost("chat.googleapis.com") || c.AllowsHost("127.0.0.1:8686") {
 		t.Error("AllowsHost disagrees with allowed_hosts")

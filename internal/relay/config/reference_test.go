@@ -30,6 +30,7 @@ func loaderKeys() []string {
 	add("routes[].", routeKeys)
 	add("routes[].match[].", matchKeys)
 	add("routes[].verify.", verifyKeys)
+	add("routes[].escalate[].", escalateKeys)
 	for level, names := range templateKeys {
 		prefix := "routes[].template."
 		if level != "" {

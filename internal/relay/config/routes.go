@@ -93,6 +93,12 @@ type Route struct {
 	// a firing notification's text ("<users/all>", "<users/123…>"); the key
 	// "*" applies to any severity without its own.
 	Mentions map[string]string
+	// Escalate are the route's escalation rules (alerting routes), in
+	// order; EscalateStale cancels an incident's escalations when no
+	// firing notification arrived for that long. Default
+	// DefaultEscalateStale.
+	Escalate      []Escalation
+	EscalateStale time.Duration
 	// MaxAlerts is how many alerts a card lists. Default DefaultMaxAlerts.
 	MaxAlerts int
 	// TimeZone is the zone of the times on alert cards ("07:18 CET ·
@@ -154,7 +160,8 @@ func (c *Config) Route(name string) *Route {
 
 var routeKeys = []string{"name", "source", "bearer_token", "bearer_token_file", "basic_username", "basic_password",
 	"basic_password_file", "spaces", "match", "thread", "on_failure", "max_age", "dedup_window", "suppress_repeats",
-	"mentions", "max_alerts", "template", "sample_file", "verify", "time_zone", "text_summary"}
+	"mentions", "max_alerts", "template", "sample_file", "verify", "time_zone", "text_summary",
+	"escalate", "escalate_stale"}
 
 var verifyKeys = []string{"scheme", "secret", "secret_file", "previous_secret", "previous_secret_file",
 	"header", "algorithm", "encoding", "prefix", "id_header", "tolerance"}
@@ -174,7 +181,8 @@ func (l *loader) routes(c *Config, v *yaml.Node) {
 	}
 	for i, item := range n.Content {
 		f := routeField(i)
-		r := &Route{Line: item.Line, DedupWindow: DefaultDedupWindow, MaxAlerts: DefaultMaxAlerts, Thread: alert.PolicyGroup, file: l.file}
+		r := &Route{Line: item.Line, DedupWindow: DefaultDedupWindow, MaxAlerts: DefaultMaxAlerts, Thread: alert.PolicyGroup,
+			EscalateStale: DefaultEscalateStale, file: l.file}
 		// Problems about a missing key point at the route.
 		for _, k := range []string{"", ".name", ".source", ".spaces", ".template", ".basic_username"} {
 			l.pos[f+k] = position{item.Line, item.Column}
@@ -241,7 +249,11 @@ func (l *loader) route(r *Route, v *yaml.Node, f string) {
 		{"max_age", "2h", &r.MaxAge},
 		{"dedup_window", "10m", &r.DedupWindow},
 		{"suppress_repeats", "4h", &r.SuppressRepeats},
+		{"escalate_stale", "8h10m", &r.EscalateStale},
 	})
+	if p, ok := m["escalate"]; ok {
+		l.escalate(r, p.val, f+".escalate")
+	}
 	if p, ok := m["mentions"]; ok {
 		l.mentions(r, p.val, f+".mentions")
 	}
@@ -662,6 +674,12 @@ func (c *Config) validateRoutes(add func(field, format string, args ...any), lis
 		}
 		if r.OnFailure != "" && !slices.Contains(onFailureNames, string(r.OnFailure)) {
 			add(f+".on_failure", "%q is not one of %s%s", r.OnFailure, strings.Join(onFailureNames, ", "), suggest(string(r.OnFailure), onFailureNames))
+		}
+		if r.Source == SourceJSON && len(r.Escalate) > 0 {
+			add(f+".escalate", "escalation follows an incident until it resolves: for alerting routes (alertmanager, grafana) only")
+		}
+		if len(r.Escalate) > 0 && r.EscalateStale <= 0 {
+			add(f+".escalate_stale", "escalate_stale must be positive")
 		}
 		if r.DedupWindow < 0 || r.SuppressRepeats < 0 || r.MaxAge < 0 {
 			add(f, "durations must not be negative")

@@ -47,6 +47,29 @@ type Plan struct {
 	// Echo reports that the payload is a stale echo (see Route): Skipped
 	// says so, and the relay counts it as deduplicated.
 	Echo bool
+	// Incident is the alert group's incident key (what a resolved
+	// notification cancels the escalations of) and whether the
+	// notification fires; "" outside the relay and for json routes.
+	Incident string
+	Firing   bool
+	// Escalations are the timers a firing notification arms: one per
+	// escalate: rule that applies, per post (see escalations).
+	Escalations []Escalation
+}
+
+// An Escalation is one timer of the route's escalate: rules for one post
+// of an incident: a reply with Text in the post's thread, After the
+// incident's first firing notification.
+type Escalation struct {
+	// ID is the same for every notification of the incident, so that a
+	// repeat keeps the timer armed instead of arming another.
+	ID        string
+	Rule      int
+	Incident  int64
+	Space     string
+	ThreadKey string
+	After     time.Duration
+	Text      string
 }
 
 // Error is a payload the route cannot use: a 400 for the sender. Err is
@@ -146,6 +169,9 @@ func planAlerts(ctx context.Context, r *config.Route, g alert.Group, body []byte
 		incident = n
 	}
 	var plan Plan
+	if incidents != nil {
+		plan.Incident, plan.Firing = r.Name+"\x00"+g.GroupKey, g.Status == alert.Firing
+	}
 	for _, part := range alert.Split(g, r.Thread, now) {
 		// The part's subject: its own key when the policy splits the group
 		// (an alert, an alert name), else the group's.
@@ -181,12 +207,51 @@ func planAlerts(ctx context.Context, r *config.Route, g alert.Group, body []byte
 		for _, sp := range targets(r, func(k string) (string, bool) { v, ok := part.Group.CommonLabels[k]; return v, ok }) {
 			plan.Posts = append(plan.Posts, Post{Space: sp, Message: msg, ThreadKey: threadKey(r.Name, key),
 				DedupKey: dedup, DedupWindow: window})
+			if plan.Incident != "" && plan.Firing && part.Group.Status == alert.Firing {
+				plan.Escalations = append(plan.Escalations, escalations(r, part.Group, incident, plan.Incident, sp, threadKey(r.Name, key))...)
+			}
 		}
 	}
 	if len(plan.Posts) == 0 {
 		plan.Skipped = "no space matches the notification's labels"
 	}
 	return plan, nil
+}
+
+// escalations returns the timers of the route's rules that apply to a
+// firing part of incident number n of the group key, posted to space sp in
+// thread tk.
+func escalations(r *config.Route, g alert.Group, n int64, key, sp, tk string) []Escalation {
+	var out []Escalation
+	for i, rule := range r.Escalate {
+		if !rule.Matches(g.CommonLabels) {
+			continue
+		}
+		// A label may hold any character: markup shows literally, and a
+		// store's text may not hold NUL.
+		what := gchat.Escape(strings.ReplaceAll(g.CommonLabels["alertname"], "\x00", ""))
+		if what == "" {
+			what = fmt.Sprintf("%d alerts", len(g.Alerts))
+		}
+		out = append(out, Escalation{
+			ID:   hashKey(fmt.Sprintf("%s\x00%d\x00%d\x00%s\x00%s", key, n, i, sp, tk)),
+			Rule: i, Incident: n, Space: sp, ThreadKey: tk, After: rule.After,
+			Text: fmt.Sprintf("%s still firing after %s: %s", rule.Mention, fmtAfter(rule.After), what),
+		})
+	}
+	return out
+}
+
+// fmtAfter writes a rule's delay as people do: 15m, 1h, 1h30m.
+func fmtAfter(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 // staleEcho reports whether g fires only alerts already seen resolved, and

@@ -54,7 +54,7 @@ func (s *Store) IncidentCount(ctx context.Context, prefix string) (store.Inciden
 	if s.closed.Load() {
 		return c, store.ErrClosed
 	}
-	prefix = incidentKey(prefix)
+	prefix = textKey(prefix)
 	q, args := `SELECT count(*), count(*) FILTER (WHERE firing), coalesce(sum(number), 0)::bigint
 		FROM incidents WHERE key >= $1 AND starts_with(key, $1)`, []any{prefix}
 	if end := store.PrefixEnd(prefix); end != "" && utf8.ValidString(end) {

@@ -363,7 +363,7 @@ func (s *Store) Incident(ctx context.Context, key string, firing bool) (int64, e
 				number = incidents.number + CASE WHEN excluded.firing AND NOT incidents.firing THEN 1 ELSE 0 END,
 				firing = excluded.firing,
 				updated_at = excluded.updated_at
-			RETURNING number`, incidentKey(key), firing, s.fixedNow()).Scan(&number)
+			RETURNING number`, textKey(key), firing, s.fixedNow()).Scan(&number)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("incident %q: %w", key, err)

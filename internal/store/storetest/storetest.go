@@ -101,6 +101,7 @@ func Run(t *testing.T, b Backend) {
 	tests = append(tests, attemptTests...)
 	tests = append(tests, activityTests...)
 	tests = append(tests, groupTests...)
+	tests = append(tests, escalationTests...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()

@@ -69,56 +69,31 @@ var escalateKeys = []string{"after", "mention", "when"}
 // escalate reads a route's escalate: list.
 func (l *loader) escalate(r *Route, v *yaml.Node, field string) {
 	l.pos[field] = position{v.Line, v.Column}
-	n := deref(v)
-	if isNull(n) {
-		return
-	}
-	if n.Kind != yaml.SequenceNode {
-		l.report(v, field, "want a list of rules (- after: 15m, mention: users/123), got %s", kindName(n))
-		return
-	}
-	for i, item := range n.Content {
-		f := fmt.Sprintf("%s[%d]", field, i)
-		l.pos[f] = position{item.Line, item.Column}
-		d := deref(item)
-		if isNull(d) || d.Kind != yaml.MappingNode {
-			l.report(item, f, "want a rule (after:, mention:, when:), got %s", kindName(d))
-			continue
-		}
-		m := l.fields(d, f, escalateKeys)
-		e := Escalation{Line: item.Line}
-		if p, ok := m["after"]; ok {
-			if dur, ok := l.duration(p.val, f+".after", "15m"); ok {
-				if dur <= 0 {
-					l.report(p.val, f+".after", "after: must be positive")
+	l.rules(v, field, "want a list of rules (- after: 15m, mention: users/123), got %s",
+		"want a rule (after:, mention:, when:), got %s", escalateKeys, func(f string, item *yaml.Node, m map[string]pair) {
+			e := Escalation{Line: item.Line}
+			if p, ok := m["after"]; ok {
+				if dur, ok := l.duration(p.val, f+".after", "15m"); ok {
+					if dur <= 0 {
+						l.report(p.val, f+".after", "after: must be positive")
+					}
+					e.After = dur
 				}
-				e.After = dur
-			}
-		} else {
-			l.report(item, f+".after", "an escalation needs after: (how long the incident fires first, e.g. 15m)")
-		}
-		if p, ok := m["mention"]; ok {
-			if s, ok := l.str(p.val, f+".mention"); ok {
-				if e.Mention = normalizeMention(s); e.Mention == "" {
-					l.report(p.val, f+".mention", `%s is not a mention: want "all", "users/NUMERIC_ID" or Chat's "<users/…>"`, quote(s))
-				}
-			}
-		} else {
-			l.report(item, f+".mention", "an escalation needs mention: (all, or users/NUMERIC_ID)")
-		}
-		if p, ok := m["when"]; ok {
-			wd := deref(p.val)
-			if isNull(wd) || wd.Kind != yaml.MappingNode {
-				l.report(p.val, f+".when", "want a mapping of labels to values, got %s", kindName(wd))
 			} else {
-				e.When = map[string]string{}
-				for _, kv := range l.pairs(wd, f+".when") {
-					if s, ok := l.str(kv.val, f+".when."+kv.name); ok {
-						e.When[kv.name] = s
+				l.report(item, f+".after", "an escalation needs after: (how long the incident fires first, e.g. 15m)")
+			}
+			if p, ok := m["mention"]; ok {
+				if s, ok := l.str(p.val, f+".mention"); ok {
+					if e.Mention = normalizeMention(s); e.Mention == "" {
+						l.report(p.val, f+".mention", `%s is not a mention: want "all", "users/NUMERIC_ID" or Chat's "<users/…>"`, quote(s))
 					}
 				}
+			} else {
+				l.report(item, f+".mention", "an escalation needs mention: (all, or users/NUMERIC_ID)")
 			}
-		}
-		r.Escalate = append(r.Escalate, e)
-	}
+			if p, ok := m["when"]; ok {
+				e.When = l.when(p.val, f+".when", "want a mapping of labels to values, got %s")
+			}
+			r.Escalate = append(r.Escalate, e)
+		})
 }

@@ -376,12 +376,36 @@ func (l *loader) names(v *yaml.Node, field string) []string {
 }
 
 func (l *loader) matches(r *Route, v *yaml.Node, field string) {
+	l.rules(v, field, "want a list of rules (- when: {severity: critical}, spaces: [oncall]), got %s",
+		"want a rule (when:, spaces:), got %s", matchKeys, func(f string, item *yaml.Node, mm map[string]pair) {
+			var rule Match
+			if p, ok := mm["when"]; ok {
+				rule.When = l.when(p.val, f+".when", "want a mapping of labels or fields to values, got %s")
+			}
+			if len(rule.When) == 0 {
+				l.report(item, f+".when", "a rule needs when: with at least one label or field (put catch-all spaces in the route's spaces:)")
+			}
+			if p, ok := mm["spaces"]; ok {
+				rule.Spaces = l.names(p.val, f+".spaces")
+			}
+			if len(rule.Spaces) == 0 {
+				l.report(item, f+".spaces", "a rule needs spaces: to send to")
+			}
+			r.Match = append(r.Match, rule)
+		})
+}
+
+// rules reads a list of rules, field, each a mapping whose keys are among
+// keys, and hands each to read with its field path. listWant and itemWant
+// are the problems' formats for a value that is not a list, or an item
+// that is not a mapping; they take the node's kind.
+func (l *loader) rules(v *yaml.Node, field, listWant, itemWant string, keys []string, read func(f string, item *yaml.Node, m map[string]pair)) {
 	n := deref(v)
 	if isNull(n) {
 		return
 	}
 	if n.Kind != yaml.SequenceNode {
-		l.report(v, field, "want a list of rules (- when: {severity: critical}, spaces: [oncall]), got %s", kindName(n))
+		l.report(v, field, listWant, kindName(n))
 		return
 	}
 	for i, item := range n.Content {
@@ -389,35 +413,28 @@ func (l *loader) matches(r *Route, v *yaml.Node, field string) {
 		l.pos[f] = position{item.Line, item.Column}
 		d := deref(item)
 		if isNull(d) || d.Kind != yaml.MappingNode {
-			l.report(item, f, "want a rule (when:, spaces:), got %s", kindName(d))
+			l.report(item, f, itemWant, kindName(d))
 			continue
 		}
-		mm := l.fields(d, f, matchKeys)
-		var rule Match
-		if p, ok := mm["when"]; ok {
-			wd := deref(p.val)
-			if isNull(wd) || wd.Kind != yaml.MappingNode {
-				l.report(p.val, f+".when", "want a mapping of labels or fields to values, got %s", kindName(wd))
-			} else {
-				rule.When = map[string]string{}
-				for _, kv := range l.pairs(wd, f+".when") {
-					if s, ok := l.str(kv.val, f+".when."+kv.name); ok {
-						rule.When[kv.name] = s
-					}
-				}
-			}
-		}
-		if len(rule.When) == 0 {
-			l.report(item, f+".when", "a rule needs when: with at least one label or field (put catch-all spaces in the route's spaces:)")
-		}
-		if p, ok := mm["spaces"]; ok {
-			rule.Spaces = l.names(p.val, f+".spaces")
-		}
-		if len(rule.Spaces) == 0 {
-			l.report(item, f+".spaces", "a rule needs spaces: to send to")
-		}
-		r.Match = append(r.Match, rule)
+		read(f, item, l.fields(d, f, keys))
 	}
+}
+
+// when reads a rule's when: mapping of labels (or fields) to values; nil
+// when it is not a mapping, reported with want.
+func (l *loader) when(v *yaml.Node, field, want string) map[string]string {
+	wd := deref(v)
+	if isNull(wd) || wd.Kind != yaml.MappingNode {
+		l.report(v, field, want, kindName(wd))
+		return nil
+	}
+	when := map[string]string{}
+	for _, kv := range l.pairs(wd, field) {
+		if s, ok := l.str(kv.val, field+"."+kv.name); ok {
+			when[kv.name] = s
+		}
+	}
+	return when
 }
 
 // mentionRE accepts what Chat's text renders as a mention of everyone or

@@ -71,6 +71,11 @@ var (
 	// ErrFull: accepting the deliveries would take their relay space past
 	// the caller's bound on pending deliveries. Nothing was stored.
 	ErrFull = errors.New("queue full")
+	// ErrMessageIDExists: a delivery of the lane (the Google space) already
+	// carries one of the request's message ids (EnqueueRequest.
+	// UniqueMessageID). Nothing was stored; Enqueue's result holds that
+	// delivery.
+	ErrMessageIDExists = errors.New("message id already taken in the lane")
 	// ErrLeaseHeld: another owner holds a live lease on the lane.
 	ErrLeaseHeld = errors.New("lease held by another owner")
 	// ErrLeaseLost: the caller's lease is no longer the lane's current one
@@ -213,6 +218,14 @@ type EnqueueRequest struct {
 	// store's clock); zero matches any delivery the store still holds. It
 	// does not apply to CallerRequestID.
 	DedupWindow time.Duration
+	// UniqueMessageID, when set, refuses the request with ErrMessageIDExists
+	// when a delivery of Lane, of any relay space and in any state, carries
+	// the MessageID of one of its deliveries (non-empty ones only): Google
+	// refuses a messageId already used in its space, and a lane is one
+	// Google space. The id stays taken as long as the store holds such a
+	// delivery. A repeat by CallerRequestID or DedupKey is checked first
+	// and answered as a duplicate.
+	UniqueMessageID bool
 	// Limit bounds the relay space's pending deliveries (queued or sending,
 	// in any lane; a frozen batch counts once): when Space already holds p
 	// pending and p+len(Deliveries) > Limit, Enqueue stores nothing and
@@ -485,8 +498,10 @@ type Queue interface {
 	// none, with State queued, NextAttemptAt now, a fresh RequestID each, and
 	// Seq increasing in request order (so a group's deliveries from one
 	// request keep their order; deliveries of concurrent requests are ordered
-	// by commit). Deduplication (CallerRequestID, DedupKey) is checked in the
-	// same transaction, so of concurrent duplicates exactly one is stored.
+	// by commit). Deduplication (CallerRequestID, DedupKey), then the
+	// lane's message ids (UniqueMessageID), are checked in the same
+	// transaction, so of concurrent duplicates exactly one is stored, across
+	// replicas. ErrMessageIDExists when a message id is taken.
 	// It registers each non-empty RelayThread as a known thread of the lane.
 	// ErrFull when the relay space's bound would be exceeded.
 	Enqueue(ctx context.Context, req EnqueueRequest) (EnqueueResult, error)

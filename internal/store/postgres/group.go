@@ -169,7 +169,8 @@ func (s *Store) commitGroup(calls []*enqueueCall) {
 // or its own error (ErrFull); an error returned fails the transaction.
 //
 // Locks are taken in one order by every group: the keys' advisory locks
-// (every CallerRequestID's, then every DedupKey's, each kind sorted), then
+// (every CallerRequestID's, then every DedupKey's, then every message id's
+// of a call with UniqueMessageID, each kind sorted), then
 // the lanes' rows, sorted, then the relay spaces' rows, sorted. The
 // single-call path is the group of one, so its order is the same.
 func (s *Store) enqueueTx(ctx context.Context, tx pgx.Tx, calls []*enqueueCall) error {
@@ -216,6 +217,10 @@ func (s *Store) enqueueTx(ctx context.Context, tx pgx.Tx, calls []*enqueueCall) 
 		}
 		fresh = append(fresh, c)
 	}
+	fresh, err = refuseTakenMessageIDs(ctx, tx, fresh)
+	if err != nil {
+		return err
+	}
 	if len(fresh) > 0 {
 		if err := s.insertGroup(ctx, tx, fresh); err != nil {
 			return err
@@ -224,15 +229,83 @@ func (s *Store) enqueueTx(ctx context.Context, tx pgx.Tx, calls []*enqueueCall) 
 	for _, c := range calls {
 		if e := dupOf[c]; e != nil {
 			if e.err != nil {
-				// The first was refused (ErrFull): this one is no
-				// duplicate of anything stored, and is refused alike.
-				c.err = e.err
+				// The first was refused (ErrFull, ErrMessageIDExists):
+				// this one is no duplicate of anything stored, and is
+				// refused alike.
+				c.res, c.err = e.res, e.err
 				continue
 			}
 			c.res = store.EnqueueResult{Deliveries: e.res.Deliveries, Duplicate: true}
 		}
 	}
 	return nil
+}
+
+// errMessageIDInGroup fails a group transaction in which a call with
+// UniqueMessageID carries a message id of another call of the group, in
+// the same lane: the group is run again call by call, so that the later
+// call finds the earlier one's delivery stored. Such repeats arriving
+// together at one replica are rare.
+var errMessageIDInGroup = errors.New("a message id repeated within one group")
+
+// refuseTakenMessageIDs answers ErrMessageIDExists to each call with
+// UniqueMessageID of which a message id is carried by a stored delivery of
+// its lane, and returns the other calls; errMessageIDInGroup when one of
+// those carries an id of another. One statement for the group.
+func refuseTakenMessageIDs(ctx context.Context, tx pgx.Tx, calls []*enqueueCall) ([]*enqueueCall, error) {
+	type laneID struct{ lane, id string }
+	var (
+		idx       []int
+		lanes, ms []string
+	)
+	for i, c := range calls {
+		if !c.req.UniqueMessageID {
+			continue
+		}
+		for _, nd := range c.req.Deliveries {
+			if nd.MessageID != "" {
+				idx, lanes, ms = append(idx, i), append(lanes, c.req.Lane), append(ms, nd.MessageID)
+			}
+		}
+	}
+	if len(idx) == 0 {
+		return calls, nil
+	}
+	holder := map[*enqueueCall]store.Delivery{}
+	err := collectByOrd(ctx, tx, `SELECT u.ord, x.* FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS u (l, m, ord)
+		CROSS JOIN LATERAL (SELECT `+columns+` FROM deliveries
+			WHERE lane = u.l AND message_id = u.m AND message_id <> '' ORDER BY id LIMIT 1) x
+		ORDER BY u.ord`, func(ord int, d store.Delivery) {
+		c := calls[idx[ord-1]]
+		if _, ok := holder[c]; !ok {
+			holder[c] = d
+		}
+	}, lanes, ms)
+	if err != nil {
+		return nil, err
+	}
+	rest := calls[:0:0]
+	carrier := map[laneID]*enqueueCall{}
+	for _, c := range calls {
+		if d, ok := holder[c]; ok {
+			c.res = store.EnqueueResult{Deliveries: []store.Delivery{d}}
+			c.err = fmt.Errorf("enqueue in lane %s: messageId %q held by delivery %s: %w",
+				c.req.Lane, d.MessageID, d.ID, store.ErrMessageIDExists)
+			continue
+		}
+		rest = append(rest, c)
+		for _, nd := range c.req.Deliveries {
+			if nd.MessageID == "" {
+				continue
+			}
+			k := laneID{c.req.Lane, nd.MessageID}
+			if o := carrier[k]; o != nil && o != c && (o.req.UniqueMessageID || c.req.UniqueMessageID) {
+				return nil, errMessageIDInGroup
+			}
+			carrier[k] = c
+		}
+	}
+	return rest, nil
 }
 
 // groupDuplicates returns, for each call that repeats an earlier request,
@@ -330,17 +403,27 @@ func (s *Store) lockGroupKeys(ctx context.Context, tx pgx.Tx, calls []*enqueueCa
 		if c.req.DedupKey != "" {
 			locks = append(locks, lock{dedupLockClass, c.req.Space, c.req.DedupKey})
 		}
+		if c.req.UniqueMessageID {
+			for _, nd := range c.req.Deliveries {
+				if nd.MessageID != "" {
+					locks = append(locks, lock{messageIDLockClass, c.req.Lane, nd.MessageID})
+				}
+			}
+		}
 	}
 	if len(locks) == 0 {
 		return time.Time{}, nil
 	}
-	// Callers' locks before dedup keys' (callerLockClass sorts after
-	// dedupLockClass as a number, hence the explicit rank).
+	// Callers' locks, then dedup keys', then message ids' (callerLockClass
+	// sorts after dedupLockClass as a number, hence the explicit rank).
 	rank := func(c int32) int {
-		if c == callerLockClass {
+		switch c {
+		case callerLockClass:
 			return 0
+		case dedupLockClass:
+			return 1
 		}
-		return 1
+		return 2
 	}
 	slices.SortFunc(locks, func(a, b lock) int {
 		return cmp.Or(cmp.Compare(rank(a.class), rank(b.class)), cmp.Compare(a.space, b.space), cmp.Compare(a.key, b.key))

@@ -76,3 +76,36 @@ func TestGroupOfOneCommit(t *testing.T) {
 		})
 	}
 }
+
+// TestGroupMessageIDRepeat: two calls of one group, of two relay spaces,
+// carry one message id into one lane with UniqueMessageID: the group is run
+// again call by call, so the first is stored and the second refused naming
+// it; a call of the group that repeats nothing is stored.
+func TestGroupMessageIDRepeat(t *testing.T) {
+	dbURL, _ := FreshSchema(t)
+	s, err := Open(t.Context(), dbURL, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	call := func(space, messageID string) *enqueueCall {
+		return &enqueueCall{ctx: t.Context(), requestIDs: []string{store.NewRequestID()}, done: make(chan struct{}),
+			req: store.EnqueueRequest{Space: space, Lane: "L", UniqueMessageID: true,
+				Deliveries: []store.NewDelivery{{Message: []byte(`{"text":"x"}`), MessageID: messageID}}}}
+	}
+	calls := []*enqueueCall{call("a", "m"), call("b", "m"), call("b", "other")}
+	s.commitGroup(calls)
+	if calls[0].err != nil || calls[2].err != nil {
+		t.Fatalf("calls 0 and 2: %v, %v; want both stored", calls[0].err, calls[2].err)
+	}
+	if !errors.Is(calls[1].err, store.ErrMessageIDExists) {
+		t.Fatalf("call 1: %v, want ErrMessageIDExists", calls[1].err)
+	}
+	if got, want := calls[1].res.Deliveries, calls[0].res.Deliveries; len(got) != 1 || got[0].ID != want[0].ID {
+		t.Errorf("call 1 names %+v, want call 0's delivery %s", got, want[0].ID)
+	}
+	all, err := s.List(t.Context(), store.Filter{Lane: "L"})
+	if err != nil || len(all) != 2 {
+		t.Errorf("lane L holds %d deliveries (err %v), want 2", len(all), err)
+	}
+}

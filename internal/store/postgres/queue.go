@@ -77,7 +77,10 @@ func getDelivery(ctx context.Context, q querier, id int64) (store.Delivery, erro
 // has committed or rolled back, even when the two name different lanes; a
 // repeat in the same group is answered with the first's deliveries. (A unique index cannot say it: a
 // request stores several deliveries under one key, and a DedupKey may repeat
-// once its window has passed.) Then, for a request that is no duplicate, the
+// once its window has passed.) A request with UniqueMessageID locks each of
+// its message ids in its lane the same way, so of concurrent requests that
+// carry one id into one lane, from any relay space and any replica, one is
+// stored and the others find it. Then, for a request that is no duplicate, the
 // lane's row lock, held to the commit, orders Seq by commit within the lane,
 // and the relay space's row lock, taken after it, makes the space's queue
 // bound exact. Concurrent calls commit together (see group.go): the locks
@@ -105,6 +108,10 @@ func (s *Store) Enqueue(ctx context.Context, req store.EnqueueRequest) (store.En
 const (
 	callerLockClass int32 = 0x67637271
 	dedupLockClass  int32 = 0x6763646b
+	// messageIDLockClass ("gcmi") locks a message id of a lane
+	// (EnqueueRequest.UniqueMessageID); its second key hashes the lane in
+	// the relay space's place.
+	messageIDLockClass int32 = 0x67636d69
 )
 
 // Claim implements store.Queue.

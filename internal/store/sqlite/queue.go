@@ -116,6 +116,12 @@ var (
 	}
 )
 
+// messageIDHolder is the delivery of a lane that carries a message id, the
+// first stored; the test that the id is not empty lets SQLite use the
+// partial index deliveries_message_id.
+const messageIDHolder = `SELECT ` + columns + ` FROM deliveries
+	WHERE lane = ? AND message_id = ? AND message_id <> '' ORDER BY id LIMIT 1`
+
 // Enqueue implements store.Queue.
 func (s *Store) Enqueue(ctx context.Context, req store.EnqueueRequest) (store.EnqueueResult, error) {
 	if req.Space == "" || req.Lane == "" {
@@ -164,6 +170,22 @@ func (s *Store) Enqueue(ctx context.Context, req store.EnqueueRequest) (store.En
 			if len(ds) > 0 {
 				res = store.EnqueueResult{Deliveries: ds, Duplicate: true}
 				return nil
+			}
+		}
+		if req.UniqueMessageID {
+			for _, nd := range req.Deliveries {
+				if nd.MessageID == "" {
+					continue
+				}
+				ds, err := queryDeliveries(ctx, tx, messageIDHolder, req.Lane, nd.MessageID)
+				if err != nil {
+					return err
+				}
+				if len(ds) > 0 {
+					res = store.EnqueueResult{Deliveries: ds}
+					return fmt.Errorf("enqueue in lane %s: messageId %q held by delivery %s: %w",
+						req.Lane, nd.MessageID, ds[0].ID, store.ErrMessageIDExists)
+				}
 			}
 		}
 		if err := ensureLane(ctx, tx, req.Lane); err != nil {
@@ -217,6 +239,9 @@ func (s *Store) Enqueue(ctx context.Context, req store.EnqueueRequest) (store.En
 		}
 		return nil
 	})
+	if errors.Is(err, store.ErrMessageIDExists) {
+		return res, err
+	}
 	if err != nil {
 		return store.EnqueueResult{}, err
 	}

@@ -102,6 +102,7 @@ func Run(t *testing.T, b Backend) {
 	tests = append(tests, activityTests...)
 	tests = append(tests, groupTests...)
 	tests = append(tests, escalationTests...)
+	tests = append(tests, messageIDTests...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()

@@ -271,7 +271,7 @@ func TestIngestThreads(t *testing.T) {
 	}
 }
 
-// TestIngestMessageIDExists: a messageId already accepted in the space is
+// TestIngestMessageIDExists: a messageId already accepted for the space is
 // Google's 409 at once, as the emulator answers it; a repeated requestId
 // still returns its delivery first.
 func TestIngestMessageIDExists(t *testing.T) {
@@ -289,6 +289,35 @@ func TestIngestMessageIDExists(t *testing.T) {
 		t.Errorf("reused messageId, new requestId: got %d, want 409", a.code)
 	}
 	e.mustPost("alerts", alertsToken, "messageId=client-b", `{"text":"other id"}`)
+	if ds, _ := e.store.List(t.Context(), store.Filter{}); len(ds) != 2 {
+		t.Errorf("stored %d deliveries, want 2", len(ds))
+	}
+}
+
+// TestIngestMessageIDSharedGoogleSpace: two relay spaces delivering into
+// one Google space share its messageIds, as Google does: a messageId the
+// one accepted is 409 at the other, even with the same requestId (a
+// requestId repeats within its relay space only); a relay space of another
+// Google space may use it.
+func TestIngestMessageIDSharedGoogleSpace(t *testing.T) {
+	e := newEnv(t, func(cfg *config.Config, _ *relay.Options) {
+		hook, err := gchat.ParseWebhook("https://chat.googleapis.com/v1/spaces/BBBBlane002/messages?key=k&token=" + googleSecret)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Spaces = append(cfg.Spaces, config.NewSpace("elsewhere", hook))
+	})
+	id, _ := e.mustPost("alerts", alertsToken, "messageId=client-a&requestId=r-1", `{"text":"one"}`)
+	for _, q := range []string{"messageId=client-a", "messageId=client-a&requestId=r-1"} {
+		a := e.post("open", "any", q, `{"text":"two"}`)
+		if a.code != http.StatusConflict || a.errorStatus(t) != "ALREADY_EXISTS" {
+			t.Errorf("%s in the other relay space of the Google space: got %d, want 409 ALREADY_EXISTS:\n%s", q, a.code, a.body)
+		}
+	}
+	if again, _ := e.mustPost("alerts", alertsToken, "messageId=client-a&requestId=r-1", `{"text":"one"}`); again != id {
+		t.Errorf("repeated requestId: delivery %s, want %s", again, id)
+	}
+	e.mustPost("elsewhere", "any", "messageId=client-a", `{"text":"another Google space"}`)
 	if ds, _ := e.store.List(t.Context(), store.Filter{}); len(ds) != 2 {
 		t.Errorf("stored %d deliveries, want 2", len(ds))
 	}

@@ -14,8 +14,8 @@
 //   - *ThreadError: REPLY_MESSAGE_OR_FAIL to a thread that cannot exist: a
 //     thread name of the relay space that this relay never handed out, or
 //     no thread at all (Google answers 404);
-//   - *ExistsError: a messageId already accepted in the relay space (Google
-//     answers 409);
+//   - *ExistsError: a messageId already accepted for the Google space, by
+//     any relay space that delivers there (Google answers 409);
 //   - *MessageError: the message cannot be fitted or encoded (the caller's
 //     message);
 //   - *FullError: the lane's bound on pending deliveries is reached (retry
@@ -77,11 +77,12 @@ type Request struct {
 	Reply gchat.ReplyOption
 	// MessageID is the caller's messageId, given to the first part.
 	MessageID string
-	// UniqueMessageID refuses a MessageID already accepted in the relay
-	// space with an *ExistsError, for as long as the store holds a delivery
-	// that carries it (webhookapi.Rules.MessageIDConflict). It uses the
-	// store's DedupKey, so it needs DedupKey empty; a repeated
-	// CallerRequestID is still answered with its first deliveries.
+	// UniqueMessageID refuses a MessageID already accepted for the Google
+	// space (the lane, whichever relay space delivers there) with an
+	// *ExistsError, for as long as the store holds a delivery that carries
+	// it (webhookapi.Rules.MessageIDConflict, store.EnqueueRequest.
+	// UniqueMessageID); a repeated CallerRequestID is still answered with
+	// its first deliveries.
 	UniqueMessageID bool
 	// CallerRequestID is the caller's requestId: a repeat within the space
 	// stores nothing and returns the first request's deliveries.
@@ -120,11 +121,8 @@ func (a *Accepter) Accept(ctx context.Context, req Request) (Result, error) {
 		return Result{}, &MessageError{Op: OpFit, Err: err}
 	}
 	enq := store.EnqueueRequest{Space: sp.Name, Lane: sp.Webhook.Space(), Route: req.Route,
-		CallerRequestID: req.CallerRequestID, DedupKey: req.DedupKey, DedupWindow: req.DedupWindow, Limit: a.limitOf(sp)}
-	byMessageID := req.UniqueMessageID && req.MessageID != "" && req.DedupKey == ""
-	if byMessageID {
-		enq.DedupKey, enq.DedupWindow = messageIDKey(req.MessageID), 0
-	}
+		CallerRequestID: req.CallerRequestID, DedupKey: req.DedupKey, DedupWindow: req.DedupWindow,
+		UniqueMessageID: req.UniqueMessageID, Limit: a.limitOf(sp)}
 	for _, p := range parts {
 		body, err := gchat.Encode(&p.Message)
 		if err != nil {
@@ -141,26 +139,21 @@ func (a *Accepter) Accept(ctx context.Context, req Request) (Result, error) {
 	er, err := a.store.Enqueue(ctx, enq)
 	res := Result{EnqueueResult: er, ThreadUnknown: th.unknown}
 	switch {
+	case errors.Is(err, store.ErrMessageIDExists) && len(er.Deliveries) > 0:
+		return res, &ExistsError{Space: sp.Name, MessageID: req.MessageID, Delivery: er.Deliveries[0].ID}
 	case errors.Is(err, store.ErrFull):
 		return res, &FullError{Space: sp.Name, Limit: enq.Limit, Err: err}
 	case err != nil:
 		return res, fmt.Errorf("enqueue into space %s: %w", sp.Name, err)
 	case len(er.Deliveries) == 0:
 		return res, fmt.Errorf("enqueue into space %s: no deliveries returned", sp.Name)
-	case byMessageID && er.Duplicate && (req.CallerRequestID == "" || er.Deliveries[0].CallerRequestID != req.CallerRequestID):
-		// The store checks CallerRequestID first: a duplicate that is not
-		// the caller's own earlier request matched by the messageId.
-		return res, &ExistsError{Space: sp.Name, MessageID: req.MessageID, Delivery: er.Deliveries[0].ID}
 	}
 	a.wake(enq.Lane)
 	return res, nil
 }
 
-// messageIDKey is the store dedup key that holds a messageId. Route dedup
-// keys of the same space share the column; the prefix keeps them apart.
-func messageIDKey(id string) string { return "gchat.messageId:" + id }
-
-// ExistsError is a messageId already accepted in the relay space: Delivery
+// ExistsError is a messageId already accepted for the Google space that
+// relay space Space delivers to: Delivery (perhaps of another relay space)
 // carries it. Nothing was stored.
 type ExistsError struct {
 	Space, MessageID, Delivery string

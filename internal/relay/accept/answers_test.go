@@ -11,15 +11,16 @@ import (
 
 	"github.com/gchatkit/gchat"
 	"github.com/gchatkit/gchat/internal/relay/accept"
+	"github.com/gchatkit/gchat/internal/relay/config"
 	"github.com/gchatkit/gchat/internal/store"
 	"github.com/gchatkit/gchat/internal/store/postgres"
 	"github.com/gchatkit/gchat/internal/store/postgres/pgtest"
 	"github.com/gchatkit/gchat/internal/store/sqlite"
 )
 
-// TestAcceptMessageIDOnce: of concurrent requests with one messageId, through
-// two replicas' accept paths, exactly one is stored and the others get an
-// ExistsError; a repeat of the stored request's requestId still gets its
+// TestAcceptMessageIDOnce: of concurrent requests with one messageId, of
+// two relay spaces delivering into one Google space, through two replicas'
+// accept paths, exactly one is stored and the others get an ExistsError; a repeat of the stored request's requestId still gets its
 // deliveries. SQLite is one process (two accept paths on one store);
 // PostgreSQL runs two stores, as two replicas do.
 func TestAcceptMessageIDOnce(t *testing.T) {
@@ -59,13 +60,15 @@ func TestAcceptMessageIDOnce(t *testing.T) {
 				stored  []accept.Result
 				exists  int
 				callers []string
+				spaces  []*config.Space
 			)
 			for i := range n {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
 					caller := fmt.Sprintf("req-%d", i)
-					res, err := replicas[i%2].Accept(t.Context(), accept.Request{Space: e.alerts,
+					sp := []*config.Space{e.alerts, e.open}[i/2%2]
+					res, err := replicas[i%2].Accept(t.Context(), accept.Request{Space: sp,
 						Message: gchat.Message{Text: caller}, MessageID: "client-once", UniqueMessageID: true, CallerRequestID: caller})
 					mu.Lock()
 					defer mu.Unlock()
@@ -74,6 +77,7 @@ func TestAcceptMessageIDOnce(t *testing.T) {
 					case err == nil:
 						stored = append(stored, res)
 						callers = append(callers, caller)
+						spaces = append(spaces, sp)
 					case errors.As(err, &ee):
 						exists++
 					default:
@@ -90,7 +94,7 @@ func TestAcceptMessageIDOnce(t *testing.T) {
 			// The winner's requestId again, even through the other replica:
 			// its delivery, not a 409.
 			for _, acc := range replicas {
-				again, err := acc.Accept(t.Context(), accept.Request{Space: e.alerts, Message: gchat.Message{Text: "again"},
+				again, err := acc.Accept(t.Context(), accept.Request{Space: spaces[0], Message: gchat.Message{Text: "again"},
 					MessageID: "client-once", UniqueMessageID: true, CallerRequestID: callers[0]})
 				if err != nil || !again.Duplicate || again.Deliveries[0].ID != first.ID {
 					t.Errorf("repeated requestId: %v, duplicate %v; want delivery %s", err, again.Duplicate, first.ID)

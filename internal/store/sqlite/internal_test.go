@@ -155,6 +155,7 @@ func TestQueryPlans(t *testing.T) {
 			[]any{"s", "r"}, "deliveries_caller_request"},
 		{`SELECT ` + columns + ` FROM deliveries WHERE space = ? AND dedup_key = ? AND dedup_key <> '' ORDER BY id`,
 			[]any{"s", "k"}, "deliveries_dedup"},
+		{messageIDHolder, []any{"L", "m"}, "deliveries_message_id (lane=? AND message_id=?)"},
 		{claimSQL, []any{0, "L", 1}, "deliveries_pending (lane=? AND space=? AND grp>?)"},
 		// List's form for the dispatcher's coalescing pass.
 		{`SELECT ` + columns + ` FROM deliveries WHERE lane = ? AND state IN (?, ?) AND state IN ('queued', 'sending') ORDER BY id LIMIT ?`,

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gchatkit/gchat/internal/browsertest"
+
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
@@ -79,13 +81,13 @@ func inspectorServer(t *testing.T, ctx context.Context) (*emulator.Server, strin
 // TestBrowserInspector opens a message's request in the live page, searches
 // across spaces and opens a result, in a real headless Chromium.
 func TestBrowserInspector(t *testing.T) {
-	execPath := chromiumPath(t)
+	execPath := browsertest.Chromium(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
 	_, base, alerts, names := inspectorServer(t, ctx)
 	cardName := names[0]
 
-	bctx := newBrowser(t, ctx, execPath)
+	bctx := browsertest.New(t, ctx, execPath)
 	pageErrs := watchPageErrors(t, bctx)
 	if _, err := chromedp.Call(bctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
 		Source: `window.__csp = []; document.addEventListener('securitypolicyviolation',
@@ -153,15 +155,7 @@ func TestBrowserInspector(t *testing.T) {
 	if strings.Contains(v.Page, "CANARYtoken") || strings.Contains(v.Page, emulator.FakeKey) {
 		t.Error("the page shows a webhook credential beyond the webhook list")
 	}
-	shot := browserRun(t, bctx, "screenshot", chromedp.FullScreenshot(100))
-	dir := os.Getenv("GCHAT_ARTIFACTS_DIR")
-	if dir == "" {
-		dir = t.TempDir()
-	}
-	writeFile(t, filepath.Join(dir, "emulator-request.png"), shot)
-	if *update {
-		writeFile(t, filepath.Join("..", "..", "docs", "emulator-request.png"), shot)
-	}
+	browsertest.Save(t, "emulator-request.png", browserRun(t, bctx, "screenshot", chromedp.FullScreenshot(100)), docsDir, *update)
 
 	// Search across spaces: "disk" finds the card in Alerts and nothing in
 	// Deploys; "checkout" finds the deploy; opening it switches space and
@@ -199,7 +193,7 @@ func TestBrowserInspector(t *testing.T) {
 // as a user would from a shell, and reads its DOM the same way: no
 // DevTools, no script, one run each.
 func TestBrowserStatic(t *testing.T) {
-	execPath := chromiumPath(t)
+	execPath := browsertest.Chromium(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
 	_, base, alerts, names := inspectorServer(t, ctx)
@@ -207,7 +201,7 @@ func TestBrowserStatic(t *testing.T) {
 
 	plain := func(args ...string) []byte {
 		t.Helper()
-		// The flags of newBrowser that keep Chromium off the network, plus
+		// The flags of browsertest.New that keep Chromium off the network, plus
 		// its own profile.
 		all := append([]string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
 			"--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -246,9 +240,7 @@ func TestBrowserStatic(t *testing.T) {
 	if b := img.Bounds(); b.Dx() != 1280 || b.Dy() != 900 {
 		t.Errorf("screenshot %v, want 1280×900", b)
 	}
-	if dir := os.Getenv("GCHAT_ARTIFACTS_DIR"); dir != "" {
-		writeFile(t, filepath.Join(dir, "emulator-static.png"), data)
-	}
+	browsertest.Save(t, "emulator-static.png", data, docsDir, false)
 }
 
 func msgSelectorAttr(name string) string { return fmt.Sprintf(`data-name="%s"`, name) }

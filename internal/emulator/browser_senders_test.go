@@ -8,11 +8,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gchatkit/gchat/internal/browsertest"
 
 	"github.com/chromedp/chromedp"
 
@@ -27,7 +28,7 @@ import (
 // a sender name and a link label holding a direction override (U+202E) are
 // bidi-isolated, so that "invoice\u202etxt.exe" cannot reorder what follows.
 func TestBrowserGrafanaCard(t *testing.T) {
-	execPath := chromiumPath(t)
+	execPath := browsertest.Chromium(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
 
@@ -69,7 +70,7 @@ func TestBrowserGrafanaCard(t *testing.T) {
 	cardName := postAnswer(t, req.WithContext(ctx))
 	textName := postRaw(t, ctx, sp.Webhooks[1].URL, []byte(`{"text":"see <https://example.com/f|`+spoof+`> attached"}`))
 
-	bctx := newBrowser(t, ctx, execPath)
+	bctx := browsertest.New(t, ctx, execPath)
 	pageErrs := watchPageErrors(t, bctx)
 	browserDo(t, bctx, "open the space",
 		chromedp.EmulateViewport(1000, 700),
@@ -103,15 +104,7 @@ func TestBrowserGrafanaCard(t *testing.T) {
 	if errs := pageErrs(); len(errs) > 0 {
 		t.Errorf("page errors: %s", strings.Join(errs, "; "))
 	}
-	shot := browserRun(t, bctx, "screenshot", chromedp.FullScreenshot(100))
-	dir := os.Getenv("GCHAT_ARTIFACTS_DIR")
-	if dir == "" {
-		dir = t.TempDir()
-	}
-	writeFile(t, filepath.Join(dir, "grafana-card.png"), shot)
-	if *update {
-		writeFile(t, filepath.Join("..", "..", "docs", "grafana-card.png"), shot)
-	}
+	browsertest.Save(t, "grafana-card.png", browserRun(t, bctx, "screenshot", chromedp.FullScreenshot(100)), docsDir, *update)
 }
 
 // postAnswer sends a prepared request and returns the message name of a 200.

@@ -9,12 +9,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gchatkit/gchat/internal/browsertest"
 
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
@@ -34,7 +35,7 @@ var update = flag.Bool("update", false, "rewrite docs/emulator.png from the brow
 // the library arriving live in the right threads, and a hostile message that
 // must render inert.
 func TestBrowserPage(t *testing.T) {
-	execPath := chromiumPath(t)
+	execPath := browsertest.Chromium(t)
 
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
@@ -57,7 +58,7 @@ func TestBrowserPage(t *testing.T) {
 		}
 	}
 
-	bctx := newBrowser(t, ctx, execPath)
+	bctx := browsertest.New(t, ctx, execPath)
 	pageErrs := watchPageErrors(t, bctx)
 	// Record what the page's Content-Security-Policy blocks: the normal page
 	// must need nothing it forbids.
@@ -160,15 +161,7 @@ func TestBrowserPage(t *testing.T) {
 		t.Errorf("the page's Content-Security-Policy blocked: %s", strings.Join(v, "; "))
 	}
 
-	shot := browserRun(t, bctx, "screenshot", chromedp.FullScreenshot(100))
-	dir := os.Getenv("GCHAT_ARTIFACTS_DIR")
-	if dir == "" {
-		dir = t.TempDir()
-	}
-	writeFile(t, filepath.Join(dir, "emulator.png"), shot)
-	if *update {
-		writeFile(t, filepath.Join("..", "..", "docs", "emulator.png"), shot)
-	}
+	browsertest.Save(t, "emulator.png", browserRun(t, bctx, "screenshot", chromedp.FullScreenshot(100)), docsDir, *update)
 
 	// Load the page again with the CSP bypassed, so that what follows proves
 	// the server's sanitiser alone makes hostile messages inert. The deep link
@@ -216,7 +209,7 @@ func TestBrowserPage(t *testing.T) {
 		chromedp.Evaluate[chromedp.Void](`new Promise((r) => setTimeout(r, 200))`, chromedp.EvalAwaitPromise),
 		chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, 0)`),
 	)
-	writeFile(t, filepath.Join(dir, "emulator-hostile.png"), browserRun(t, bctx, "screenshot", chromedp.FullScreenshot(100)))
+	browsertest.Save(t, "emulator-hostile.png", browserRun(t, bctx, "screenshot", chromedp.FullScreenshot(100)), docsDir, false)
 	verdict := browserRun(t, bctx, "check the DOM", chromedp.Evaluate[struct {
 		Pwned    bool     `json:"pwned"`
 		Bad      []string `json:"bad"`
@@ -282,49 +275,6 @@ func TestBrowserPage(t *testing.T) {
 	if errs := pageErrs(); len(errs) > 0 {
 		t.Errorf("the page threw: %s", strings.Join(errs, "; "))
 	}
-}
-
-// chromiumPath finds Chromium, or skips the test (fails it when CI=true).
-// newBrowser starts headless Chromium for the test, stopped at its end.
-func newBrowser(t *testing.T, ctx context.Context, execPath string) context.Context {
-	t.Helper()
-	// Exactly the flags of docs/design.md "Real components": without them Chromium floods the
-	// closed network with connection attempts.
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(execPath),
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-	)
-	t.Cleanup(cancelAlloc)
-	bctx, cancelBrowser := chromedp.NewContext(allocCtx)
-	t.Cleanup(cancelBrowser)
-	if err := chromedp.Do(bctx); err != nil { // starts the browser
-		t.Fatalf("start chromium: %v", err)
-	}
-	return bctx
-}
-
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	const msg = "Chromium not found: install it (Debian: apt-get install -y chromium) to run the browser test"
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
 }
 
 // watchPageErrors collects the page's uncaught exceptions and console errors.
@@ -406,13 +356,9 @@ func browserRun[T any](t *testing.T, ctx context.Context, what string, a chromed
 	return v
 }
 
-func writeFile(t *testing.T, path string, data []byte) {
-	t.Helper()
-	if err := os.WriteFile(path, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("wrote %s", path)
-}
+// docsDir is the repository's docs folder, where -update writes the
+// screenshots the README shows.
+var docsDir = filepath.Join("..", "..", "docs")
 
 // postRaw posts a body to a webhook URL as any client would, for a message
 // the library refuses to send, and returns the message name.
@@ -481,7 +427,7 @@ func hostileCardJSON(pwn string) []byte {
 // the page shows it; with -update the screenshot becomes
 // docs/alert-thread.png.
 func TestBrowserAlertThread(t *testing.T) {
-	execPath := chromiumPath(t)
+	execPath := browsertest.Chromium(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
 
@@ -529,7 +475,7 @@ func TestBrowserAlertThread(t *testing.T) {
 		names = append(names, resp.Name)
 	}
 
-	bctx := newBrowser(t, ctx, execPath)
+	bctx := browsertest.New(t, ctx, execPath)
 	pageErrs := watchPageErrors(t, bctx)
 	browserDo(t, bctx, "open the space",
 		chromedp.EmulateViewport(1280, 1000),
@@ -564,13 +510,5 @@ func TestBrowserAlertThread(t *testing.T) {
 	if errs := pageErrs(); len(errs) > 0 {
 		t.Errorf("page errors: %s", strings.Join(errs, "; "))
 	}
-	shot := browserRun(t, bctx, "screenshot", chromedp.FullScreenshot(100))
-	dir := os.Getenv("GCHAT_ARTIFACTS_DIR")
-	if dir == "" {
-		dir = t.TempDir()
-	}
-	writeFile(t, filepath.Join(dir, "alert-thread.png"), shot)
-	if *update {
-		writeFile(t, filepath.Join("..", "..", "docs", "alert-thread.png"), shot)
-	}
+	browsertest.Save(t, "alert-thread.png", browserRun(t, bctx, "screenshot", chromedp.FullScreenshot(100)), docsDir, *update)
 }

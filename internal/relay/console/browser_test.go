@@ -10,11 +10,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gchatkit/gchat/internal/browsertest"
 
 	"github.com/chromedp/chromedp"
 
@@ -35,7 +36,7 @@ var update = flag.Bool("update", false, "rewrite the console's screenshots in do
 // watch it delivered; resume a paused space; a cross-site POST refused; a
 // page without a session refused.
 func TestBrowserConsole(t *testing.T) {
-	execPath := chromiumPath(t)
+	execPath := browsertest.Chromium(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 90*time.Second)
 	defer cancel()
 
@@ -118,7 +119,7 @@ func TestBrowserConsole(t *testing.T) {
 		}
 	}
 
-	bctx := newBrowser(t, ctx, execPath)
+	bctx := browsertest.New(t, ctx, execPath)
 	browserDo(t, bctx, "a page without a session shows the sign-in form only",
 		chromedp.EmulateViewport(1280, 760),
 		chromedp.Navigate(base+"/console/dead"),
@@ -328,59 +329,14 @@ func hasText(msgs []emulator.Message, s string) bool {
 	return false
 }
 
+// screenshot keeps the page as docs/NAME (with -update) and as an artifact.
 func screenshot(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
-	if !*update {
-		return
-	}
 	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
 	if err != nil {
 		t.Fatalf("screenshot %s: %v", name, err)
 	}
-	path := filepath.Join("..", "..", "..", "docs", name)
-	if err := os.WriteFile(path, png, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("wrote %s", path)
-}
-
-func newBrowser(t *testing.T, ctx context.Context, execPath string) context.Context {
-	t.Helper()
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(execPath),
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-	)
-	t.Cleanup(cancelAlloc)
-	bctx, cancelBrowser := chromedp.NewContext(allocCtx)
-	t.Cleanup(cancelBrowser)
-	if err := chromedp.Do(bctx); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
-	return bctx
-}
-
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	const msg = "Chromium not found: install it (Debian: apt-get install -y chromium) to run the browser test"
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
+	browsertest.Save(t, name, png, filepath.Join("..", "..", "..", "docs"), *update)
 }
 
 // waitJS waits until a JavaScript expression is true, evaluated from Go

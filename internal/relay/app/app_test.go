@@ -49,6 +49,35 @@ func waitLog(t *testing.T, out *lockedBuffer, want string) {
 	}
 }
 
+// newRelay prepares a relay, as New does, serving the configuration yaml
+// returns on a loopback listener from st; with reloadable, Options.Load
+// reads yaml again. Its log, at level, is the returned buffer; base is its
+// URL.
+func newRelay(t *testing.T, yaml func() string, st store.Store, reloadable bool, level slog.Level) (rl *Relay, logs *lockedBuffer, base string) {
+	t.Helper()
+	load := func() (*config.Config, error) {
+		return config.Load([]byte(yaml()), "relay.yaml", func(string) string { return "" }, os.ReadFile)
+	}
+	cfg, err := load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var opts Options
+	if reloadable {
+		opts.Load = load
+	}
+	logs = new(lockedBuffer)
+	rl, err = New(cfg, ln, st, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: level})), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rl, logs, "http://" + ln.Addr().String()
+}
+
 // relayYAML is a configuration with one space whose ingest token is token.
 // Its webhook is a loopback port nothing listens on: the tests send nothing
 // to it.

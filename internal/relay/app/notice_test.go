@@ -4,17 +4,14 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gchatkit/gchat/internal/emulator"
-	"github.com/gchatkit/gchat/internal/relay/config"
 	"github.com/gchatkit/gchat/internal/store/sqlite"
 )
 
@@ -58,30 +55,14 @@ func TestReloadNoticeOnce(t *testing.T) {
 			"    ingest_token: broken-token-0123456789\n" +
 			"    pace: 50ms\n"
 	}
-	load := func() (*config.Config, error) {
-		return config.Load([]byte(yaml()), "relay.yaml", func(string) string { return "" }, os.ReadFile)
-	}
-	cfg, err := load()
-	if err != nil {
-		t.Fatal(err)
-	}
 	st, err := sqlite.Open(t.Context(), db, sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var logs lockedBuffer
-	rl, err := New(cfg, ln, st, slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})), Options{Load: load})
-	if err != nil {
-		t.Fatal(err)
-	}
+	rl, logs, base := newRelay(t, yaml, st, true, slog.LevelDebug)
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() { done <- rl.Run(ctx) }()
-	base := "http://" + ln.Addr().String()
 
 	resp, err := http.Post(base+"/v1/spaces/broken/messages?key=k&token=broken-token-0123456789", "application/json", strings.NewReader(`{"text":"refused"}`))
 	if err != nil {
@@ -92,15 +73,15 @@ func TestReloadNoticeOnce(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("ingest: got %d", resp.StatusCode)
 	}
-	waitCount(t, &logs, "msg=space_paused space=broken", 1)
-	waitCount(t, &logs, "msg=notice_queued", 1)
+	waitCount(t, logs, "msg=space_paused space=broken", 1)
+	waitCount(t, logs, "msg=notice_queued", 1)
 
 	// Three reloads with the same webhook: the space stays paused.
 	for i := range 3 {
 		if err := rl.Reload(t.Context()); err != nil {
 			t.Fatalf("reload %d: %v", i+1, err)
 		}
-		waitCount(t, &logs, "msg=reloaded", i+1)
+		waitCount(t, logs, "msg=reloaded", i+1)
 	}
 	if n := strings.Count(logs.String(), "msg=resumed"); n != 0 {
 		t.Errorf("%d resumes by reloads that kept the webhook, want 0", n)
@@ -112,8 +93,8 @@ func TestReloadNoticeOnce(t *testing.T) {
 		if err := rl.Reload(t.Context()); err != nil {
 			t.Fatalf("reload %d: %v", i+4, err)
 		}
-		waitCount(t, &logs, "msg=space_paused space=broken", i+2)
-		waitCount(t, &logs, "msg=notice_suppressed", i+1)
+		waitCount(t, logs, "msg=space_paused space=broken", i+2)
+		waitCount(t, logs, "msg=notice_suppressed", i+1)
 	}
 	if n := strings.Count(logs.String(), "msg=notice_queued"); n != 1 {
 		t.Errorf("%d operator notices after six reloads, want 1:\n%s", n, logs.String())

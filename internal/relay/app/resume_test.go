@@ -5,17 +5,14 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/gchatkit/gchat/internal/emulator"
-	"github.com/gchatkit/gchat/internal/relay/config"
 	"github.com/gchatkit/gchat/internal/store"
 	"github.com/gchatkit/gchat/internal/store/sqlite"
 )
@@ -47,13 +44,6 @@ func TestReloadResumes(t *testing.T) {
 			"    ingest_token: alerts-token-0123456789\n" +
 			"    pace: 50ms\n"
 	}
-	load := func() (*config.Config, error) {
-		return config.Load([]byte(yaml()), "relay.yaml", func(string) string { return "" }, os.ReadFile)
-	}
-	cfg, err := load()
-	if err != nil {
-		t.Fatal(err)
-	}
 	// The space was paused by an earlier run.
 	st, err := sqlite.Open(t.Context(), db, sqlite.Options{})
 	if err != nil {
@@ -63,19 +53,10 @@ func TestReloadResumes(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var logs lockedBuffer
-	rl, err := New(cfg, ln, st, slog.New(slog.NewTextHandler(&logs, nil)), Options{Load: load})
-	if err != nil {
-		t.Fatal(err)
-	}
+	rl, logs, base := newRelay(t, yaml, st, true, slog.LevelInfo)
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() { done <- rl.Run(ctx) }()
-	base := "http://" + ln.Addr().String()
 
 	resp, err := http.Post(base+"/v1/spaces/alerts/messages?key=k&token=alerts-token-0123456789", "application/json", strings.NewReader(`{"text":"held"}`))
 	if err != nil {
@@ -86,7 +67,7 @@ func TestReloadResumes(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("ingest: got %d", resp.StatusCode)
 	}
-	waitLog(t, &logs, "msg=space_paused")
+	waitLog(t, logs, "msg=space_paused")
 	if got := scrapeMetric(t, base, `gchat_relay_space_paused{space="alerts"}`); got != "1" {
 		t.Errorf("paused gauge %s, want 1", got)
 	}
@@ -94,7 +75,7 @@ func TestReloadResumes(t *testing.T) {
 	if err := rl.Reload(t.Context()); err != nil {
 		t.Fatalf("Reload: %v", err)
 	}
-	waitLog(t, &logs, "msg=reloaded")
+	waitLog(t, logs, "msg=reloaded")
 	if strings.Contains(logs.String(), "msg=resumed") {
 		t.Fatalf("a reload with the same webhook resumed the space:\n%s", logs.String())
 	}
@@ -103,7 +84,7 @@ func TestReloadResumes(t *testing.T) {
 	if err := rl.Reload(t.Context()); err != nil {
 		t.Fatalf("Reload: %v", err)
 	}
-	waitLog(t, &logs, "msg=resumed space=alerts")
+	waitLog(t, logs, "msg=resumed space=alerts")
 	if texts := waitMessages(t, ts.URL+"/api/v1", "AAAAreload1", 1); texts[0] != "held" {
 		t.Errorf("got %q, want the held message", texts)
 	}

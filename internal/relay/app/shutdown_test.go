@@ -4,17 +4,14 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gchatkit/gchat/internal/relay"
-	"github.com/gchatkit/gchat/internal/relay/config"
 	"github.com/gchatkit/gchat/internal/store"
 	"github.com/gchatkit/gchat/internal/store/sqlite"
 )
@@ -51,27 +48,14 @@ func TestShutdownOrder(t *testing.T) {
 		"  alerts:\n" +
 		"    webhook_url: " + google.URL + "/v1/spaces/AAAAshutdn/messages?key=k&token=google-token-0123\n" +
 		"    ingest_token: alerts-token-0123456789\n"
-	cfg, err := config.Load([]byte(yaml), "relay.yaml", func(string) string { return "" }, os.ReadFile)
-	if err != nil {
-		t.Fatal(err)
-	}
 	st, err := sqlite.Open(t.Context(), db, sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var logs lockedBuffer
-	rl, err := New(cfg, ln, st, slog.New(slog.NewTextHandler(&logs, nil)), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	rl, logs, base := newRelay(t, func() string { return yaml }, st, false, slog.LevelInfo)
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() { done <- rl.Run(ctx) }()
-	base := "http://" + ln.Addr().String()
 	post := func() (int, string) {
 		t.Helper()
 		resp, err := http.Post(base+"/v1/spaces/alerts/messages?key=k&token=alerts-token-0123456789", "application/json", strings.NewReader(`{"text":"in flight"}`))

@@ -389,10 +389,10 @@ func (c *Config) validate(skip func(field string) bool) error {
 		}
 
 		if s.Pace <= 0 {
-			add(f+".pace", "%s: want a positive interval (default %s)", fmtDuration(s.Pace), fmtDuration(DefaultPace))
+			add(f+".pace", "%s: want a positive interval (default %s)", FormatDuration(s.Pace), FormatDuration(DefaultPace))
 		}
 		if s.MaxAge <= 0 {
-			add(f+".max_age", "%s: want a positive duration (default %s)", fmtDuration(s.MaxAge), fmtDuration(DefaultMaxAge))
+			add(f+".max_age", "%s: want a positive duration (default %s)", FormatDuration(s.MaxAge), FormatDuration(DefaultMaxAge))
 		}
 		if !slices.Contains(onFailureNames, string(s.OnFailure)) {
 			add(f+".on_failure", "%q is not one of %s%s", s.OnFailure, strings.Join(onFailureNames, ", "), suggest(string(s.OnFailure), onFailureNames))
@@ -411,10 +411,10 @@ func (c *Config) validate(skip func(field string) bool) error {
 	}
 
 	if c.Retention.Delivered <= 0 {
-		add("retention.delivered", "%s: want a positive duration (default %s)", fmtDuration(c.Retention.Delivered), fmtDuration(DefaultDelivered))
+		add("retention.delivered", "%s: want a positive duration (default %s)", FormatDuration(c.Retention.Delivered), FormatDuration(DefaultDelivered))
 	}
 	if c.Retention.Dead <= 0 {
-		add("retention.dead", "%s: want a positive duration (default %s)", fmtDuration(c.Retention.Dead), fmtDuration(DefaultDead))
+		add("retention.dead", "%s: want a positive duration (default %s)", FormatDuration(c.Retention.Dead), FormatDuration(DefaultDead))
 	}
 	if c.Log.Format != "" && !slices.Contains(logFormats, c.Log.Format) {
 		add("log.format", "%q is not one of %s%s", c.Log.Format, strings.Join(logFormats, ", "), suggest(c.Log.Format, logFormats))
@@ -540,9 +540,9 @@ func orDefault(s, def string) string {
 	return s
 }
 
-// fmtDuration prints two days or more in whole days as "7d", the rest as Go
+// FormatDuration prints two days or more in whole days as "7d", the rest as Go
 // does without zero units: "1.05s", "24h", "1h30m".
-func fmtDuration(d time.Duration) string {
+func FormatDuration(d time.Duration) string {
 	const day = 24 * time.Hour
 	if d >= 2*day && d%day == 0 {
 		return strconv.FormatInt(int64(d/day), 10) + "d"
@@ -623,14 +623,14 @@ func (c *Config) Summary() string {
 	fmt.Fprintf(&b, "admin API token: %s; ingest key: %s\n", setOrNot(c.AdminToken), key)
 	hosts := append([]string{GoogleHost}, c.AllowedHosts...)
 	fmt.Fprintf(&b, "posts to: %s\n", strings.Join(hosts, ", "))
-	fmt.Fprintf(&b, "retention: delivered %s, dead letters %s\n", fmtDuration(c.Retention.Delivered), fmtDuration(c.Retention.Dead))
+	fmt.Fprintf(&b, "retention: delivered %s, dead letters %s\n", FormatDuration(c.Retention.Delivered), FormatDuration(c.Retention.Dead))
 	if c.Operator != "" {
 		fmt.Fprintf(&b, "operator notices: space %s\n", c.Operator)
 	}
 	fmt.Fprintf(&b, "spaces (%d):\n", len(c.Spaces))
 	for _, s := range c.Spaces {
 		fmt.Fprintf(&b, "  %s → %v; token %s, pace %s, on_failure %s, max_age %s, coalesce %t, reply_fallback %t\n",
-			s.Name, s.Webhook, setOrNot(s.IngestToken), fmtDuration(s.Pace), s.OnFailure, fmtDuration(s.MaxAge), s.Coalesce, s.ReplyFallback)
+			s.Name, s.Webhook, setOrNot(s.IngestToken), FormatDuration(s.Pace), s.OnFailure, FormatDuration(s.MaxAge), s.Coalesce, s.ReplyFallback)
 	}
 	if len(c.Routes) > 0 {
 		fmt.Fprintf(&b, "routes (%d):\n", len(c.Routes))

@@ -552,8 +552,8 @@ func TestFmtDuration(t *testing.T) {
 	for d, want := range map[time.Duration]string{
 		DefaultPace: "1.05s", 24 * time.Hour: "24h", 90 * time.Minute: "1h30m", 7 * 24 * time.Hour: "7d", 0: "0s", time.Minute: "1m",
 	} {
-		if got := fmtDuration(d); got != want {
-			t.Errorf("fmtDuration(%v) = %q, want %q", d, got, want)
+		if got := FormatDuration(d); got != want {
+			t.Errorf("FormatDuration(%v) = %q, want %q", d, got, want)
 		}
 	}
 }

@@ -51,7 +51,7 @@ func (r *Route) escalateSummary() string {
 	}
 	parts := make([]string, len(r.Escalate))
 	for i, e := range r.Escalate {
-		parts[i] = fmtDuration(e.After) + " " + e.Mention
+		parts[i] = FormatDuration(e.After) + " " + e.Mention
 		if len(e.When) > 0 {
 			keys := slices.Sorted(maps.Keys(e.When))
 			conds := make([]string, len(keys))
@@ -61,7 +61,7 @@ func (r *Route) escalateSummary() string {
 			parts[i] += " if " + strings.Join(conds, ",")
 		}
 	}
-	return fmt.Sprintf("; escalate %s (stale %s)", strings.Join(parts, ", "), fmtDuration(r.EscalateStale))
+	return fmt.Sprintf("; escalate %s (stale %s)", strings.Join(parts, ", "), FormatDuration(r.EscalateStale))
 }
 
 var escalateKeys = []string{"after", "mention", "when"}

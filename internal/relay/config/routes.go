@@ -763,11 +763,11 @@ func (r *Route) targetSummary() string {
 
 // dedupSummary states the route's deduplication settings.
 func (r *Route) dedupSummary() string {
-	s := "dedup_window " + fmtDuration(r.DedupWindow)
+	s := "dedup_window " + FormatDuration(r.DedupWindow)
 	if r.Source.Alerting() {
 		rep := "off"
 		if r.SuppressRepeats > 0 {
-			rep = fmtDuration(r.SuppressRepeats)
+			rep = FormatDuration(r.SuppressRepeats)
 		}
 		s += ", suppress_repeats " + rep
 	}

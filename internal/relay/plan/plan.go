@@ -236,22 +236,10 @@ func escalations(r *config.Route, g alert.Group, n int64, key, sp, tk string) []
 		out = append(out, Escalation{
 			ID:   hashKey(fmt.Sprintf("%s\x00%d\x00%d\x00%s\x00%s", key, n, i, sp, tk)),
 			Rule: i, Incident: n, Space: sp, ThreadKey: tk, After: rule.After,
-			Text: fmt.Sprintf("%s still firing after %s: %s", rule.Mention, fmtAfter(rule.After), what),
+			Text: fmt.Sprintf("%s still firing after %s: %s", rule.Mention, config.FormatDuration(rule.After), what),
 		})
 	}
 	return out
-}
-
-// fmtAfter writes a rule's delay as people do: 15m, 1h, 1h30m.
-func fmtAfter(d time.Duration) string {
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
 }
 
 // staleEcho reports whether g fires only alerts already seen resolved, and

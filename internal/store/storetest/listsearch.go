@@ -26,14 +26,6 @@ func testListSearch(t *testing.T, h *harness) {
 	}
 	newest := slices.Clone(all)
 	slices.Reverse(newest)
-	list := func(f store.Filter) []string {
-		t.Helper()
-		ds, err := h.s.List(ctx, f)
-		if err != nil {
-			t.Fatalf("List(%+v): %v", f, err)
-		}
-		return ids(ds)
-	}
 	tests := []struct {
 		name string
 		f    store.Filter
@@ -51,7 +43,7 @@ func testListSearch(t *testing.T, h *harness) {
 		{"before, ascending", store.Filter{Before: all[2]}, all[:2]},
 	}
 	for _, tt := range tests {
-		if diff := cmp.Diff(tt.want, list(tt.f)); diff != "" {
+		if diff := cmp.Diff(tt.want, h.list(tt.f)); diff != "" {
 			t.Errorf("List %s (-want +got):\n%s", tt.name, diff)
 		}
 	}

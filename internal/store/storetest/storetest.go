@@ -188,6 +188,16 @@ func (h *harness) finish(l store.Lease, id string, out store.Outcome) store.Deli
 	return d
 }
 
+// list returns the IDs List gives for f.
+func (h *harness) list(f store.Filter) []string {
+	h.t.Helper()
+	ds, err := h.s.List(h.t.Context(), f)
+	if err != nil {
+		h.t.Fatalf("List(%+v): %v", f, err)
+	}
+	return ids(ds)
+}
+
 func (h *harness) get(id string) store.Delivery {
 	h.t.Helper()
 	d, err := h.s.Get(h.t.Context(), id)
@@ -1077,7 +1087,6 @@ func testDelete(t *testing.T, h *harness) {
 }
 
 func testList(t *testing.T, h *harness) {
-	ctx := t.Context()
 	var all []string
 	for i := range 5 {
 		all = append(all, h.enqueue("L", fmt.Sprint("g", i%2))[0].ID)
@@ -1086,14 +1095,6 @@ func testList(t *testing.T, h *harness) {
 	l := h.lease("L", "r1")
 	c := h.claimIDs(l, 1)
 	h.finish(l, c[0], store.Outcome{State: store.StateDead, Error: "x"})
-	list := func(f store.Filter) []string {
-		t.Helper()
-		ds, err := h.s.List(ctx, f)
-		if err != nil {
-			t.Fatalf("List(%+v): %v", f, err)
-		}
-		return ids(ds)
-	}
 	tests := []struct {
 		name string
 		f    store.Filter
@@ -1109,7 +1110,7 @@ func testList(t *testing.T, h *harness) {
 		{"page 2", store.Filter{Limit: 2, After: all[1]}, all[2:4]},
 	}
 	for _, tt := range tests {
-		if diff := cmp.Diff(tt.want, list(tt.f)); diff != "" {
+		if diff := cmp.Diff(tt.want, h.list(tt.f)); diff != "" {
 			t.Errorf("List %s (-want +got):\n%s", tt.name, diff)
 		}
 	}

@@ -26,6 +26,10 @@ const coalesceMaxBytes = gchat.DefaultMaxBytes - 256
 // ones, which hold the group the next claim takes.
 const coalesceListLimit = 1000
 
+// coalescePeekLimit bounds the first, short read of a coalescing pass (see
+// coalesce): enough to hold the heads of a lane's usual groups.
+const coalescePeekLimit = 64
+
 // coalesce merges a backlog of one thread into one request. It runs before Claim,
 // since only queued deliveries can be frozen, and looks only at the group
 // whose head Claim takes next: merging as late as possible lets the batch
@@ -41,7 +45,26 @@ func (l *lane) coalesce(ctx context.Context) {
 		return
 	}
 	cfg := &l.d.cfg
-	pending, err := l.pending(ctx)
+	// The group Claim takes next is the one whose queued and due head has
+	// the lowest Seq, and a group's head is its oldest pending delivery: if
+	// any group of the oldest few pending deliveries has such a head, that
+	// group is the one the whole window would choose, since every head
+	// beyond them comes later. Then a head that may not be merged (one
+	// already attempted: the common case while Google is out of reach and
+	// the backlog grows) ends the pass after a short read instead of a
+	// thousand rows. (With a relay space halted the lists are per running
+	// space, and the argument holds for none of them alone: one long read.)
+	limit := coalescePeekLimit
+	if l.anyHalted() {
+		limit = coalesceListLimit
+	}
+	pending, err := l.pending(ctx, limit)
+	if err == nil && len(pending) == coalescePeekLimit && limit == coalescePeekLimit {
+		if g := nextGroup(pending, cfg.Now()); len(g) > 0 && !mergeable(g[0]) {
+			return
+		}
+		pending, err = l.pending(ctx, coalesceListLimit)
+	}
 	if err != nil {
 		if ctx.Err() == nil {
 			l.log.LogAttrs(ctx, slog.LevelWarn, "coalesce_list_failed", slog.Any("err", err))
@@ -91,10 +114,18 @@ func (l *lane) coalesce(ctx context.Context) {
 		slog.String("first", ids[0]), slog.Int("members", len(ids)))
 }
 
+// anyHalted reports whether a relay space of the lane is halted.
+func (l *lane) anyHalted() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.halted) > 0
+}
+
 // pending reads the lane's pending deliveries, the oldest first, but those
 // of its halted relay spaces, which Claim passes over: a halted webhook's
-// backlog must not crowd its neighbours' out of the list.
-func (l *lane) pending(ctx context.Context) ([]store.Delivery, error) {
+// backlog must not crowd its neighbours' out of the list. The limit applies
+// to the lane, or with a relay space halted to each running one.
+func (l *lane) pending(ctx context.Context, limit int) ([]store.Delivery, error) {
 	states := []store.State{store.StateQueued, store.StateSending}
 	l.mu.Lock()
 	var running []string
@@ -108,11 +139,11 @@ func (l *lane) pending(ctx context.Context) ([]store.Delivery, error) {
 	halted := len(l.halted) > 0
 	l.mu.Unlock()
 	if !halted {
-		return l.d.store.List(ctx, store.Filter{Lane: l.id, States: states, Limit: coalesceListLimit})
+		return l.d.store.List(ctx, store.Filter{Lane: l.id, States: states, Limit: limit})
 	}
 	var out []store.Delivery
 	for _, name := range running {
-		ds, err := l.d.store.List(ctx, store.Filter{Lane: l.id, Space: name, States: states, Limit: coalesceListLimit})
+		ds, err := l.d.store.List(ctx, store.Filter{Lane: l.id, Space: name, States: states, Limit: limit})
 		if err != nil {
 			return nil, err
 		}

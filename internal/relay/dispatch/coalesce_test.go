@@ -3,7 +3,9 @@ package dispatch
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -387,12 +389,36 @@ func TestCoalesceConfig(t *testing.T) {
 // one.
 type listCounter struct {
 	store.Store
-	n atomic.Int64
+	n     atomic.Int64
+	mu    sync.Mutex
+	lists []listed // every List, in order
+}
+
+// listed is one List: when (the bubble's time) and its limit.
+type listed struct {
+	at    time.Time
+	limit int
 }
 
 func (c *listCounter) List(ctx context.Context, f store.Filter) ([]store.Delivery, error) {
 	c.n.Add(1)
+	c.mu.Lock()
+	c.lists = append(c.lists, listed{time.Now(), f.Limit})
+	c.mu.Unlock()
 	return c.Store.List(ctx, f)
+}
+
+// limitsAt returns the limits of the Lists made at t.
+func (c *listCounter) limitsAt(t time.Time) []int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []int
+	for _, l := range c.lists {
+		if l.at.Equal(t) {
+			out = append(out, l.limit)
+		}
+	}
+	return out
 }
 
 // TestCoalesceNotPerMessage: while the lane's heads wait for their retries
@@ -422,6 +448,55 @@ func TestCoalesceNotPerMessage(t *testing.T) {
 		}
 		if got := len(h.send.Calls()); got != 1 {
 			t.Errorf("%d attempts, want 1 (the retry is not due)", got)
+		}
+	})
+}
+
+// TestCoalesceShortReadBehindAttemptedHead: while Google is out of reach the
+// head of the group Claim takes next has been attempted, so nothing can be
+// merged from it; the pass before each retry then reads only the oldest few
+// pending deliveries, not a thousand, however long the backlog. A fresh
+// head still gets the long read, and its backlog is merged.
+func TestCoalesceShortReadBehindAttemptedHead(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var down atomic.Bool
+		down.Store(true)
+		h := newHarness(t, testConfig(coalescing(t, "ops", "AAA")), func(c call, n int) (time.Duration, error) {
+			if down.Load() {
+				return 0, apiError(503, "UNAVAILABLE", "try later")
+			}
+			return 0, nil
+		})
+		lists := &listCounter{}
+		h.withStore(func(st store.Store) store.Store { lists.Store = st; return lists })
+		ds := h.enqueue("ops", msg{text: "head", group: "g"})
+		h.start()
+		h.waitFor("the first attempt", time.Minute, func() bool { return len(h.send.Calls()) == 1 })
+		ds = append(ds, h.enqueue("ops", thread("g", "m", 2*coalescePeekLimit, 0)...)...)
+		h.waitFor("three retries", 5*time.Minute, func() bool { return len(h.send.Calls()) == 4 })
+		// Each retry is claimed at the instant of its pass (time stands
+		// still in the bubble while the lane works).
+		for _, c := range h.send.Calls()[1:] {
+			got := lists.limitsAt(c.At)
+			if len(got) == 0 || slices.ContainsFunc(got, func(l int) bool { return l != coalescePeekLimit }) {
+				t.Errorf("retry at %v: coalescing read with limits %v, want one read of %d", c.At, got, coalescePeekLimit)
+			}
+		}
+
+		// Google is back: the head goes alone (it was attempted), then the
+		// backlog behind it, read at length, is merged into one request.
+		attempts := len(h.send.Calls())
+		down.Store(false)
+		h.settled(10*time.Minute, ds...)
+		calls := h.send.Calls()[attempts:]
+		if len(calls) != 2 {
+			t.Fatalf("%d requests once Google was back, want 2: the head and the merged backlog", len(calls))
+		}
+		if got := lists.limitsAt(calls[1].At); !slices.Contains(got, coalesceListLimit) {
+			t.Errorf("merged backlog sent after reads with limits %v, want a read of %d", got, coalesceListLimit)
+		}
+		if h.get(ds[1].ID).BatchID == "" {
+			t.Errorf("%s went out alone, want it merged with the backlog behind it", ds[1].ID)
 		}
 	})
 }

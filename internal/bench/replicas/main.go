@@ -105,7 +105,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "store\treplicas\tcallers\tspaces\taccepts/s\tper replica\tfirst\tlast\tp50\tp99\terrors\n")
+	fmt.Fprintf(tw, "store\treplicas\tcallers\tspaces\taccepts/s\tper replica\tfirst\tlast\tp50\tp99\terrors\tbench cores\tpostgres cores\n")
 	for _, st := range p.stores {
 		counts := p.replicas
 		if st == "sqlite" {
@@ -120,8 +120,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			for i, a := range res.perReplica {
 				per[i] = fmt.Sprintf("%.0f", a)
 			}
-			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%.0f\t%s\t%.0f\t%.0f\t%s\t%s\t%d\n", st, n, p.callers, p.spaces, res.total,
-				strings.Join(per, " / "), res.first, res.last, res.p50.Round(100*time.Microsecond), res.p99.Round(100*time.Microsecond), res.errors)
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%.0f\t%s\t%.0f\t%.0f\t%s\t%s\t%d\t%.2f\t%.2f\n", st, n, p.callers, p.spaces, res.total,
+				strings.Join(per, " / "), res.first, res.last, res.p50.Round(100*time.Microsecond), res.p99.Round(100*time.Microsecond), res.errors,
+				res.selfCores, res.pgCores)
 			fmt.Fprintf(stderr, "done: %s, %d replicas\n", st, n)
 		}
 	}
@@ -135,6 +136,9 @@ type result struct {
 	last       float64   // and in the last
 	p50, p99   time.Duration
 	errors     int
+	// CPU used over the measurement, in cores: this process (callers and
+	// replicas) and the PostgreSQL server's processes.
+	selfCores, pgCores float64
 }
 
 // measure runs one scenario: n replicas on storeKind.
@@ -307,19 +311,24 @@ func measure(ctx context.Context, p params, storeKind string, n int) (result, er
 		defer pprof.StopCPUProfile()
 	}
 	start := time.Now()
+	self0, pg0 := benchkit.ProcessCPU(os.Getpid()), benchkit.PostgresCPU()
 	begin.Store(start.UnixNano())
 	measured.Store(true)
 	errs.Store(0)
 	sleep(runCtx, p.duration)
 	measured.Store(false)
 	elapsed := time.Since(start)
+	self1, pg1 := benchkit.ProcessCPU(os.Getpid()), benchkit.PostgresCPU()
 	cancel()
 	wg.Wait()
 	if ctx.Err() != nil {
 		return result{}, ctx.Err()
 	}
 
-	res := result{errors: int(errs.Load())}
+	res := result{errors: int(errs.Load()),
+		selfCores: (self1 - self0).Seconds() / elapsed.Seconds(),
+		pgCores:   (pg1 - pg0).Seconds() / elapsed.Seconds(),
+	}
 	var total int64
 	for _, a := range accepts {
 		total += a

@@ -179,7 +179,7 @@ func measure(ctx context.Context, p params, st, dir string) (result, error) {
 	}
 
 	metrics := "http://" + addr + "/metrics"
-	relay0, pg0 := cpuOf(cmd.Process.Pid), postgresCPU()
+	relay0, pg0 := benchkit.ProcessCPU(cmd.Process.Pid), benchkit.PostgresCPU()
 	wrk := exec.CommandContext(ctx, "wrk", "-t", strconv.Itoa(p.threads), "-c", strconv.Itoa(p.connections),
 		"-d", fmt.Sprintf("%ds", int(p.duration.Seconds())), "--timeout", "10s", "-s", script, "--latency", "http://"+addr)
 	var wrkOut strings.Builder
@@ -214,7 +214,7 @@ loop:
 		}
 	}
 	elapsed := time.Since(start)
-	relay1, pg1 := cpuOf(cmd.Process.Pid), postgresCPU()
+	relay1, pg1 := benchkit.ProcessCPU(cmd.Process.Pid), benchkit.PostgresCPU()
 	if werr != nil {
 		return result{}, fmt.Errorf("wrk: %v\n%s", werr, wrkOut.String())
 	}
@@ -341,36 +341,4 @@ func waitReady(ctx context.Context, addr string) error {
 		}
 	}
 	return fmt.Errorf("relay at %s not ready after 30 s", addr)
-}
-
-// cpuOf is the user and system time a process has used (Linux /proc).
-func cpuOf(pid int) time.Duration {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	// The fields after the command name, which is in parentheses.
-	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
-	if len(f) < 13 {
-		return 0
-	}
-	utime, _ := strconv.ParseInt(f[11], 10, 64)
-	stime, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(utime+stime) * time.Second / 100 // USER_HZ
-}
-
-// postgresCPU is the time used by every running process named postgres.
-func postgresCPU() time.Duration {
-	ents, _ := os.ReadDir("/proc")
-	var sum time.Duration
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		if comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid)); err == nil && strings.TrimSpace(string(comm)) == "postgres" {
-			sum += cpuOf(pid)
-		}
-	}
-	return sum
 }

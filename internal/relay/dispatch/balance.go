@@ -50,9 +50,9 @@ type balancer struct {
 	// share is ⌈lanes/members⌉; 0 before the first heartbeat, when the
 	// lanes take only lanes free past the grace period.
 	share int
-	// held counts the lanes holding a lease, asking those asking for one
-	// without MinFree, releasing those giving theirs back for the share.
-	held, asking, releasing int
+	// held counts the lanes holding a lease, releasing those giving theirs
+	// back for the share.
+	held, releasing int
 	// keepUntil: no lane is given back for the share before it (we took a
 	// lane past its grace period while over our share).
 	keepUntil time.Time
@@ -125,26 +125,27 @@ func (b *balancer) heartbeat(ctx context.Context) {
 	}
 }
 
-// ask is called by a lane about to ask for a lease it does not hold: it
-// returns the MinFree to ask with, and whether the lane was counted as
-// asking (then asked must follow).
-func (b *balancer) ask() (minFree time.Duration, counted bool) {
+// minFree is the MinFree a lane asks for a lease it does not hold with:
+// none while the replica is short of its share, else the grace period.
+//
+// Lanes asking at the same moment may take the replica past its share (a
+// replica that starts alone takes every lane): the excess goes back as any
+// other. Reserving a place for each ask instead would let the first lanes
+// to ask take the places, and a lane just released, asking with MinFree,
+// would wait out the grace period with the replica still short.
+func (b *balancer) minFree() time.Duration {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.share > 0 && b.held+b.asking < b.share {
-		b.asking++
-		return 0, true
+	if b.share > 0 && b.held < b.share {
+		return 0
 	}
-	return b.grace(), false
+	return b.grace()
 }
 
-// asked records the answer to a lane's ask.
-func (b *balancer) asked(counted, granted bool, minFree time.Duration) {
+// asked records the answer to a lane's ask for a lease it did not hold.
+func (b *balancer) asked(granted bool, minFree time.Duration) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if counted {
-		b.asking--
-	}
 	if !granted {
 		return
 	}

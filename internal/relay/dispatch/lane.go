@@ -273,15 +273,14 @@ func (l *lane) acquire(ctx context.Context, send bool) error {
 	stops := l.stops
 	l.mu.Unlock()
 	req := store.LeaseRequest{Lane: l.id, Owner: cfg.Owner, TTL: cfg.LeaseTTL, Send: send}
-	counted := false
 	if !l.held {
 		// Free lanes go to the replicas short of their share first.
-		req.MinFree, counted = l.d.bal.ask()
+		req.MinFree = l.d.bal.minFree()
 	}
 	asked := cfg.Now()
 	lease, err := l.d.store.AcquireLease(ctx, req)
 	if !l.held {
-		l.d.bal.asked(counted, err == nil, req.MinFree)
+		l.d.bal.asked(err == nil, req.MinFree)
 		if err == nil && req.MinFree > 0 {
 			l.log.LogAttrs(ctx, slog.LevelInfo, "lane_adopted", slog.Duration("free_for_at_least", req.MinFree))
 		}

@@ -138,10 +138,14 @@ func (l *lane) handOff(ctx context.Context) time.Duration {
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
 	defer cancel()
 	err := l.d.store.ReleaseLease(rctx, l.lease)
-	if err != nil && !errors.Is(err, store.ErrLeaseLost) {
-		// Still ours as far as we know; the share is judged again.
+	if err != nil {
 		l.handoff = false
 		l.d.bal.released(false)
+		if errors.Is(err, store.ErrLeaseLost) {
+			l.lost(ctx, err) // it had passed to another replica already
+			return 0
+		}
+		// Still ours as far as we know; the share is judged again.
 		l.log.LogAttrs(rctx, slog.LevelError, "lease_release_failed", slog.Any("err", err))
 		return l.d.cfg.PollInterval
 	}

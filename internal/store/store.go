@@ -332,6 +332,31 @@ type LeaseRequest struct {
 	// Send records, with the grant, that the owner is about to send a
 	// request on the lane now: the lane's LastSend becomes the store's now.
 	Send bool
+	// MinFree, when positive, holds back a lane that passes to a new owner
+	// until it has been free that long: its last lease ended (expired or
+	// released) at least MinFree before the store's now, else ErrLeaseHeld.
+	// A lane never leased is free. A renewal by the holder ignores it.
+	// Dispatchers that hold their share of the lanes already ask with it,
+	// so they take a lane only when no replica short of its share did.
+	MinFree time.Duration
+}
+
+// MemberRequest records that a relay replica is alive.
+type MemberRequest struct {
+	// Owner names the replica, as in its leases; not empty.
+	Owner string
+	// TTL is how long the replica counts as alive without another
+	// heartbeat, from the store's clock; positive.
+	TTL time.Duration
+}
+
+// Member is a live relay replica: the dispatchers share the lanes out
+// among the members.
+type Member struct {
+	Owner string
+	// Until is when it stops counting as alive without another heartbeat,
+	// by the store's clock.
+	Until time.Time
 }
 
 // Lease is a lane's lease as granted, with the lane's state read in the same
@@ -583,6 +608,15 @@ type Lanes interface {
 	PauseSpace(ctx context.Context, p SpacePause) error
 	// LaneStates returns every lane the store knows, by lane id.
 	LaneStates(ctx context.Context) ([]LaneState, error)
+	// Heartbeat records req.Owner as a member until the store's now plus
+	// req.TTL, and returns the members alive now (Until after now), the
+	// caller among them, by Owner. Members whose Until has passed are gone
+	// and may be forgotten. A backend whose store holds its database
+	// exclusively may keep the members in memory: they are the processes
+	// sharing it, so they all use one store.
+	Heartbeat(ctx context.Context, req MemberRequest) ([]Member, error)
+	// Leave removes owner from the members at once; nil if it is not one.
+	Leave(ctx context.Context, owner string) error
 	// SpaceStates returns every relay space the store knows (that had
 	// deliveries or a pause), by name.
 	SpaceStates(ctx context.Context) ([]SpaceState, error)

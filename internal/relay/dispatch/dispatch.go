@@ -291,6 +291,7 @@ type Dispatcher struct {
 
 	operator *Space // cfg.Operator's space; nil for none
 	notices  *NoticeLimiter
+	bal      *balancer // the members and this replica's share of the lanes
 }
 
 // New returns a Dispatcher for cfg. A nil logger discards. Run checks cfg.
@@ -303,6 +304,7 @@ func New(cfg Config, st store.Store, send Sender, logger *slog.Logger) *Dispatch
 	if d.notices == nil {
 		d.notices = &NoticeLimiter{}
 	}
+	d.bal = &balancer{d: d}
 	for i := range cfg.Spaces {
 		s := &cfg.Spaces[i]
 		if s.Webhook == nil {
@@ -345,8 +347,8 @@ func (d *Dispatcher) Notify(lane string) {
 }
 
 // Run delivers until ctx ends, then stops claiming, lets in-flight sends
-// finish within DrainTimeout, releases its leases and returns nil. It
-// returns an error only for an invalid Config.
+// finish within DrainTimeout, releases its leases, leaves the members and
+// returns nil. It returns an error only for an invalid Config.
 func (d *Dispatcher) Run(ctx context.Context) error {
 	if err := d.cfg.Validate(); err != nil {
 		return err
@@ -355,7 +357,15 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	// cancelled only when the drain deadline passes.
 	sendCtx, cancelSends := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelSends()
-	var wg sync.WaitGroup
+	// The lanes start knowing the members, so a replica joining others
+	// takes only its share.
+	d.bal.heartbeat(ctx)
+	var wg, beats sync.WaitGroup
+	beats.Go(func() { d.bal.run(ctx) })
+	defer func() {
+		beats.Wait()
+		d.bal.leave(ctx)
+	}()
 	for _, l := range d.lanes {
 		wg.Go(func() { l.run(ctx, sendCtx) })
 	}

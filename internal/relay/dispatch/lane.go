@@ -41,6 +41,12 @@ type lane struct {
 	held      bool
 	lastStart time.Time      // our clock when the last request started
 	inflight  sync.WaitGroup // sends, and retries of their records
+	// busy counts what inflight waits for, so that the loop can tell when
+	// nothing is in flight (a lane gives its lease back only then).
+	busy atomic.Int32
+	// handoff: the lane gives its lease back for the replica's share as
+	// soon as nothing is in flight, and claims nothing meanwhile.
+	handoff bool
 	// token is the fencing token of the lease held, 0 when none: the
 	// sends' goroutines read it to retry a failed record only while the
 	// lane still holds their claims.
@@ -92,6 +98,10 @@ func (l *lane) run(ctx, sendCtx context.Context) {
 		t.Stop()
 	}
 	l.inflight.Wait()
+	if l.handoff {
+		l.handoff = false
+		l.d.bal.released(false)
+	}
 	if l.held {
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
 		defer cancel()
@@ -100,13 +110,65 @@ func (l *lane) run(ctx, sendCtx context.Context) {
 		}
 		l.held = false
 		l.token.Store(0)
+		l.d.bal.dropped()
 	}
+}
+
+// spawn runs f beside the loop as something in flight (a send, the retries
+// of a record), and wakes the loop when it is done.
+func (l *lane) spawn(f func()) {
+	l.inflight.Add(1)
+	l.busy.Add(1)
+	go func() {
+		defer l.inflight.Done()
+		f()
+		l.busy.Add(-1)
+		l.poke()
+	}()
+}
+
+// handOff gives the lease back for the replica's share once nothing is in
+// flight: the last send's outcome is recorded, so the release requeues
+// nothing, and the lane's last send time stays in the store for the next
+// holder's pacing. A finished send wakes the loop.
+func (l *lane) handOff(ctx context.Context) time.Duration {
+	if l.busy.Load() > 0 {
+		return l.d.cfg.PollInterval
+	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
+	defer cancel()
+	err := l.d.store.ReleaseLease(rctx, l.lease)
+	if err != nil {
+		l.handoff = false
+		l.d.bal.released(false)
+		if errors.Is(err, store.ErrLeaseLost) {
+			l.lost(ctx, err) // it had passed to another replica already
+			return 0
+		}
+		// Still ours as far as we know; the share is judged again.
+		l.log.LogAttrs(rctx, slog.LevelError, "lease_release_failed", slog.Any("err", err))
+		return l.d.cfg.PollInterval
+	}
+	l.handoff, l.held = false, false
+	l.token.Store(0)
+	l.d.bal.released(true)
+	l.log.LogAttrs(rctx, slog.LevelDebug, "lease_handed_off")
+	return l.d.cfg.PollInterval
 }
 
 // step starts at most one request and returns how long to wait before the
 // next step; a notification may cut the wait short.
 func (l *lane) step(ctx, sendCtx context.Context) time.Duration {
 	cfg := &l.d.cfg
+	if l.held && !l.handoff {
+		l.mu.Lock()
+		idle := l.stopped || !l.emptyAt.IsZero()
+		l.mu.Unlock()
+		l.handoff = l.d.bal.shouldRelease(idle && l.busy.Load() == 0)
+	}
+	if l.handoff {
+		return l.handOff(ctx)
+	}
 	now := cfg.Now()
 	if w := l.lastStart.Add(l.pace).Sub(now); w > 0 {
 		return w
@@ -214,8 +276,19 @@ func (l *lane) acquire(ctx context.Context, send bool) error {
 	l.mu.Lock()
 	stops := l.stops
 	l.mu.Unlock()
+	req := store.LeaseRequest{Lane: l.id, Owner: cfg.Owner, TTL: cfg.LeaseTTL, Send: send}
+	if !l.held {
+		// Free lanes go to the replicas short of their share first.
+		req.MinFree = l.d.bal.minFree()
+	}
 	asked := cfg.Now()
-	lease, err := l.d.store.AcquireLease(ctx, store.LeaseRequest{Lane: l.id, Owner: cfg.Owner, TTL: cfg.LeaseTTL, Send: send})
+	lease, err := l.d.store.AcquireLease(ctx, req)
+	if !l.held {
+		l.d.bal.asked(err == nil, req.MinFree)
+		if err == nil && req.MinFree > 0 {
+			l.log.LogAttrs(ctx, slog.LevelInfo, "lane_adopted", slog.Duration("free_for_at_least", req.MinFree))
+		}
+	}
 	// The store's clock read Granted somewhere between asked and answered
 	// on ours. Times that limit us translate from the side that is safe:
 	// the lease's end from asked (it ends no later than we think), the last
@@ -326,6 +399,9 @@ func (l *lane) sameWebhook(sp *Space) []string {
 // our claimed deliveries back in the queue; our in-flight sends will fail to
 // finish and be retried by the new holder with the same requestId.
 func (l *lane) lost(ctx context.Context, err error) {
+	if l.held {
+		l.d.bal.dropped()
+	}
 	l.held = false
 	l.token.Store(0)
 	l.log.LogAttrs(ctx, slog.LevelWarn, "lease_lost", slog.Any("err", err))
@@ -409,12 +485,8 @@ func (l *lane) start(ctx, sendCtx context.Context, d store.Delivery) time.Durati
 	// late (the process was descheduled or frozen) gets only what is left.
 	a.deadline = now.Add(cfg.RequestTimeout)
 	l.lastStart = now
-	l.inflight.Add(1)
-	go func() {
-		defer l.inflight.Done()
-		l.deliver(sendCtx, a)
-		l.poke() // the group's next message may be due
-	}()
+	// Poked when done: the group's next message may be due.
+	l.spawn(func() { l.deliver(sendCtx, a) })
 	return l.pace
 }
 
@@ -602,12 +674,7 @@ func (l *lane) settle(ctx, sendCtx context.Context, a *attempt, out store.Outcom
 	if done, retry := l.finishOnce(ctx, a, out, 1); done || !retry {
 		return
 	}
-	l.inflight.Add(1)
-	go func() {
-		defer l.inflight.Done()
-		l.retryFinish(sendCtx, a, out)
-		l.poke()
-	}()
+	l.spawn(func() { l.retryFinish(sendCtx, a, out) })
 }
 
 // finish records the outcome of attempt a, and sends the dead-letter notice

@@ -100,6 +100,9 @@ func (s *Store) AcquireLease(ctx context.Context, req store.LeaseRequest) (store
 			// Renewal, even after expiry: no one else took the lane, so
 			// no one else can have sent on it.
 		case r.owner == "" || !r.leaseUntil.After(r.now):
+			if free := r.now.Sub(r.leaseUntil); req.MinFree > 0 && !r.leaseUntil.IsZero() && free < req.MinFree {
+				return fmt.Errorf("lane %s: free for %s, under %s: %w", req.Lane, free, req.MinFree, store.ErrLeaseHeld)
+			}
 			r.token++
 			if err := recordRescued(ctx, tx, req.Lane, r.owner, r.now); err != nil {
 				return err

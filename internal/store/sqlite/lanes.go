@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/gchatkit/gchat/internal/store"
 )
@@ -31,6 +32,9 @@ func (s *Store) AcquireLease(ctx context.Context, req store.LeaseRequest) (store
 			// Renewal, even after expiry: no one else took the lane, so
 			// no one else can have sent on it.
 		case owner == "" || until <= now:
+			if free := time.Duration(now - until); req.MinFree > 0 && until != 0 && free < req.MinFree {
+				return fmt.Errorf("lane %s: free for %s, under %s: %w", req.Lane, free, req.MinFree, store.ErrLeaseHeld)
+			}
 			token++
 			if err := requeueSending(ctx, tx, req.Lane, now); err != nil {
 				return err

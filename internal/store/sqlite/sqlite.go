@@ -111,6 +111,11 @@ type Store struct {
 	log       *logBound
 	closeOnce sync.Once
 	closeErr  error
+
+	// members are the relay replicas alive (Heartbeat): in memory, since
+	// the processes sharing the store are this one.
+	membersMu sync.Mutex
+	members   map[string]time.Time // owner → until
 }
 
 var _ store.Store = (*Store)(nil)

@@ -103,6 +103,7 @@ func Run(t *testing.T, b Backend) {
 	tests = append(tests, groupTests...)
 	tests = append(tests, escalationTests...)
 	tests = append(tests, messageIDTests...)
+	tests = append(tests, memberTests...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()

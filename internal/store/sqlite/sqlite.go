@@ -108,7 +108,12 @@ type Store struct {
 	// lock is the held lock file (see Open); nil where there is none.
 	lock *os.File
 	// log bounds the log's size (see checkpoint.go); the writer's own.
-	log       *logBound
+	log *logBound
+	// cdb is the background checkpointer's connection, and wrote wakes it
+	// after a commit (see checkpoint.go); ckptDone closes when it stops.
+	cdb      *sql.DB
+	wrote    chan struct{}
+	ckptDone chan struct{}
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -240,15 +245,24 @@ func open(ctx context.Context, path string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 
+	cdb, err := openCheckpointer(path, common)
+	if err != nil {
+		wdb.Close()
+		rdb.Close()
+		return nil, fmt.Errorf("open store: %w", err)
+	}
 	s := &Store{
-		wdb:     wdb,
-		rdb:     rdb,
-		now:     now,
-		opts:    opts,
-		jobs:    make(chan *job),
-		synced:  make(chan *group, 64),
-		closing: make(chan struct{}),
-		stopped: make(chan struct{}),
+		wdb:      wdb,
+		rdb:      rdb,
+		cdb:      cdb,
+		now:      now,
+		opts:     opts,
+		jobs:     make(chan *job),
+		synced:   make(chan *group, 64),
+		closing:  make(chan struct{}),
+		stopped:  make(chan struct{}),
+		wrote:    make(chan struct{}, 1),
+		ckptDone: make(chan struct{}),
 	}
 	if opts.Synchronous == "FULL" {
 		// The log exists once the database has been written in WAL mode,
@@ -257,6 +271,7 @@ func open(ctx context.Context, path string, opts Options) (*Store, error) {
 		if _, err := wdb.ExecContext(ctx, `UPDATE counters SET value = value WHERE name = 'delivery'`); err != nil {
 			wdb.Close()
 			rdb.Close()
+			cdb.Close()
 			return nil, fmt.Errorf("open store: %w", err)
 		}
 		// The same inode SQLite writes; syncing any descriptor of it
@@ -266,6 +281,7 @@ func open(ctx context.Context, path string, opts Options) (*Store, error) {
 		if err != nil {
 			wdb.Close()
 			rdb.Close()
+			cdb.Close()
 			return nil, fmt.Errorf("open store: open the log to sync it: %w", err)
 		}
 		s.wal = f
@@ -276,6 +292,7 @@ func open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if err != nil {
 		wdb.Close()
 		rdb.Close()
+		cdb.Close()
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	wt := &wtx{conn: conn, stmts: map[string]*sql.Stmt{}, touched: map[string]int64{}}
@@ -283,11 +300,13 @@ func open(ctx context.Context, path string, opts Options) (*Store, error) {
 		conn.Close()
 		wdb.Close()
 		rdb.Close()
+		cdb.Close()
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	wt.savedID = wt.lastID
 	go s.writer(wt)
 	go s.syncer()
+	go s.checkpointer()
 	return s, nil
 }
 
@@ -367,7 +386,8 @@ func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.closing)
 		<-s.stopped
-		s.closeErr = errors.Join(s.rdb.Close(), s.wdb.Close())
+		<-s.ckptDone
+		s.closeErr = errors.Join(s.rdb.Close(), s.cdb.Close(), s.wdb.Close())
 		if s.wal != nil {
 			s.closeErr = errors.Join(s.closeErr, s.wal.Close())
 		}
@@ -679,6 +699,10 @@ func (s *Store) writer(w *wtx) {
 			timer.Stop()
 		}
 		s.commit(w, batch)
+		select {
+		case s.wrote <- struct{}{}:
+		default:
+		}
 		s.log.check(context.Background(), w.conn)
 	}
 }

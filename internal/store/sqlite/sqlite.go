@@ -295,7 +295,7 @@ func open(ctx context.Context, path string, opts Options) (*Store, error) {
 		cdb.Close()
 		return nil, fmt.Errorf("open store: %w", err)
 	}
-	wt := &wtx{conn: conn, stmts: map[string]*sql.Stmt{}, touched: map[string]int64{}}
+	wt := &wtx{conn: conn, stmts: map[string]*sql.Stmt{}, touched: map[string]int64{}, rows: map[rowKey]struct{}{}}
 	if err := conn.QueryRowContext(ctx, `SELECT value FROM counters WHERE name = 'delivery'`).Scan(&wt.lastID); err != nil {
 		conn.Close()
 		wdb.Close()
@@ -516,7 +516,16 @@ type wtx struct {
 	// merged into touched once the group commits.
 	touched                  map[string]int64
 	jobTouched, groupTouched []threadTouch
+	// rows holds the lanes and relay spaces whose rows a committed
+	// transaction made sure of (ensureRow); such rows are never deleted, so
+	// Enqueue need not ask again. jobRows and groupRows are kept as
+	// jobTouched and groupTouched are.
+	rows               map[rowKey]struct{}
+	jobRows, groupRows []rowKey
 }
+
+// rowKey names a row of lanes or of spaces.
+type rowKey struct{ table, name string }
 
 type threadTouch struct {
 	name string
@@ -712,7 +721,7 @@ func (s *Store) writer(w *wtx) {
 // commit fails, every job fails.
 func (s *Store) commit(w *wtx, batch []*job) {
 	g := &group{jobs: slices.Clone(batch), errs: make([]error, len(batch))}
-	w.groupTouched = w.groupTouched[:0]
+	w.groupTouched, w.groupRows = w.groupTouched[:0], w.groupRows[:0]
 	defer func() { s.synced <- g }()
 	errs := g.errs
 	ctx := context.Background() // one caller's cancellation must not abort the others'
@@ -742,11 +751,12 @@ func (s *Store) commit(w *wtx, batch []*job) {
 			fail(fmt.Errorf("savepoint: %w", err))
 			return
 		}
-		w.jobTouched = w.jobTouched[:0]
+		w.jobTouched, w.jobRows = w.jobTouched[:0], w.jobRows[:0]
 		err := j.fn(ctx, w, s.now().UnixNano())
 		errs[i] = err
 		if err == nil {
 			w.groupTouched = append(w.groupTouched, w.jobTouched...)
+			w.groupRows = append(w.groupRows, w.jobRows...)
 		}
 		if err != nil {
 			if _, rerr := w.ExecContext(ctx, `ROLLBACK TO job`); rerr != nil {
@@ -785,6 +795,12 @@ func (s *Store) commit(w *wtx, batch []*job) {
 		}
 		for _, t := range w.groupTouched {
 			w.touched[t.name] = t.at
+		}
+		if len(w.rows)+len(w.groupRows) > maxTouched {
+			clear(w.rows)
+		}
+		for _, k := range w.groupRows {
+			w.rows[k] = struct{}{}
 		}
 	}
 }

@@ -3,6 +3,7 @@ package sqlite_test
 import (
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -174,4 +175,33 @@ func lastVersion(t *testing.T, names []string) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// TestRefusedEnqueueLeavesNoRowBehind: the writer remembers the lanes and
+// relay spaces whose rows it made sure of, but only once they committed. An
+// Enqueue refused after creating them (its savepoint rolled back) must leave
+// the next Enqueue into the same new lane and space to create them again,
+// or its insert would fail (no lane row) and its pending count be lost (no
+// space row).
+func TestRefusedEnqueueLeavesNoRowBehind(t *testing.T) {
+	s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "relay.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	two := []store.NewDelivery{{Message: json.RawMessage(`{"text":"a"}`)}, {Message: json.RawMessage(`{"text":"b"}`)}}
+	_, err = s.Enqueue(t.Context(), store.EnqueueRequest{Space: "new", Lane: "NEWLANE", Limit: 1, Deliveries: two})
+	if !errors.Is(err, store.ErrFull) {
+		t.Fatalf("Enqueue of two past a bound of one: %v, want ErrFull", err)
+	}
+	if _, err := s.Enqueue(t.Context(), store.EnqueueRequest{Space: "new", Lane: "NEWLANE", Limit: 10, Deliveries: two}); err != nil {
+		t.Fatalf("Enqueue after the refused one: %v", err)
+	}
+	states, err := s.SpaceStates(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(states) != 1 || states[0].Space != "new" || states[0].Pending != 2 {
+		t.Errorf("space states %+v, want new with 2 pending", states)
+	}
 }

@@ -111,9 +111,9 @@ type Store struct {
 	log *logBound
 	// cdb is the background checkpointer's connection, and wrote wakes it
 	// after a commit (see checkpoint.go); ckptDone closes when it stops.
-	cdb      *sql.DB
-	wrote    chan struct{}
-	ckptDone chan struct{}
+	cdb       *sql.DB
+	wrote     chan struct{}
+	ckptDone  chan struct{}
 	closeOnce sync.Once
 	closeErr  error
 }

@@ -184,14 +184,24 @@ func lastVersion(t *testing.T, names []string) int {
 // or its insert would fail (no lane row) and its pending count be lost (no
 // space row).
 func TestRefusedEnqueueLeavesNoRowBehind(t *testing.T) {
-	s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "relay.db"), sqlite.Options{})
+	// A long MaxWait gathers the two concurrent calls into one group, which
+	// commits (the other call succeeds) while the refused one's savepoint
+	// is rolled back.
+	s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "relay.db"), sqlite.Options{MaxWait: 250 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
 	two := []store.NewDelivery{{Message: json.RawMessage(`{"text":"a"}`)}, {Message: json.RawMessage(`{"text":"b"}`)}}
-	_, err = s.Enqueue(t.Context(), store.EnqueueRequest{Space: "new", Lane: "NEWLANE", Limit: 1, Deliveries: two})
-	if !errors.Is(err, store.ErrFull) {
+	refused := make(chan error, 1)
+	go func() {
+		_, err := s.Enqueue(t.Context(), store.EnqueueRequest{Space: "new", Lane: "NEWLANE", Limit: 1, Deliveries: two})
+		refused <- err
+	}()
+	if _, err := s.Enqueue(t.Context(), store.EnqueueRequest{Space: "other", Lane: "OTHER", Deliveries: two}); err != nil {
+		t.Fatalf("Enqueue beside the refused one: %v", err)
+	}
+	if err := <-refused; !errors.Is(err, store.ErrFull) {
 		t.Fatalf("Enqueue of two past a bound of one: %v, want ErrFull", err)
 	}
 	if _, err := s.Enqueue(t.Context(), store.EnqueueRequest{Space: "new", Lane: "NEWLANE", Limit: 10, Deliveries: two}); err != nil {
@@ -201,7 +211,11 @@ func TestRefusedEnqueueLeavesNoRowBehind(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(states) != 1 || states[0].Space != "new" || states[0].Pending != 2 {
-		t.Errorf("space states %+v, want new with 2 pending", states)
+	pending := map[string]int{}
+	for _, st := range states {
+		pending[st.Space] = st.Pending
+	}
+	if want := map[string]int{"new": 2, "other": 2}; !cmp.Equal(pending, want) {
+		t.Errorf("pending by space %v, want %v", pending, want)
 	}
 }

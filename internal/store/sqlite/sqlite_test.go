@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -217,5 +218,42 @@ func TestRefusedEnqueueLeavesNoRowBehind(t *testing.T) {
 	}
 	if want := map[string]int{"new": 2, "other": 2}; !cmp.Equal(pending, want) {
 		t.Errorf("pending by space %v, want %v", pending, want)
+	}
+}
+
+// TestLogCopiedInBackground: the log is copied into the database file as it
+// grows, not only by SQLite's automatic checkpoint in the writer's commit,
+// which waits for 1,000 pages of log. A few hundred pages of deliveries
+// reach the database file within moments, without another write.
+func TestLogCopiedInBackground(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "relay.db")
+	s, err := sqlite.Open(t.Context(), path, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	size := func(name string) int64 {
+		fi, err := os.Stat(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Size()
+	}
+	before := size(path)
+	msg := json.RawMessage(`{"text":"` + strings.Repeat("x", 2000) + `"}`)
+	for i := range 100 {
+		if _, err := s.Enqueue(t.Context(), store.EnqueueRequest{Space: "ops", Lane: "AAA",
+			Deliveries: []store.NewDelivery{{Message: msg, Group: strconv.Itoa(i)}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if frames := size(path+"-wal") / 4120; frames >= 1000 {
+		t.Fatalf("the log holds %d frames, enough for SQLite's own checkpoint: the test proves nothing", frames)
+	}
+	for deadline := time.Now().Add(10 * time.Second); size(path) < before+100*2000; {
+		if time.Now().After(deadline) {
+			t.Fatalf("database file %d bytes, %d before 100 deliveries of 2 kB: the log was not copied", size(path), before)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"net/url"
 	"os"
 	"time"
 )
@@ -106,4 +107,58 @@ func (b *logBound) check(ctx context.Context, conn *sql.Conn) {
 		return
 	}
 	b.next = max(n, b.next) + b.limit/4
+}
+
+// ckptEvery is the least interval between two background checkpoints.
+const ckptEvery = 100 * time.Millisecond
+
+// openCheckpointer opens the background checkpointer's connection (see
+// checkpointer). Its synchronous=NORMAL makes each checkpoint sync the log
+// before it copies frames into the database, and the database after: a
+// frame reaches the database file only once the log holding it is on disk.
+func openCheckpointer(path string, common url.Values) (*sql.DB, error) {
+	c := cloneValues(common)
+	c.Add("_pragma", "synchronous(NORMAL)")
+	db, err := sql.Open("sqlite", "file:"+path+"?"+c.Encode())
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(1)
+	db.SetMaxIdleConns(1)
+	db.SetConnMaxLifetime(0)
+	db.SetConnMaxIdleTime(0)
+	return db, nil
+}
+
+// checkpointer copies the log into the database in the background, PASSIVE
+// (it never waits for the writer nor for readers), at most every
+// ckptEvery while the writer commits. SQLite's own automatic checkpoint
+// runs in the writer's COMMIT once the log holds 1,000 pages, and every
+// caller of that group and of the next waits while it copies them and syncs
+// the database; with the log copied here as it grows, that checkpoint finds
+// only the last few frames to copy, and the copying is done on another
+// core. (The automatic one stays: only a checkpoint run between the
+// writer's commits can find the whole log copied, which lets the next
+// commit start the log over.)
+func (s *Store) checkpointer() {
+	defer close(s.ckptDone)
+	t := time.NewTimer(0)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stopped:
+			return
+		case <-s.wrote:
+		}
+		var busy, logged, copied int
+		// A failure changes nothing: the automatic checkpoint and the
+		// writer's bound (logBound) still hold the log.
+		_ = s.cdb.QueryRow(`PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &logged, &copied)
+		t.Reset(ckptEvery)
+		select {
+		case <-s.stopped:
+			return
+		case <-t.C:
+		}
+	}
 }

@@ -108,7 +108,12 @@ type Store struct {
 	// lock is the held lock file (see Open); nil where there is none.
 	lock *os.File
 	// log bounds the log's size (see checkpoint.go); the writer's own.
-	log       *logBound
+	log *logBound
+	// cdb is the background checkpointer's connection, and wrote wakes it
+	// after a commit (see checkpoint.go); ckptDone closes when it stops.
+	cdb       *sql.DB
+	wrote     chan struct{}
+	ckptDone  chan struct{}
 	closeOnce sync.Once
 	closeErr  error
 
@@ -245,15 +250,24 @@ func open(ctx context.Context, path string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 
+	cdb, err := openCheckpointer(path, common)
+	if err != nil {
+		wdb.Close()
+		rdb.Close()
+		return nil, fmt.Errorf("open store: %w", err)
+	}
 	s := &Store{
-		wdb:     wdb,
-		rdb:     rdb,
-		now:     now,
-		opts:    opts,
-		jobs:    make(chan *job),
-		synced:  make(chan *group, 64),
-		closing: make(chan struct{}),
-		stopped: make(chan struct{}),
+		wdb:      wdb,
+		rdb:      rdb,
+		cdb:      cdb,
+		now:      now,
+		opts:     opts,
+		jobs:     make(chan *job),
+		synced:   make(chan *group, 64),
+		closing:  make(chan struct{}),
+		stopped:  make(chan struct{}),
+		wrote:    make(chan struct{}, 1),
+		ckptDone: make(chan struct{}),
 	}
 	if opts.Synchronous == "FULL" {
 		// The log exists once the database has been written in WAL mode,
@@ -262,6 +276,7 @@ func open(ctx context.Context, path string, opts Options) (*Store, error) {
 		if _, err := wdb.ExecContext(ctx, `UPDATE counters SET value = value WHERE name = 'delivery'`); err != nil {
 			wdb.Close()
 			rdb.Close()
+			cdb.Close()
 			return nil, fmt.Errorf("open store: %w", err)
 		}
 		// The same inode SQLite writes; syncing any descriptor of it
@@ -271,6 +286,7 @@ func open(ctx context.Context, path string, opts Options) (*Store, error) {
 		if err != nil {
 			wdb.Close()
 			rdb.Close()
+			cdb.Close()
 			return nil, fmt.Errorf("open store: open the log to sync it: %w", err)
 		}
 		s.wal = f
@@ -281,18 +297,21 @@ func open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if err != nil {
 		wdb.Close()
 		rdb.Close()
+		cdb.Close()
 		return nil, fmt.Errorf("open store: %w", err)
 	}
-	wt := &wtx{conn: conn, stmts: map[string]*sql.Stmt{}, touched: map[string]int64{}}
+	wt := &wtx{conn: conn, stmts: map[string]*sql.Stmt{}, touched: map[string]int64{}, rows: map[rowKey]struct{}{}}
 	if err := conn.QueryRowContext(ctx, `SELECT value FROM counters WHERE name = 'delivery'`).Scan(&wt.lastID); err != nil {
 		conn.Close()
 		wdb.Close()
 		rdb.Close()
+		cdb.Close()
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	wt.savedID = wt.lastID
 	go s.writer(wt)
 	go s.syncer()
+	go s.checkpointer()
 	return s, nil
 }
 
@@ -372,7 +391,8 @@ func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.closing)
 		<-s.stopped
-		s.closeErr = errors.Join(s.rdb.Close(), s.wdb.Close())
+		<-s.ckptDone
+		s.closeErr = errors.Join(s.rdb.Close(), s.cdb.Close(), s.wdb.Close())
 		if s.wal != nil {
 			s.closeErr = errors.Join(s.closeErr, s.wal.Close())
 		}
@@ -501,7 +521,16 @@ type wtx struct {
 	// merged into touched once the group commits.
 	touched                  map[string]int64
 	jobTouched, groupTouched []threadTouch
+	// rows holds the lanes and relay spaces whose rows a committed
+	// transaction made sure of (ensureRow); such rows are never deleted, so
+	// Enqueue need not ask again. jobRows and groupRows are kept as
+	// jobTouched and groupTouched are.
+	rows               map[rowKey]struct{}
+	jobRows, groupRows []rowKey
 }
+
+// rowKey names a row of lanes or of spaces.
+type rowKey struct{ table, name string }
 
 type threadTouch struct {
 	name string
@@ -684,6 +713,10 @@ func (s *Store) writer(w *wtx) {
 			timer.Stop()
 		}
 		s.commit(w, batch)
+		select {
+		case s.wrote <- struct{}{}:
+		default:
+		}
 		s.log.check(context.Background(), w.conn)
 	}
 }
@@ -693,7 +726,7 @@ func (s *Store) writer(w *wtx) {
 // commit fails, every job fails.
 func (s *Store) commit(w *wtx, batch []*job) {
 	g := &group{jobs: slices.Clone(batch), errs: make([]error, len(batch))}
-	w.groupTouched = w.groupTouched[:0]
+	w.groupTouched, w.groupRows = w.groupTouched[:0], w.groupRows[:0]
 	defer func() { s.synced <- g }()
 	errs := g.errs
 	ctx := context.Background() // one caller's cancellation must not abort the others'
@@ -723,11 +756,12 @@ func (s *Store) commit(w *wtx, batch []*job) {
 			fail(fmt.Errorf("savepoint: %w", err))
 			return
 		}
-		w.jobTouched = w.jobTouched[:0]
+		w.jobTouched, w.jobRows = w.jobTouched[:0], w.jobRows[:0]
 		err := j.fn(ctx, w, s.now().UnixNano())
 		errs[i] = err
 		if err == nil {
 			w.groupTouched = append(w.groupTouched, w.jobTouched...)
+			w.groupRows = append(w.groupRows, w.jobRows...)
 		}
 		if err != nil {
 			if _, rerr := w.ExecContext(ctx, `ROLLBACK TO job`); rerr != nil {
@@ -766,6 +800,12 @@ func (s *Store) commit(w *wtx, batch []*job) {
 		}
 		for _, t := range w.groupTouched {
 			w.touched[t.name] = t.at
+		}
+		if len(w.rows)+len(w.groupRows) > maxTouched {
+			clear(w.rows)
+		}
+		for _, k := range w.groupRows {
+			w.rows[k] = struct{}{}
 		}
 	}
 }

@@ -3,6 +3,8 @@ package sqlite_test
 import (
 	"database/sql"
 	"encoding/json"
+	"errors"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -174,4 +176,84 @@ func lastVersion(t *testing.T, names []string) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// TestRefusedEnqueueLeavesNoRowBehind: the writer remembers the lanes and
+// relay spaces whose rows it made sure of, but only once they committed. An
+// Enqueue refused after creating them (its savepoint rolled back) must leave
+// the next Enqueue into the same new lane and space to create them again,
+// or its insert would fail (no lane row) and its pending count be lost (no
+// space row).
+func TestRefusedEnqueueLeavesNoRowBehind(t *testing.T) {
+	// A long MaxWait gathers the two concurrent calls into one group, which
+	// commits (the other call succeeds) while the refused one's savepoint
+	// is rolled back.
+	s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "relay.db"), sqlite.Options{MaxWait: 250 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	two := []store.NewDelivery{{Message: json.RawMessage(`{"text":"a"}`)}, {Message: json.RawMessage(`{"text":"b"}`)}}
+	refused := make(chan error, 1)
+	go func() {
+		_, err := s.Enqueue(t.Context(), store.EnqueueRequest{Space: "new", Lane: "NEWLANE", Limit: 1, Deliveries: two})
+		refused <- err
+	}()
+	if _, err := s.Enqueue(t.Context(), store.EnqueueRequest{Space: "other", Lane: "OTHER", Deliveries: two}); err != nil {
+		t.Fatalf("Enqueue beside the refused one: %v", err)
+	}
+	if err := <-refused; !errors.Is(err, store.ErrFull) {
+		t.Fatalf("Enqueue of two past a bound of one: %v, want ErrFull", err)
+	}
+	if _, err := s.Enqueue(t.Context(), store.EnqueueRequest{Space: "new", Lane: "NEWLANE", Limit: 10, Deliveries: two}); err != nil {
+		t.Fatalf("Enqueue after the refused one: %v", err)
+	}
+	states, err := s.SpaceStates(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pending := map[string]int{}
+	for _, st := range states {
+		pending[st.Space] = st.Pending
+	}
+	if want := map[string]int{"new": 2, "other": 2}; !cmp.Equal(pending, want) {
+		t.Errorf("pending by space %v, want %v", pending, want)
+	}
+}
+
+// TestLogCopiedInBackground: the log is copied into the database file as it
+// grows, not only by SQLite's automatic checkpoint in the writer's commit,
+// which waits for 1,000 pages of log. A few hundred pages of deliveries
+// reach the database file within moments, without another write.
+func TestLogCopiedInBackground(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "relay.db")
+	s, err := sqlite.Open(t.Context(), path, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	size := func(name string) int64 {
+		fi, err := os.Stat(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Size()
+	}
+	before := size(path)
+	msg := json.RawMessage(`{"text":"` + strings.Repeat("x", 2000) + `"}`)
+	for i := range 100 {
+		if _, err := s.Enqueue(t.Context(), store.EnqueueRequest{Space: "ops", Lane: "AAA",
+			Deliveries: []store.NewDelivery{{Message: msg, Group: strconv.Itoa(i)}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if frames := size(path+"-wal") / 4120; frames >= 1000 {
+		t.Fatalf("the log holds %d frames, enough for SQLite's own checkpoint: the test proves nothing", frames)
+	}
+	for deadline := time.Now().Add(10 * time.Second); size(path) < before+100*2000; {
+		if time.Now().After(deadline) {
+			t.Fatalf("database file %d bytes, %d before 100 deliveries of 2 kB: the log was not copied", size(path), before)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }

@@ -30,6 +30,12 @@
 // group before it is synced; nothing the store answers depends on such a
 // read being durable, since every caller who learns of a write through a
 // write call is answered after its sync.
+//
+// The log is copied into the database file as it grows by a connection of
+// its own (see checkpointer in checkpoint.go), which syncs the log before it
+// copies and the database after, as SQLite's checkpoints do; SQLite's
+// automatic checkpoint, which runs inside the writer's COMMIT, then finds
+// little left to copy, and the writer's groups do not wait for the copying.
 package sqlite
 
 import (

@@ -1,11 +1,15 @@
 package postgres
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/gchatkit/gchat/internal/store"
+	"github.com/jackc/pgx/v5"
 )
 
 // TestGroupOfOneCommit: calls committed as one group, some repeating
@@ -108,4 +112,110 @@ func TestGroupMessageIDRepeat(t *testing.T) {
 	if err != nil || len(all) != 2 {
 		t.Errorf("lane L holds %d deliveries (err %v), want 2", len(all), err)
 	}
+}
+
+// TestPendingCounts: the pending counts of lanes and relay spaces, kept by
+// the triggers (per statement for inserts, per row for updates and
+// deletes), equal a count of the pending deliveries after a group that
+// spans lanes and spaces, claims, a retry, finishes, a batch, a delete and
+// a replay.
+func TestPendingCounts(t *testing.T) {
+	dbURL, _ := FreshSchema(t)
+	s, err := Open(t.Context(), dbURL, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := t.Context()
+	check := func(when string) {
+		t.Helper()
+		for _, q := range []string{
+			`SELECT l.lane, l.pending, count(d.id) FILTER (WHERE d.state IN ('queued', 'sending'))
+				FROM lanes l LEFT JOIN deliveries d ON d.lane = l.lane GROUP BY l.lane, l.pending ORDER BY 1`,
+			`SELECT p.space, p.pending, count(d.id) FILTER (WHERE d.state IN ('queued', 'sending'))
+				FROM spaces p LEFT JOIN deliveries d ON d.space = p.space GROUP BY p.space, p.pending ORDER BY 1`,
+		} {
+			rows, err := s.pool.Query(ctx, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var name string
+			var kept, counted int
+			n := 0
+			if _, err := pgx.ForEachRow(rows, []any{&name, &kept, &counted}, func() error {
+				n++
+				if kept != counted {
+					t.Errorf("%s: %s counts %d pending, holds %d", when, name, kept, counted)
+				}
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if n == 0 {
+				t.Fatalf("%s: no rows", when)
+			}
+		}
+	}
+	var calls []*enqueueCall
+	for i := range 12 {
+		ds := []store.NewDelivery{{Group: fmt.Sprint("g", i%3), Message: []byte(`{"text":"x"}`)}}
+		if i%4 == 0 {
+			ds = append(ds, store.NewDelivery{Group: fmt.Sprint("g", i%3), Message: []byte(`{"text":"y"}`)})
+		}
+		calls = append(calls, &enqueueCall{ctx: ctx, requestIDs: make([]string, len(ds)), done: make(chan struct{}),
+			req: store.EnqueueRequest{Space: fmt.Sprint("s", i%4), Lane: fmt.Sprint("L", i%3), Deliveries: ds}})
+	}
+	s.commitGroup(calls)
+	for i, c := range calls {
+		if c.err != nil {
+			t.Fatalf("call %d: %v", i, c.err)
+		}
+	}
+	check("after the group")
+
+	lease, err := s.AcquireLease(ctx, store.LeaseRequest{Lane: "L0", Owner: "o", TTL: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	claimed, err := s.Claim(ctx, lease, 10)
+	if err != nil || len(claimed) < 3 {
+		t.Fatalf("claim: %d, %v", len(claimed), err)
+	}
+	check("after a claim")
+	if _, err := s.Finish(ctx, lease, claimed[0].ID, store.Outcome{State: store.StateDead, Status: 400}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Finish(ctx, lease, claimed[2].ID, store.Outcome{State: store.StateDone, Status: 200}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Finish(ctx, lease, claimed[1].ID, store.Outcome{State: store.StateQueued, Status: 500}); err != nil {
+		t.Fatal(err)
+	}
+	check("after finishes")
+	if err := s.Delete(ctx, claimed[1].ID); err != nil {
+		t.Fatal(err)
+	}
+	check("after a delete")
+	if _, err := s.Replay(ctx, claimed[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	check("after a replay")
+
+	lease1, err := s.AcquireLease(ctx, store.LeaseRequest{Lane: "L1", Owner: "o", TTL: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	queued, err := s.List(ctx, store.Filter{Lane: "L1", Space: "s0", Group: "g1", States: []store.State{store.StateQueued}})
+	if err != nil || len(queued) < 2 {
+		t.Fatalf("list: %d, %v", len(queued), err)
+	}
+	slices.SortFunc(queued, func(a, b store.Delivery) int { return cmp.Compare(a.Seq, b.Seq) })
+	if _, err := s.FreezeBatch(ctx, lease1, []string{queued[0].ID, queued[1].ID}, []byte(`{"text":"x\ny"}`)); err != nil {
+		t.Fatal(err)
+	}
+	check("after a batch")
+	if err := s.ReleaseLease(ctx, lease); err != nil {
+		t.Fatal(err)
+	}
+	check("after a release")
 }

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -218,4 +219,66 @@ func TestPendingCounts(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("after a release")
+}
+
+// TestGroupStalledLane: while another session holds a lane's row (a
+// replica mid-transaction, or frozen), a call into that lane waits, and a
+// call into another lane of the same store commits all the same (by a
+// spare committer).
+func TestGroupStalledLane(t *testing.T) {
+	dbURL, _ := FreshSchema(t)
+	s, err := Open(t.Context(), dbURL, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := t.Context()
+	enqueue := func(ctx context.Context, lane string) error {
+		_, err := s.Enqueue(ctx, store.EnqueueRequest{Space: "s-" + lane, Lane: lane,
+			Deliveries: []store.NewDelivery{{Group: "g", Message: []byte(`{"text":"x"}`)}}})
+		return err
+	}
+	for _, l := range []string{"X", "Y"} {
+		if err := enqueue(ctx, l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	holder, err := s.pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Rollback(context.WithoutCancel(ctx))
+	if _, err := holder.Exec(ctx, `SELECT 1 FROM lanes WHERE lane = 'X' FOR NO KEY UPDATE`); err != nil {
+		t.Fatal(err)
+	}
+	stalled := make(chan error, 1)
+	go func() { stalled <- enqueue(ctx, "X") }()
+	// Wait until the call into X is in a group, waiting for the lock.
+	for {
+		s.group.mu.Lock()
+		busy := s.group.busy["X"]
+		s.group.mu.Unlock()
+		if busy {
+			break
+		}
+		select {
+		case err := <-stalled:
+			t.Fatalf("the call into the held lane returned %v", err)
+		case <-time.After(time.Millisecond):
+		}
+	}
+	if err := enqueue(ctx, "Y"); err != nil {
+		t.Fatalf("call into lane Y while X is held: %v", err)
+	}
+	select {
+	case err := <-stalled:
+		t.Fatalf("the call into the held lane returned %v before the lane was free", err)
+	default:
+	}
+	if err := holder.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-stalled; err != nil {
+		t.Fatalf("the call into X once free: %v", err)
+	}
 }

@@ -5,24 +5,36 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"math"
 	"slices"
 	"sync"
 	"time"
 
 	"github.com/gchatkit/gchat/internal/store"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // Group commit. Concurrent Enqueue calls of one Store are gathered into one
 // transaction: one WAL flush, one lock of each lane and relay space, one
 // insert for every delivery of the group, instead of one of each per call.
-// A call joins the store's queue of waiting calls; while fewer than
-// maxCommitters committers run, it starts one. A committer takes up to
-// maxGroup waiting calls, oldest first, of lanes no other committer of the
-// store is committing in; commits them together, answers each, and goes on
-// while such calls wait. So a lone call commits at once, as before; under
-// load each commit carries the calls that arrived during the last one, and
-// the committers of one store never queue on each other's lane locks.
+// A call joins the store's queue of waiting calls; when no committer runs,
+// it starts one. A committer takes up to maxGroup waiting calls, oldest
+// first, of lanes no other committer of the store is committing in;
+// commits them together, answers each, and goes on while such calls wait.
+// So a lone call commits at once, as before; under load each commit
+// carries the calls that arrived during the last one.
+//
+// One committer, not several in lanes of their own: the groups are larger
+// (each commit costs the database about as much CPU whatever its size, and
+// with ten lanes four committers made groups a quarter the size, for a
+// third fewer accepts per second). A spare committer starts, up to
+// maxCommitters, only when a call that it could take (of a lane no
+// committer is in) has waited stallAfter: a group waiting for a lane that
+// another replica or a stalled session holds then delays the store's other
+// lanes no longer than that. The committers of one store never queue on
+// each other's lane locks.
 //
 // Each call is answered only after the commit that holds its deliveries (or
 // the one that failed). A group whose transaction fails for a reason that
@@ -33,6 +45,11 @@ import (
 // each in lanes of its own.
 const maxCommitters = 4
 
+// stallAfter is how long a call that no committer may take waits before a
+// spare committer starts for it: longer than a group's transaction
+// normally takes (a few milliseconds), short beside a caller's patience.
+const stallAfter = 20 * time.Millisecond
+
 // maxGroup bounds the calls committed in one transaction.
 const maxGroup = 256
 
@@ -41,6 +58,7 @@ type enqueueCall struct {
 	ctx        context.Context
 	req        store.EnqueueRequest
 	requestIDs []string
+	queued     time.Time // when it joined the queue
 	res        store.EnqueueResult
 	err        error
 	done       chan struct{}
@@ -52,16 +70,20 @@ type grouper struct {
 	waiting []*enqueueCall
 	running int
 	busy    map[string]bool // lanes being committed
+	spare   *time.Timer     // armed while calls wait behind a committer
 }
 
 // enqueueGrouped queues c and waits for its answer.
 func (s *Store) enqueueGrouped(c *enqueueCall) (store.EnqueueResult, error) {
 	g := &s.group
+	c.queued = time.Now()
 	g.mu.Lock()
 	g.waiting = append(g.waiting, c)
-	start := g.running < maxCommitters
+	start := g.running == 0
 	if start {
 		g.running++
+	} else if g.running < maxCommitters && g.spare == nil {
+		g.spare = time.AfterFunc(stallAfter, s.startSpare)
 	}
 	g.mu.Unlock()
 	if start {
@@ -74,6 +96,34 @@ func (s *Store) enqueueGrouped(c *enqueueCall) (store.EnqueueResult, error) {
 		// The call may still commit: a caller that retries with its
 		// CallerRequestID finds it.
 		return store.EnqueueResult{}, c.ctx.Err()
+	}
+}
+
+// startSpare starts a spare committer if the oldest call that one could
+// take has waited stallAfter, and otherwise looks again when it will have.
+func (s *Store) startSpare() {
+	g := &s.group
+	g.mu.Lock()
+	g.spare = nil
+	var oldest *enqueueCall
+	for _, c := range g.waiting {
+		if !g.busy[c.req.Lane] {
+			oldest = c
+			break
+		}
+	}
+	start := false
+	switch {
+	case oldest == nil || g.running >= maxCommitters:
+	case time.Since(oldest.queued) >= stallAfter:
+		start = true
+		g.running++
+	default:
+		g.spare = time.AfterFunc(stallAfter-time.Since(oldest.queued), s.startSpare)
+	}
+	g.mu.Unlock()
+	if start {
+		go s.commitLoop()
 	}
 }
 
@@ -146,7 +196,7 @@ func (s *Store) commitGroup(calls []*enqueueCall) {
 	if len(calls) > 1 {
 		// The group outlives any one caller's context.
 		ctx := context.WithoutCancel(calls[0].ctx)
-		err := s.inTx(ctx, func(tx pgx.Tx) error { return s.enqueueTx(ctx, tx, calls) })
+		err := s.enqueueCalls(ctx, calls)
 		if err == nil {
 			return
 		}
@@ -158,40 +208,188 @@ func (s *Store) commitGroup(calls []*enqueueCall) {
 		}
 	}
 	for _, c := range calls {
-		err := s.inTx(c.ctx, func(tx pgx.Tx) error { return s.enqueueTx(c.ctx, tx, []*enqueueCall{c}) })
-		if err != nil {
+		if err := s.enqueueCalls(c.ctx, []*enqueueCall{c}); err != nil {
 			c.res, c.err = store.EnqueueResult{}, err
 		}
 	}
 }
 
-// enqueueTx stores the calls' deliveries in tx and sets each call's result,
-// or its own error (ErrFull); an error returned fails the transaction.
+// The group's transaction. Its statements go to the server in two round
+// trips (pgx.Batch pipelines them; PostgreSQL runs them in order):
+//
+//  1. BEGIN, the advisory locks of the calls' keys, the lanes' and relay
+//     spaces' rows created if missing, the lookups of duplicates and of
+//     taken message ids, and, when a call has a bound, the spaces' pending
+//     counts as committed (without a lock): everything that needs no lane.
+//  2. The lanes' row locks, all in one statement, sorted; with a bound, the
+//     spaces' row locks after them, sorted; the insert, which also upserts
+//     the threads; COMMIT.
+//
+// So a lane's lock is held for about one round trip and the commit, not
+// for the group's whole transaction: groups of other replicas (each
+// replica has its own Store) that touch the same lanes wait for each other
+// that long. The lanes' locks are taken before the ids are drawn (nextval,
+// in the insert) and held to the commit, which keeps Seq in commit order
+// within a lane.
+//
+// The bound is exact: the insert checks it under the spaces' locks and
+// stores the group only when every call fits, which is what applying it
+// call by call would give. When a call does not fit (by the counts read in
+// round trip 1, or under the locks), the bound is applied call by call in
+// Go: the locks are taken and the counts read in a round trip of their own,
+// then the calls that fit are inserted; a group that the insert found past
+// the bound committed nothing of its own and runs again that way
+// (errPastBound).
+
+// errPastBound: the insert stored nothing because a call of the group is
+// past its relay space's bound; the transaction committed nothing else of
+// the group's.
+var errPastBound = errors.New("a call of the group past its relay space's bound")
+
+// rollbackTimeout bounds the ROLLBACK of a failed group transaction.
+const rollbackTimeout = 5 * time.Second
+
+// enqueueCalls commits the calls' transaction (see enqueueTx), again after
+// a deadlock, and once more with the bound applied call by call when the
+// insert found a call past it.
+func (s *Store) enqueueCalls(ctx context.Context, calls []*enqueueCall) error {
+	if s.closed.Load() {
+		return store.ErrClosed
+	}
+	var err error
+	byCall := false
+	for attempt := 0; attempt < maxTxAttempts; {
+		err = s.enqueueConn(ctx, calls, byCall)
+		if errors.Is(err, errPastBound) && !byCall {
+			byCall = true
+			continue
+		}
+		attempt++
+		if !retryable(err) || ctx.Err() != nil {
+			break
+		}
+	}
+	return s.closedErr(err)
+}
+
+// enqueueConn runs enqueueTx on a connection of the pool and rolls back
+// what it left open.
+func (s *Store) enqueueConn(ctx context.Context, calls []*enqueueCall, byCall bool) error {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	err = s.enqueueTx(ctx, conn.Conn(), calls, byCall)
+	if err != nil && conn.Conn().PgConn().TxStatus() != 'I' {
+		// A statement failed before the COMMIT ran. Should the ROLLBACK
+		// fail too, Release closes the connection, which it finds in a
+		// transaction.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
+		defer cancel()
+		_, _ = conn.Exec(rctx, "ROLLBACK")
+	}
+	return err
+}
+
+// enqueueTx stores the calls' deliveries in one transaction on conn and sets
+// each call's result, or its own error (ErrFull, ErrMessageIDExists); an
+// error returned fails the transaction, which the caller rolls back if it
+// is still open. byCall applies the bound call by call from the start.
 //
 // Locks are taken in one order by every group: the keys' advisory locks
 // (every CallerRequestID's, then every DedupKey's, then every message id's
-// of a call with UniqueMessageID, each kind sorted), then
-// the lanes' rows, sorted, then the relay spaces' rows, sorted. The
-// single-call path is the group of one, so its order is the same.
-func (s *Store) enqueueTx(ctx context.Context, tx pgx.Tx, calls []*enqueueCall) error {
+// of a call with UniqueMessageID, each kind sorted), then the missing
+// lanes' and relay spaces' rows as they are created, then the lanes' rows,
+// sorted, then the relay spaces' rows, sorted (by the bound's statement or
+// by the pending trigger, which updates lanes then spaces), then the
+// threads' rows, sorted. The single-call path is the group of one, so its
+// order is the same.
+func (s *Store) enqueueTx(ctx context.Context, conn *pgx.Conn, calls []*enqueueCall, byCall bool) error {
 	for _, c := range calls {
 		c.res, c.err = store.EnqueueResult{}, nil
 	}
-	now, err := s.lockGroupKeys(ctx, tx, calls)
+	var lanes, spaces []string
+	limited := false
+	for _, c := range calls {
+		lanes, spaces = append(lanes, c.req.Lane), append(spaces, c.req.Space)
+		limited = limited || c.req.Limit > 0
+	}
+	slices.Sort(lanes)
+	lanes = slices.Compact(lanes)
+	slices.Sort(spaces)
+	spaces = slices.Compact(spaces)
+
+	// Round trip 1: what needs no lane.
+	var b pgx.Batch
+	b.Queue("BEGIN")
+	queueKeyLocks(&b, calls)
+	// The missing rows are created before any lane is locked, sorted: a
+	// new row's index entry makes a concurrent creator of the same row
+	// wait for this transaction, as a lock would. Only the missing: the
+	// conflict check of an insert waits for the transaction that holds
+	// the existing row locked or updated (a group in round trip 2, a
+	// claim), where the NOT EXISTS reads the snapshot and waits for none.
+	b.Queue(`INSERT INTO lanes (lane) SELECT l FROM unnest($1::text[]) AS u (l)
+		WHERE NOT EXISTS (SELECT 1 FROM lanes WHERE lane = u.l) ORDER BY 1 ON CONFLICT (lane) DO NOTHING`, lanes)
+	b.Queue(`INSERT INTO spaces (space) SELECT s FROM unnest($1::text[]) AS u (s)
+		WHERE NOT EXISTS (SELECT 1 FROM spaces WHERE space = u.s) ORDER BY 1 ON CONFLICT (space) DO NOTHING`, spaces)
+	dups := queueDuplicates(&b, calls, s.fixedNow())
+	held := queueMessageIDs(&b, calls)
+	pending := map[string]int{}
+	if limited && !byCall {
+		b.Queue(`SELECT space, pending FROM spaces WHERE space = ANY($1::text[])`, spaces).Query(func(rows pgx.Rows) error {
+			return collectPending(rows, pending)
+		})
+	}
+	if err := conn.SendBatch(ctx, &b).Close(); err != nil {
+		return err
+	}
+	fresh, dupOf, err := sortOut(calls, dups, held)
 	if err != nil {
 		return err
 	}
-	// Duplicates of what is stored, then of an earlier call of the group.
-	type key struct{ class, space, val string }
-	first := map[key]*enqueueCall{}
-	dupOf := map[*enqueueCall]*enqueueCall{}
-	var fresh []*enqueueCall
-	stored, err := groupDuplicates(ctx, tx, calls, now)
+	if len(fresh) > 0 {
+		if limited && !byCall && !fitsAll(fresh, pending) {
+			byCall = true
+		}
+		if byCall {
+			err = s.insertByCall(ctx, conn, fresh, lanes, spaces)
+		} else {
+			err = s.insertAll(ctx, conn, fresh, lanes, spaces, limited)
+		}
+	} else {
+		err = commit(ctx, conn, nil)
+	}
 	if err != nil {
 		return err
 	}
 	for _, c := range calls {
-		if dup := stored[c]; dup != nil {
+		if e := dupOf[c]; e != nil {
+			if e.err != nil {
+				// The first was refused (ErrFull, ErrMessageIDExists):
+				// this one is no duplicate of anything stored, and is
+				// refused alike.
+				c.res, c.err = e.res, e.err
+				continue
+			}
+			c.res = store.EnqueueResult{Deliveries: e.res.Deliveries, Duplicate: true}
+		}
+	}
+	return nil
+}
+
+// sortOut answers the calls that repeat a stored request (dups) or carry a
+// message id a stored delivery holds (held), and returns the others that
+// repeat no earlier call of the group (fresh) and, for those that do, the
+// earlier call (dupOf); errMessageIDInGroup when two of the fresh carry one
+// message id into one lane and one of them asks it to be unique.
+func sortOut(calls []*enqueueCall, dups *duplicates, held map[*enqueueCall]store.Delivery) (fresh []*enqueueCall, dupOf map[*enqueueCall]*enqueueCall, err error) {
+	type key struct{ class, space, val string }
+	first := map[key]*enqueueCall{}
+	dupOf = map[*enqueueCall]*enqueueCall{}
+	for _, c := range calls {
+		if dup := dups.of(c); dup != nil {
 			c.res = store.EnqueueResult{Deliveries: dup, Duplicate: true}
 			continue
 		}
@@ -217,28 +415,29 @@ func (s *Store) enqueueTx(ctx context.Context, tx pgx.Tx, calls []*enqueueCall) 
 		}
 		fresh = append(fresh, c)
 	}
-	fresh, err = refuseTakenMessageIDs(ctx, tx, fresh)
-	if err != nil {
-		return err
-	}
-	if len(fresh) > 0 {
-		if err := s.insertGroup(ctx, tx, fresh); err != nil {
-			return err
+	type laneID struct{ lane, id string }
+	carrier := map[laneID]*enqueueCall{}
+	rest := fresh[:0:0]
+	for _, c := range fresh {
+		if d, ok := held[c]; ok {
+			c.res = store.EnqueueResult{Deliveries: []store.Delivery{d}}
+			c.err = fmt.Errorf("enqueue in lane %s: messageId %q held by delivery %s: %w",
+				c.req.Lane, d.MessageID, d.ID, store.ErrMessageIDExists)
+			continue
 		}
-	}
-	for _, c := range calls {
-		if e := dupOf[c]; e != nil {
-			if e.err != nil {
-				// The first was refused (ErrFull, ErrMessageIDExists):
-				// this one is no duplicate of anything stored, and is
-				// refused alike.
-				c.res, c.err = e.res, e.err
+		rest = append(rest, c)
+		for _, nd := range c.req.Deliveries {
+			if nd.MessageID == "" {
 				continue
 			}
-			c.res = store.EnqueueResult{Deliveries: e.res.Deliveries, Duplicate: true}
+			k := laneID{c.req.Lane, nd.MessageID}
+			if o := carrier[k]; o != nil && o != c && (o.req.UniqueMessageID || c.req.UniqueMessageID) {
+				return nil, nil, errMessageIDInGroup
+			}
+			carrier[k] = c
 		}
 	}
-	return nil
+	return rest, dupOf, nil
 }
 
 // errMessageIDInGroup fails a group transaction in which a call with
@@ -248,12 +447,12 @@ func (s *Store) enqueueTx(ctx context.Context, tx pgx.Tx, calls []*enqueueCall) 
 // together at one replica are rare.
 var errMessageIDInGroup = errors.New("a message id repeated within one group")
 
-// refuseTakenMessageIDs answers ErrMessageIDExists to each call with
-// UniqueMessageID of which a message id is carried by a stored delivery of
-// its lane, and returns the other calls; errMessageIDInGroup when one of
-// those carries an id of another. One statement for the group.
-func refuseTakenMessageIDs(ctx context.Context, tx pgx.Tx, calls []*enqueueCall) ([]*enqueueCall, error) {
-	type laneID struct{ lane, id string }
+// queueMessageIDs queues the lookup, for each call with UniqueMessageID, of
+// a stored delivery of its lane that carries one of its message ids; the
+// map it returns holds the first found of each call once the batch has
+// run. One statement for the group.
+func queueMessageIDs(b *pgx.Batch, calls []*enqueueCall) map[*enqueueCall]store.Delivery {
+	holder := map[*enqueueCall]store.Delivery{}
 	var (
 		idx       []int
 		lanes, ms []string
@@ -269,10 +468,9 @@ func refuseTakenMessageIDs(ctx context.Context, tx pgx.Tx, calls []*enqueueCall)
 		}
 	}
 	if len(idx) == 0 {
-		return calls, nil
+		return holder
 	}
-	holder := map[*enqueueCall]store.Delivery{}
-	err := collectByOrd(ctx, tx, `SELECT u.ord, x.* FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS u (l, m, ord)
+	queueByOrd(b, `SELECT u.ord, x.* FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS u (l, m, ord)
 		CROSS JOIN LATERAL (SELECT `+columns+` FROM deliveries
 			WHERE lane = u.l AND message_id = u.m AND message_id <> '' ORDER BY id LIMIT 1) x
 		ORDER BY u.ord`, func(ord int, d store.Delivery) {
@@ -281,39 +479,31 @@ func refuseTakenMessageIDs(ctx context.Context, tx pgx.Tx, calls []*enqueueCall)
 			holder[c] = d
 		}
 	}, lanes, ms)
-	if err != nil {
-		return nil, err
-	}
-	rest := calls[:0:0]
-	carrier := map[laneID]*enqueueCall{}
-	for _, c := range calls {
-		if d, ok := holder[c]; ok {
-			c.res = store.EnqueueResult{Deliveries: []store.Delivery{d}}
-			c.err = fmt.Errorf("enqueue in lane %s: messageId %q held by delivery %s: %w",
-				c.req.Lane, d.MessageID, d.ID, store.ErrMessageIDExists)
-			continue
-		}
-		rest = append(rest, c)
-		for _, nd := range c.req.Deliveries {
-			if nd.MessageID == "" {
-				continue
-			}
-			k := laneID{c.req.Lane, nd.MessageID}
-			if o := carrier[k]; o != nil && o != c && (o.req.UniqueMessageID || c.req.UniqueMessageID) {
-				return nil, errMessageIDInGroup
-			}
-			carrier[k] = c
-		}
-	}
-	return rest, nil
+	return holder
 }
 
-// groupDuplicates returns, for each call that repeats an earlier request,
-// that request's deliveries: by CallerRequestID first, then by DedupKey
-// within DedupWindow of now, as duplicates does for one call. Two
-// statements for the whole group, not two per call.
-func groupDuplicates(ctx context.Context, tx pgx.Tx, calls []*enqueueCall, now time.Time) (map[*enqueueCall][]store.Delivery, error) {
-	found := map[*enqueueCall][]store.Delivery{}
+// duplicates are the stored deliveries of the requests the calls repeat,
+// by CallerRequestID and by DedupKey.
+type duplicates struct {
+	byCaller, byDedup map[*enqueueCall][]store.Delivery
+}
+
+// of returns the deliveries of the request c repeats, if any: by
+// CallerRequestID first, then by DedupKey.
+func (d *duplicates) of(c *enqueueCall) []store.Delivery {
+	if ds := d.byCaller[c]; ds != nil {
+		return ds
+	}
+	return d.byDedup[c]
+}
+
+// queueDuplicates queues the lookups of the requests the calls repeat: by
+// CallerRequestID, and by DedupKey within DedupWindow of the store's time
+// (read after the keys' locks), as duplicates does for one call. Two
+// statements for the whole group, not two per call; a call with both keys
+// is looked up by both, and its CallerRequestID wins.
+func queueDuplicates(b *pgx.Batch, calls []*enqueueCall, fixedNow any) *duplicates {
+	d := &duplicates{byCaller: map[*enqueueCall][]store.Delivery{}, byDedup: map[*enqueueCall][]store.Delivery{}}
 	var (
 		idx          []int
 		spaces, keys []string
@@ -324,60 +514,56 @@ func groupDuplicates(ctx context.Context, tx pgx.Tx, calls []*enqueueCall, now t
 		}
 	}
 	if len(idx) > 0 {
-		err := collectByOrd(ctx, tx, `SELECT u.ord, x.* FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS u (s, k, ord)
+		queueByOrd(b, `SELECT u.ord, x.* FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS u (s, k, ord)
 			CROSS JOIN LATERAL (SELECT `+columns+` FROM deliveries
 				WHERE space = u.s AND caller_request_id = u.k AND caller_request_id <> '' ORDER BY id) x
-			ORDER BY u.ord, x.id`, func(ord int, d store.Delivery) {
+			ORDER BY u.ord, x.id`, func(ord int, dl store.Delivery) {
 			c := calls[idx[ord-1]]
-			found[c] = append(found[c], d)
+			d.byCaller[c] = append(d.byCaller[c], dl)
 		}, spaces, keys)
-		if err != nil {
-			return nil, err
-		}
 	}
-	idx, spaces, keys = idx[:0], spaces[:0], keys[:0]
-	var since []time.Time
+	var (
+		didx       []int
+		dspaces    []string
+		dkeys      []string
+		windowsMic []int64
+	)
 	for i, c := range calls {
-		if c.req.DedupKey != "" && found[c] == nil {
-			var t time.Time // the zero time (year 1) precedes every delivery
-			if c.req.DedupWindow > 0 {
-				t = now.Add(-c.req.DedupWindow)
-			}
-			idx, spaces, keys, since = append(idx, i), append(spaces, c.req.Space), append(keys, c.req.DedupKey), append(since, t)
+		if c.req.DedupKey != "" {
+			// Zero: no window, every earlier delivery counts.
+			didx, dspaces, dkeys = append(didx, i), append(dspaces, c.req.Space), append(dkeys, c.req.DedupKey)
+			windowsMic = append(windowsMic, max(c.req.DedupWindow.Microseconds(), 0))
 		}
 	}
-	if len(idx) > 0 {
-		err := collectByOrd(ctx, tx, `SELECT u.ord, x.* FROM unnest($1::text[], $2::text[], $3::timestamptz[]) WITH ORDINALITY AS u (s, k, t, ord)
+	if len(didx) > 0 {
+		queueByOrd(b, `WITH now AS MATERIALIZED (SELECT coalesce($4::timestamptz, clock_timestamp()) AS t)
+			SELECT u.ord, x.* FROM now, unnest($1::text[], $2::text[], $3::bigint[]) WITH ORDINALITY AS u (s, k, w, ord)
 			CROSS JOIN LATERAL (SELECT `+columns+` FROM deliveries
-				WHERE space = u.s AND dedup_key = u.k AND dedup_key <> '' AND created_at > u.t ORDER BY id) x
-			ORDER BY u.ord, x.id`, func(ord int, d store.Delivery) {
-			c := calls[idx[ord-1]]
-			found[c] = append(found[c], d)
-		}, spaces, keys, since)
-		if err != nil {
-			return nil, err
-		}
+				WHERE space = u.s AND dedup_key = u.k AND dedup_key <> ''
+					AND created_at > CASE WHEN u.w > 0 THEN now.t - u.w * interval '1 microsecond' ELSE '-infinity' END
+				ORDER BY id) x
+			ORDER BY u.ord, x.id`, func(ord int, dl store.Delivery) {
+			c := calls[didx[ord-1]]
+			d.byDedup[c] = append(d.byDedup[c], dl)
+		}, dspaces, dkeys, windowsMic, fixedNow)
 	}
-	return found, nil
+	return d
 }
 
-// collectByOrd runs sql, whose rows are an ordinal and then the columns
-// scanDelivery reads, and gives each row to fn.
-func collectByOrd(ctx context.Context, tx pgx.Tx, sql string, fn func(ord int, d store.Delivery), args ...any) error {
-	rows, err := tx.Query(ctx, sql, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var ord int64
-		d, err := scanDelivery(ordRow{rows, &ord})
-		if err != nil {
-			return err
+// queueByOrd queues sql, whose rows are an ordinal and then the columns
+// scanDelivery reads, and gives each row to fn when the batch runs.
+func queueByOrd(b *pgx.Batch, sql string, fn func(ord int, d store.Delivery), args ...any) {
+	b.Queue(sql, args...).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			var ord int64
+			d, err := scanDelivery(ordRow{rows, &ord})
+			if err != nil {
+				return err
+			}
+			fn(int(ord), d)
 		}
-		fn(int(ord), d)
-	}
-	return rows.Err()
+		return rows.Err()
+	})
 }
 
 // ordRow scans a leading ordinal into ord before the row's other columns.
@@ -388,9 +574,9 @@ type ordRow struct {
 
 func (r ordRow) Scan(dest ...any) error { return r.Row.Scan(append([]any{r.ord}, dest...)...) }
 
-// lockGroupKeys takes the advisory locks of the calls' keys in a fixed order
-// (see enqueueTx) and returns the store's time read after them.
-func (s *Store) lockGroupKeys(ctx context.Context, tx pgx.Tx, calls []*enqueueCall) (time.Time, error) {
+// queueKeyLocks queues the advisory locks of the calls' keys, taken in a
+// fixed order (see enqueueTx), if they have any.
+func queueKeyLocks(b *pgx.Batch, calls []*enqueueCall) {
 	type lock struct {
 		class      int32
 		space, key string
@@ -412,7 +598,7 @@ func (s *Store) lockGroupKeys(ctx context.Context, tx pgx.Tx, calls []*enqueueCa
 		}
 	}
 	if len(locks) == 0 {
-		return time.Time{}, nil
+		return
 	}
 	// Callers' locks, then dedup keys', then message ids' (callerLockClass
 	// sorts after dedupLockClass as a number, hence the explicit rank).
@@ -434,76 +620,118 @@ func (s *Store) lockGroupKeys(ctx context.Context, tx pgx.Tx, calls []*enqueueCa
 		classes[i], spaces[i], keys[i] = l.class, l.space, l.key
 	}
 	// One statement, the locks taken in the array's order (a function in
-	// the select list of an ordinality scan runs row by row, in order), and
-	// the clock read after the last.
-	var now time.Time
-	if err := tx.QueryRow(ctx, `WITH l AS MATERIALIZED (
+	// the select list of an ordinality scan runs row by row, in order).
+	b.Queue(`WITH l AS MATERIALIZED (
 			SELECT pg_advisory_xact_lock(c, hashtext(current_schema() || '/' || s || '/' || k))
 			FROM unnest($1::int[], $2::text[], $3::text[]) WITH ORDINALITY AS u (c, s, k, ord)
 		)
-		SELECT coalesce($4::timestamptz, clock_timestamp()) FROM (SELECT count(*) FROM l) n`,
-		classes, spaces, keys, s.fixedNow()).Scan(&now); err != nil {
-		return time.Time{}, err
-	}
-	return now.UTC(), nil
+		SELECT count(*) FROM l`, classes, spaces, keys)
 }
 
+// lockLanesSQL locks the lanes' rows, in the order of their names: ORDER
+// BY is applied before the rows are locked. FOR NO KEY UPDATE excludes the
+// other lane writers but not the foreign-key checks of deliveries' inserts.
+const lockLanesSQL = `SELECT lane FROM lanes WHERE lane = ANY($1::text[]) ORDER BY lane FOR NO KEY UPDATE`
+
+// lockSpacesSQL locks the relay spaces' rows, in order, and reads their
+// pending counts.
+const lockSpacesSQL = `SELECT space, pending FROM spaces WHERE space = ANY($1::text[]) ORDER BY space FOR NO KEY UPDATE`
+
 // insertGroupSQL stores the deliveries of a group, given as parallel arrays
-// in call order; ids (and Seq) increase in that order.
-const insertGroupSQL = `WITH ids AS (
+// in call order ($1 to $11); ids (and Seq) increase in that order. The
+// store's time is read once, after the locks of the statements before it
+// ($12 when injected). It stores nothing when a call of the group is past
+// its relay space's bound, counting the calls before it in the space
+// ($13 to $15, one element per call: space, deliveries, limit; empty for
+// no check); the spaces' rows must be locked by then for the check to be
+// exact. It upserts the threads ($16 names, $17 lanes, sorted by name, a
+// busy thread's row rewritten at most once per $18 microseconds) and
+// returns the deliveries.
+const insertGroupSQL = `WITH now AS MATERIALIZED (SELECT coalesce($12::timestamptz, clock_timestamp()) AS t),
+	fits AS MATERIALIZED (
+		SELECT NOT EXISTS (
+			SELECT 1 FROM (
+				SELECT c.space, c.lim, sum(c.k) OVER (PARTITION BY c.space ORDER BY c.ord) AS upto
+				FROM unnest($13::text[], $14::int[], $15::int[]) WITH ORDINALITY AS c (space, k, lim, ord)
+			) c JOIN spaces p ON p.space = c.space
+			WHERE c.lim > 0 AND p.pending + c.upto > c.lim
+		) AS ok
+	),
+	ids AS (
 		SELECT id, row_number() OVER (ORDER BY id) AS ord
-		FROM (SELECT nextval('delivery_ids') AS id FROM generate_series(1, cardinality($1::text[]))) n
+		FROM (SELECT nextval('delivery_ids') AS id FROM fits, generate_series(1, cardinality($1::text[])) WHERE fits.ok) n
+	),
+	ins AS (
+		INSERT INTO deliveries (id, seq, space, lane, grp, message, reply, message_id, request_id,
+			caller_request_id, dedup_key, relay_thread, route, state, next_attempt_at, created_at, updated_at, queued_at)
+		SELECT ids.id, ids.id, u.space, u.lane, u.grp, u.message, u.reply, u.message_id, u.request_id,
+			u.caller, u.dedup, u.relay_thread, u.route, 'queued', now.t, now.t, now.t, now.t
+		FROM now, ids JOIN unnest($1::text[], $2::bytea[], $3::text[], $4::text[], $5::text[], $6::text[],
+			$7::text[], $8::text[], $9::text[], $10::text[], $11::text[])
+			WITH ORDINALITY AS u (grp, message, reply, message_id, relay_thread, request_id,
+				space, lane, caller, dedup, route, ord) USING (ord)
+		RETURNING ` + columns + `
+	),
+	threads_touched AS (
+		INSERT INTO threads (relay_name, lane, created_at, updated_at)
+		SELECT u.t, u.l, now.t, now.t FROM now, fits, unnest($16::text[], $17::text[]) AS u (t, l)
+		WHERE fits.ok ORDER BY u.t
+		ON CONFLICT (relay_name) DO UPDATE SET updated_at = excluded.updated_at
+		WHERE threads.updated_at <= excluded.updated_at - $18::bigint * interval '1 microsecond'
 	)
-	INSERT INTO deliveries (id, seq, space, lane, grp, message, reply, message_id, request_id,
-		caller_request_id, dedup_key, relay_thread, route, state, next_attempt_at, created_at, updated_at, queued_at)
-	SELECT ids.id, ids.id, u.space, u.lane, u.grp, u.message, u.reply, u.message_id, u.request_id,
-		u.caller, u.dedup, u.relay_thread, u.route, 'queued', $12, $12, $12, $12
-	FROM ids JOIN unnest($1::text[], $2::bytea[], $3::text[], $4::text[], $5::text[], $6::text[],
-		$7::text[], $8::text[], $9::text[], $10::text[], $11::text[])
-		WITH ORDINALITY AS u (grp, message, reply, message_id, relay_thread, request_id,
-			space, lane, caller, dedup, route, ord) USING (ord)
-	RETURNING ` + columns
+	SELECT * FROM ins`
 
-// insertGroup locks the calls' lanes and relay spaces, refuses the calls
-// past their space's bound (ErrFull, in call order) and inserts the rest.
-func (s *Store) insertGroup(ctx context.Context, tx pgx.Tx, calls []*enqueueCall) error {
-	var lanes, spaces []string
+// fitsAll reports whether every call fits its relay space's bound, the
+// calls before it in the space counted, by the pending counts given.
+func fitsAll(calls []*enqueueCall, pending map[string]int) bool {
+	p := maps.Clone(pending)
 	for _, c := range calls {
-		lanes = append(lanes, c.req.Lane)
-		spaces = append(spaces, c.req.Space)
-	}
-	slices.Sort(lanes)
-	lanes = slices.Compact(lanes)
-	slices.Sort(spaces)
-	spaces = slices.Compact(spaces)
-	var now time.Time
-	for _, l := range lanes {
-		row, err := s.lockLane(ctx, tx, l, true)
-		if err != nil {
-			return err
+		p[c.req.Space] += len(c.req.Deliveries)
+		if c.req.Limit > 0 && p[c.req.Space] > c.req.Limit {
+			return false
 		}
-		now = row.now
 	}
-	// The relay spaces' rows, locked after the lanes' (as the pending
-	// triggers take them) to the commit: they make the bound exact.
-	rows, err := tx.Query(ctx, `INSERT INTO spaces (space) SELECT unnest($1::text[]) ORDER BY 1
-		ON CONFLICT (space) DO UPDATE SET pending = spaces.pending RETURNING space, pending`, spaces)
-	if err != nil {
-		return err
-	}
-	pending := map[string]int{}
-	var name string
-	var n int
-	if _, err := pgx.ForEachRow(rows, []any{&name, &n}, func() error { pending[name] = n; return nil }); err != nil {
-		return err
-	}
+	return true
+}
 
-	var (
-		grp, reply, messageID, relayThread, requestID, space, lane, caller, dedup, route []string
-		message                                                                          [][]byte
-		stored                                                                           []*enqueueCall
-		threads                                                                          = map[string]string{}
-	)
+// insertAll inserts every call's deliveries in one round trip with the
+// lanes' locks and the commit, or returns errPastBound (committed, having
+// stored nothing) when a call is past its space's bound.
+func (s *Store) insertAll(ctx context.Context, conn *pgx.Conn, calls []*enqueueCall, lanes, spaces []string, limited bool) error {
+	var b pgx.Batch
+	b.Queue(lockLanesSQL, lanes)
+	var cSpaces []string
+	var cK, cLimit []int32
+	if limited {
+		b.Queue(lockSpacesSQL, spaces)
+		for _, c := range calls {
+			cSpaces = append(cSpaces, c.req.Space)
+			cK, cLimit = append(cK, int32(len(c.req.Deliveries))), append(cLimit, int32(min(c.req.Limit, math.MaxInt32)))
+		}
+	}
+	var stored []store.Delivery
+	queueInsert(&b, calls, cSpaces, cK, cLimit, s.fixedNow(), &stored)
+	if err := commit(ctx, conn, &b); err != nil {
+		return err
+	}
+	if len(stored) == 0 {
+		return errPastBound
+	}
+	answer(calls, stored)
+	return nil
+}
+
+// insertByCall locks the lanes and relay spaces, refuses the calls past
+// their space's bound (ErrFull, in call order) and inserts the rest.
+func (s *Store) insertByCall(ctx context.Context, conn *pgx.Conn, calls []*enqueueCall, lanes, spaces []string) error {
+	var b pgx.Batch
+	b.Queue(lockLanesSQL, lanes)
+	pending := map[string]int{}
+	b.Queue(lockSpacesSQL, spaces).Query(func(rows pgx.Rows) error { return collectPending(rows, pending) })
+	if err := conn.SendBatch(ctx, &b).Close(); err != nil {
+		return err
+	}
+	var fit []*enqueueCall
 	for _, c := range calls {
 		k := len(c.req.Deliveries)
 		if p := pending[c.req.Space]; c.req.Limit > 0 && p+k > c.req.Limit {
@@ -511,7 +739,30 @@ func (s *Store) insertGroup(ctx context.Context, tx pgx.Tx, calls []*enqueueCall
 			continue
 		}
 		pending[c.req.Space] += k
-		stored = append(stored, c)
+		fit = append(fit, c)
+	}
+	b = pgx.Batch{}
+	var stored []store.Delivery
+	if len(fit) > 0 {
+		queueInsert(&b, fit, nil, nil, nil, s.fixedNow(), &stored)
+	}
+	if err := commit(ctx, conn, &b); err != nil {
+		return err
+	}
+	answer(fit, stored)
+	return nil
+}
+
+// queueInsert queues insertGroupSQL for the calls' deliveries, the bound
+// checked by cSpaces, cK and cLimit (see insertGroupSQL); the deliveries
+// stored go to out, in id order, when the batch runs.
+func queueInsert(b *pgx.Batch, calls []*enqueueCall, cSpaces []string, cK, cLimit []int32, now any, out *[]store.Delivery) {
+	var (
+		grp, reply, messageID, relayThread, requestID, space, lane, caller, dedup, route []string
+		message                                                                          [][]byte
+		threads                                                                          = map[string]string{}
+	)
+	for _, c := range calls {
 		for i, nd := range c.req.Deliveries {
 			grp, message, reply, messageID = append(grp, nd.Group), append(message, nd.Message), append(reply, nd.Reply), append(messageID, nd.MessageID)
 			relayThread, requestID = append(relayThread, nd.RelayThread), append(requestID, c.requestIDs[i])
@@ -524,43 +775,61 @@ func (s *Store) insertGroup(ctx context.Context, tx pgx.Tx, calls []*enqueueCall
 			}
 		}
 	}
-	if len(stored) == 0 {
-		return nil
+	// Sorted: an upsert may not touch a row twice, and a fixed order keeps
+	// concurrent groups from locking threads crosswise. A busy thread's row
+	// is rewritten at most once per store.ThreadTouch: each rewrite is a
+	// new row version and a new entry in threads_updated. The row is
+	// locked either way, so a concurrent Prune waits and then sees it in
+	// use.
+	names := slices.Sorted(maps.Keys(threads))
+	tlanes := make([]string, len(names))
+	for i, t := range names {
+		tlanes[i] = threads[t]
 	}
-	ds, err := queryDeliveries(ctx, tx, insertGroupSQL, grp, message, reply, messageID, relayThread, requestID,
-		space, lane, caller, dedup, route, now)
-	if err != nil {
-		return err
-	}
-	slices.SortFunc(ds, func(a, b store.Delivery) int { return cmp.Compare(a.ID, b.ID) })
-	for _, c := range stored {
-		k := len(c.req.Deliveries)
-		c.res = store.EnqueueResult{Deliveries: ds[:k:k]}
-		ds = ds[k:]
-	}
-	if len(threads) > 0 {
-		names := make([]string, 0, len(threads))
-		for t := range threads {
-			names = append(names, t)
-		}
-		// Sorted: an upsert may not touch a row twice, and a fixed order
-		// keeps concurrent groups from locking threads crosswise.
-		slices.Sort(names)
-		tlanes := make([]string, len(names))
-		for i, t := range names {
-			tlanes[i] = threads[t]
-		}
-		// A busy thread's row is rewritten at most once per
-		// store.ThreadTouch: each rewrite is a new row version and a new
-		// entry in threads_updated. The row is locked either way, so a
-		// concurrent Prune waits and then sees it in use.
-		if _, err := tx.Exec(ctx, `INSERT INTO threads (relay_name, lane, created_at, updated_at)
-			SELECT t, l, $3, $3 FROM unnest($1::text[], $2::text[]) AS u (t, l) ORDER BY t
-			ON CONFLICT (relay_name) DO UPDATE SET updated_at = excluded.updated_at
-			WHERE threads.updated_at <= $4`,
-			names, tlanes, now, now.Add(-store.ThreadTouch)); err != nil {
+	b.Queue(insertGroupSQL, grp, message, reply, messageID, relayThread, requestID, space, lane, caller, dedup, route,
+		now, cSpaces, cK, cLimit, names, tlanes, store.ThreadTouch.Microseconds()).Query(func(rows pgx.Rows) error {
+		ds, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.Delivery, error) { return scanDelivery(row) })
+		if err != nil {
 			return err
 		}
+		// RETURNING gives no order.
+		slices.SortFunc(ds, func(a, b store.Delivery) int { return cmp.Compare(a.Seq, b.Seq) })
+		*out = ds
+		return nil
+	})
+}
+
+// answer gives each call its deliveries of stored, which holds theirs in
+// call order.
+func answer(calls []*enqueueCall, stored []store.Delivery) {
+	for _, c := range calls {
+		k := len(c.req.Deliveries)
+		c.res = store.EnqueueResult{Deliveries: stored[:k:k]}
+		stored = stored[k:]
 	}
-	return nil
+}
+
+// commit sends b, if any, with a COMMIT after it, in one round trip.
+func commit(ctx context.Context, conn *pgx.Conn, b *pgx.Batch) error {
+	if b == nil {
+		b = &pgx.Batch{}
+	}
+	b.Queue("COMMIT").Exec(func(ct pgconn.CommandTag) error {
+		if ct.String() != "COMMIT" {
+			// A transaction that failed ends with ROLLBACK; the error
+			// that failed it comes first.
+			return errors.New("commit: rolled back")
+		}
+		return nil
+	})
+	return conn.SendBatch(ctx, b).Close()
+}
+
+// collectPending reads rows of a relay space and its pending count into
+// pending.
+func collectPending(rows pgx.Rows, pending map[string]int) error {
+	var name string
+	var n int
+	_, err := pgx.ForEachRow(rows, []any{&name, &n}, func() error { pending[name] = n; return nil })
+	return err
 }

@@ -1,11 +1,16 @@
 package postgres
 
 import (
+	"cmp"
+	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/gchatkit/gchat/internal/store"
+	"github.com/jackc/pgx/v5"
 )
 
 // TestGroupOfOneCommit: calls committed as one group, some repeating
@@ -107,5 +112,173 @@ func TestGroupMessageIDRepeat(t *testing.T) {
 	all, err := s.List(t.Context(), store.Filter{Lane: "L"})
 	if err != nil || len(all) != 2 {
 		t.Errorf("lane L holds %d deliveries (err %v), want 2", len(all), err)
+	}
+}
+
+// TestPendingCounts: the pending counts of lanes and relay spaces, kept by
+// the triggers (per statement for inserts, per row for updates and
+// deletes), equal a count of the pending deliveries after a group that
+// spans lanes and spaces, claims, a retry, finishes, a batch, a delete and
+// a replay.
+func TestPendingCounts(t *testing.T) {
+	dbURL, _ := FreshSchema(t)
+	s, err := Open(t.Context(), dbURL, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := t.Context()
+	check := func(when string) {
+		t.Helper()
+		for _, q := range []string{
+			`SELECT l.lane, l.pending, count(d.id) FILTER (WHERE d.state IN ('queued', 'sending'))
+				FROM lanes l LEFT JOIN deliveries d ON d.lane = l.lane GROUP BY l.lane, l.pending ORDER BY 1`,
+			`SELECT p.space, p.pending, count(d.id) FILTER (WHERE d.state IN ('queued', 'sending'))
+				FROM spaces p LEFT JOIN deliveries d ON d.space = p.space GROUP BY p.space, p.pending ORDER BY 1`,
+		} {
+			rows, err := s.pool.Query(ctx, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var name string
+			var kept, counted int
+			n := 0
+			if _, err := pgx.ForEachRow(rows, []any{&name, &kept, &counted}, func() error {
+				n++
+				if kept != counted {
+					t.Errorf("%s: %s counts %d pending, holds %d", when, name, kept, counted)
+				}
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if n == 0 {
+				t.Fatalf("%s: no rows", when)
+			}
+		}
+	}
+	var calls []*enqueueCall
+	for i := range 12 {
+		ds := []store.NewDelivery{{Group: fmt.Sprint("g", i%3), Message: []byte(`{"text":"x"}`)}}
+		if i%4 == 0 {
+			ds = append(ds, store.NewDelivery{Group: fmt.Sprint("g", i%3), Message: []byte(`{"text":"y"}`)})
+		}
+		calls = append(calls, &enqueueCall{ctx: ctx, requestIDs: make([]string, len(ds)), done: make(chan struct{}),
+			req: store.EnqueueRequest{Space: fmt.Sprint("s", i%4), Lane: fmt.Sprint("L", i%3), Deliveries: ds}})
+	}
+	s.commitGroup(calls)
+	for i, c := range calls {
+		if c.err != nil {
+			t.Fatalf("call %d: %v", i, c.err)
+		}
+	}
+	check("after the group")
+
+	lease, err := s.AcquireLease(ctx, store.LeaseRequest{Lane: "L0", Owner: "o", TTL: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	claimed, err := s.Claim(ctx, lease, 10)
+	if err != nil || len(claimed) < 3 {
+		t.Fatalf("claim: %d, %v", len(claimed), err)
+	}
+	check("after a claim")
+	if _, err := s.Finish(ctx, lease, claimed[0].ID, store.Outcome{State: store.StateDead, Status: 400}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Finish(ctx, lease, claimed[2].ID, store.Outcome{State: store.StateDone, Status: 200}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Finish(ctx, lease, claimed[1].ID, store.Outcome{State: store.StateQueued, Status: 500}); err != nil {
+		t.Fatal(err)
+	}
+	check("after finishes")
+	if err := s.Delete(ctx, claimed[1].ID); err != nil {
+		t.Fatal(err)
+	}
+	check("after a delete")
+	if _, err := s.Replay(ctx, claimed[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	check("after a replay")
+
+	lease1, err := s.AcquireLease(ctx, store.LeaseRequest{Lane: "L1", Owner: "o", TTL: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	queued, err := s.List(ctx, store.Filter{Lane: "L1", Space: "s0", Group: "g1", States: []store.State{store.StateQueued}})
+	if err != nil || len(queued) < 2 {
+		t.Fatalf("list: %d, %v", len(queued), err)
+	}
+	slices.SortFunc(queued, func(a, b store.Delivery) int { return cmp.Compare(a.Seq, b.Seq) })
+	if _, err := s.FreezeBatch(ctx, lease1, []string{queued[0].ID, queued[1].ID}, []byte(`{"text":"x\ny"}`)); err != nil {
+		t.Fatal(err)
+	}
+	check("after a batch")
+	if err := s.ReleaseLease(ctx, lease); err != nil {
+		t.Fatal(err)
+	}
+	check("after a release")
+}
+
+// TestGroupStalledLane: while another session holds a lane's row (a
+// replica mid-transaction, or frozen), a call into that lane waits, and a
+// call into another lane of the same store commits all the same (by a
+// spare committer).
+func TestGroupStalledLane(t *testing.T) {
+	dbURL, _ := FreshSchema(t)
+	s, err := Open(t.Context(), dbURL, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := t.Context()
+	enqueue := func(ctx context.Context, lane string) error {
+		_, err := s.Enqueue(ctx, store.EnqueueRequest{Space: "s-" + lane, Lane: lane,
+			Deliveries: []store.NewDelivery{{Group: "g", Message: []byte(`{"text":"x"}`)}}})
+		return err
+	}
+	for _, l := range []string{"X", "Y"} {
+		if err := enqueue(ctx, l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	holder, err := s.pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Rollback(context.WithoutCancel(ctx))
+	if _, err := holder.Exec(ctx, `SELECT 1 FROM lanes WHERE lane = 'X' FOR NO KEY UPDATE`); err != nil {
+		t.Fatal(err)
+	}
+	stalled := make(chan error, 1)
+	go func() { stalled <- enqueue(ctx, "X") }()
+	// Wait until the call into X is in a group, waiting for the lock.
+	for {
+		s.group.mu.Lock()
+		busy := s.group.busy["X"]
+		s.group.mu.Unlock()
+		if busy {
+			break
+		}
+		select {
+		case err := <-stalled:
+			t.Fatalf("the call into the held lane returned %v", err)
+		case <-time.After(time.Millisecond):
+		}
+	}
+	if err := enqueue(ctx, "Y"); err != nil {
+		t.Fatalf("call into lane Y while X is held: %v", err)
+	}
+	select {
+	case err := <-stalled:
+		t.Fatalf("the call into the held lane returned %v before the lane was free", err)
+	default:
+	}
+	if err := holder.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-stalled; err != nil {
+		t.Fatalf("the call into X once free: %v", err)
 	}
 }

@@ -54,7 +54,9 @@
 // Each call is one transaction at READ COMMITTED, but for Enqueue: the
 // Enqueue calls of one Store that arrive together share one transaction, a
 // group commit (see group.go), which takes each lock once for the group and
-// answers each call after its commit. A lane's row in the lanes
+// answers each call after its commit. Its statements are pipelined in two
+// round trips, the lanes' row locks taken in the second, with the insert
+// and the COMMIT. A lane's row in the lanes
 // table is its mutex: Enqueue, Claim, Finish, FreezeBatch, the lease calls,
 // Replay and Delete lock it (SELECT ... FOR NO KEY UPDATE) before reading or
 // changing the lane's pending deliveries or its lease. Holding it through the

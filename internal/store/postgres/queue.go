@@ -81,10 +81,12 @@ func getDelivery(ctx context.Context, q querier, id int64) (store.Delivery, erro
 // its message ids in its lane the same way, so of concurrent requests that
 // carry one id into one lane, from any relay space and any replica, one is
 // stored and the others find it. Then, for a request that is no duplicate, the
-// lane's row lock, held to the commit, orders Seq by commit within the lane,
-// and the relay space's row lock, taken after it, makes the space's queue
-// bound exact. Concurrent calls commit together (see group.go): the locks
-// are taken once per group, in one order, and the bound is kept across the
+// lane's row lock, taken before the ids are drawn and held to the commit,
+// orders Seq by commit within the lane, and, for a request with a Limit, the
+// relay space's row lock, taken after it, makes the space's queue bound
+// exact. Concurrent calls commit together (see group.go), in two round
+// trips: the locks are taken once per group, in one order, the lanes' for
+// about one round trip and the commit, and the bound is kept across the
 // group, call by call.
 func (s *Store) Enqueue(ctx context.Context, req store.EnqueueRequest) (store.EnqueueResult, error) {
 	if req.Space == "" || req.Lane == "" {

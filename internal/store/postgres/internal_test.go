@@ -154,14 +154,57 @@ func TestIdleInTransactionTimeout(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
 	start := time.Now()
-	_, err = other.AcquireLease(ctx, store.LeaseRequest{Lane: "L", Owner: "other", TTL: time.Minute})
-	if !errors.Is(err, store.ErrLeaseHeld) {
-		t.Errorf("AcquireLease while another session held the lane's lock: %v, want ErrLeaseHeld once the lock is gone", err)
+	// An accept into the lane takes its row lock (an ask for the lease no
+	// longer does while the lease is live).
+	_, err = other.Enqueue(ctx, store.EnqueueRequest{Space: "s", Lane: "L",
+		Deliveries: []store.NewDelivery{{Message: []byte(`{"text":"x"}`)}}})
+	if err != nil {
+		t.Errorf("Enqueue while another session held the lane's lock: %v, want it stored once the lock is gone", err)
 	}
 	if waited := time.Since(start); waited > 5*time.Second {
-		t.Errorf("AcquireLease waited %s for the idle session's lock", waited)
+		t.Errorf("Enqueue waited %s for the idle session's lock", waited)
 	}
 	if _, err := tx.Exec(t.Context(), `SELECT 1`); err == nil {
 		t.Error("the idle transaction still runs after its timeout")
+	}
+}
+
+// TestAskForHeldLaneDoesNotWait: a replica asking for a lane another holds
+// is answered ErrLeaseHeld from the lane's row as it reads, without waiting
+// for the row's lock, which an accept into the lane holds to its commit.
+func TestAskForHeldLaneDoesNotWait(t *testing.T) {
+	dbURL, _ := FreshSchema(t)
+	holder, err := Open(t.Context(), dbURL, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Close()
+	if _, err := holder.AcquireLease(t.Context(), store.LeaseRequest{Lane: "L", Owner: "holder", TTL: time.Minute}); err != nil {
+		t.Fatal(err)
+	}
+	tx, err := holder.pool.Begin(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(context.Background())
+	if _, err := tx.Exec(t.Context(), `SELECT 1 FROM lanes WHERE lane = 'L' FOR NO KEY UPDATE`); err != nil {
+		t.Fatal(err)
+	}
+	other, err := Open(t.Context(), dbURL, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	// The lock is held for longer than this: an ask that waited for it
+	// would end with the context's error.
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
+	defer cancel()
+	for _, req := range []store.LeaseRequest{
+		{Lane: "L", Owner: "other", TTL: time.Minute},
+		{Lane: "L", Owner: "other", TTL: time.Minute, MinFree: time.Second},
+	} {
+		if _, err := other.AcquireLease(ctx, req); !errors.Is(err, store.ErrLeaseHeld) {
+			t.Errorf("AcquireLease(%+v) while an accept holds the lane's lock: %v, want ErrLeaseHeld at once", req, err)
+		}
 	}
 }

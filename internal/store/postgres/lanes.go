@@ -89,6 +89,9 @@ func (s *Store) AcquireLease(ctx context.Context, req store.LeaseRequest) (store
 	if req.Lane == "" || req.Owner == "" || req.TTL <= 0 {
 		return store.Lease{}, errors.New("acquire lease: lane, owner and a positive TTL are required")
 	}
+	if err := s.leaseHeld(ctx, req); err != nil {
+		return store.Lease{}, fmt.Errorf("acquire lease: %w", err)
+	}
 	var lease store.Lease
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		r, err := s.lockLane(ctx, tx, req.Lane, true)
@@ -134,6 +137,34 @@ func (s *Store) AcquireLease(ctx context.Context, req store.LeaseRequest) (store
 		return store.Lease{}, fmt.Errorf("acquire lease: %w", err)
 	}
 	return lease, nil
+}
+
+// leaseHeld answers ErrLeaseHeld, without a lock or a transaction, when the
+// lane's row says another owner's lease is live, or (with MinFree) that the
+// lane has been free for less than MinFree. Replicas ask for the lanes they
+// do not hold at every poll, and each ask that locked the lane's row would
+// queue behind that lane's accepts (their groups hold it to the commit) and
+// hold them up in turn. A read that is a moment stale only answers as an
+// ask a moment earlier would have; every other case, and every grant, is
+// decided under the lock.
+func (s *Store) leaseHeld(ctx context.Context, req store.LeaseRequest) error {
+	var (
+		owner string
+		until *time.Time
+		now   time.Time
+	)
+	err := s.pool.QueryRow(ctx, `SELECT owner, lease_until, coalesce($2::timestamptz, clock_timestamp())
+		FROM lanes WHERE lane = $1`, req.Lane, s.fixedNow()).Scan(&owner, &until, &now)
+	if err != nil || owner == req.Owner || until == nil {
+		return nil // no row yet, or a failure the locked path reports
+	}
+	if owner != "" && until.After(now) {
+		return fmt.Errorf("lane %s: %w", req.Lane, store.ErrLeaseHeld)
+	}
+	if free := now.Sub(*until); req.MinFree > 0 && free < req.MinFree {
+		return fmt.Errorf("lane %s: free for %s, under %s: %w", req.Lane, free, req.MinFree, store.ErrLeaseHeld)
+	}
+	return nil
 }
 
 // requeueSending returns the lane's sending deliveries to queued: their owner

@@ -27,7 +27,9 @@ const coalesceMaxBytes = gchat.DefaultMaxBytes - 256
 const coalesceListLimit = 1000
 
 // coalescePeekLimit bounds the first, short read of a coalescing pass (see
-// coalesce): enough to hold the heads of a lane's usual groups.
+// coalesce): enough to hold the heads of a lane's usual groups and a
+// request's worth of alert-sized messages; the pass reads four times as
+// many, then coalesceListLimit, only while a merge could use them.
 const coalescePeekLimit = 64
 
 // coalesce merges a backlog of one thread into one request. It runs before Claim,
@@ -48,37 +50,56 @@ func (l *lane) coalesce(ctx context.Context) {
 	// The group Claim takes next is the one whose queued and due head has
 	// the lowest Seq, and a group's head is its oldest pending delivery: if
 	// any group of the oldest few pending deliveries has such a head, that
-	// group is the one the whole window would choose, since every head
-	// beyond them comes later. Then a head that may not be merged (one
-	// already attempted: the common case while Google is out of reach and
-	// the backlog grows) ends the pass after a short read instead of a
-	// thousand rows. (With a relay space halted the lists are per running
-	// space, and the argument holds for none of them alone: one long read.)
-	limit := coalescePeekLimit
+	// group is the one a longer read would choose, since every head beyond
+	// them comes later. So the pass reads the oldest 64 first and reads
+	// more only while what it may merge could go on past what it read. A
+	// head that may not be merged (one already attempted: the common case
+	// while Google is out of reach and the backlog grows) ends the pass at
+	// once, and a merge of alert-sized messages (a few fill a request)
+	// rarely needs more than the first read. (With a relay space halted the
+	// lists are per running space, and the argument holds for none of them
+	// alone: one long read.)
+	windows := []int{coalescePeekLimit, 4 * coalescePeekLimit, coalesceListLimit}
 	if l.anyHalted() {
-		limit = coalesceListLimit
+		windows = windows[len(windows)-1:]
 	}
-	pending, err := l.pending(ctx, limit)
-	if err == nil && len(pending) == coalescePeekLimit && limit == coalescePeekLimit {
-		if g := nextGroup(pending, cfg.Now()); len(g) > 0 && !mergeable(g[0]) {
+	var (
+		group, members []store.Delivery
+		merged         *gchat.Message
+	)
+	for i, limit := range windows {
+		pending, err := l.pending(ctx, limit)
+		if err != nil {
+			if ctx.Err() == nil {
+				l.log.LogAttrs(ctx, slog.LevelWarn, "coalesce_list_failed", slog.Any("err", err))
+			}
 			return
 		}
-		pending, err = l.pending(ctx, coalesceListLimit)
-	}
-	if err != nil {
-		if ctx.Err() == nil {
-			l.log.LogAttrs(ctx, slog.LevelWarn, "coalesce_list_failed", slog.Any("err", err))
+		// all: nothing pending lies beyond what was read, or this is the
+		// longest read there is.
+		all := len(pending) < limit || i == len(windows)-1
+		group = nextGroup(pending, cfg.Now())
+		switch {
+		case len(group) == 0 && all:
+			return
+		case len(group) == 0:
+			continue
+		case !mergeable(group[0]):
+			return
+		case len(group) < cfg.CoalesceBacklog && !all:
+			continue // the group may hold more than this read shows
 		}
-		return
+		members, merged = mergeRun(group)
+		if all || len(members) < len(group) {
+			break // the run ends within what was read
+		}
 	}
-	group := nextGroup(pending, cfg.Now())
 	if len(group) < cfg.CoalesceBacklog {
 		return
 	}
 	if sp := l.spaces[group[0].Space]; sp == nil || !sp.Coalesce {
 		return
 	}
-	members, merged := mergeRun(group)
 	if len(members) < 2 {
 		return
 	}

@@ -456,7 +456,8 @@ func TestCoalesceNotPerMessage(t *testing.T) {
 // head of the group Claim takes next has been attempted, so nothing can be
 // merged from it; the pass before each retry then reads only the oldest few
 // pending deliveries, not a thousand, however long the backlog. A fresh
-// head still gets the long read, and its backlog is merged.
+// head's pass reads on as long as the merge could use more, and its backlog
+// is merged.
 func TestCoalesceShortReadBehindAttemptedHead(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var down atomic.Bool
@@ -492,11 +493,35 @@ func TestCoalesceShortReadBehindAttemptedHead(t *testing.T) {
 		if len(calls) != 2 {
 			t.Fatalf("%d requests once Google was back, want 2: the head and the merged backlog", len(calls))
 		}
-		if got := lists.limitsAt(calls[1].At); !slices.Contains(got, coalesceListLimit) {
-			t.Errorf("merged backlog sent after reads with limits %v, want a read of %d", got, coalesceListLimit)
+		// All 128 fit in one request: the pass reads on past the first 64.
+		if got := lists.limitsAt(calls[1].At); !slices.ContainsFunc(got, func(l int) bool { return l > coalescePeekLimit }) {
+			t.Errorf("merged backlog sent after reads with limits %v, want one longer than %d", got, coalescePeekLimit)
 		}
 		if h.get(ds[1].ID).BatchID == "" {
 			t.Errorf("%s went out alone, want it merged with the backlog behind it", ds[1].ID)
+		}
+	})
+}
+
+// TestCoalesceReadsWhatItMerges: a long backlog of messages of which four
+// fill a request is merged four by four, each pass reading only the oldest
+// 64 pending deliveries, since the run ends within them.
+func TestCoalesceReadsWhatItMerges(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t, testConfig(coalescing(t, "ops", "AAA")), nil)
+		lists := &listCounter{}
+		h.withStore(func(st store.Store) store.Store { lists.Store = st; return lists })
+		ms := thread("g", "m", 200, 1000)
+		ds := h.enqueue("ops", ms...)
+		h.start()
+		h.waitFor("three requests", time.Minute, func() bool { return len(h.send.Calls()) >= 3 })
+		for _, c := range h.send.Calls()[:3] {
+			if got := lists.limitsAt(c.At); !slices.Equal(got, []int{coalescePeekLimit}) {
+				t.Errorf("request at %v: reads with limits %v, want one of %d", c.At, got, coalescePeekLimit)
+			}
+		}
+		if got := h.get(ds[3].ID); got.BatchID == "" || got.BatchID != h.get(ds[0].ID).BatchID {
+			t.Errorf("the first four messages not merged into one batch")
 		}
 	})
 }

@@ -107,7 +107,12 @@ func (s *Store) List(ctx context.Context, f store.Filter) ([]store.Delivery, err
 	}
 	args = append(args, limit)
 	q += ` ORDER BY ` + order + ` LIMIT $` + strconv.Itoa(len(args))
-	ds, err := queryDeliveries(ctx, s.pool, q, args...)
+	// Planned at each run with its values (an unnamed statement), as
+	// Claim is: which index serves a filter depends on the data, and a
+	// generic plan cached while the table was small could walk a lane's
+	// whole backlog for the dispatcher's coalescing pass. DescribeExec,
+	// not Exec, keeps the binary format for the messages it reads.
+	ds, err := queryDeliveries(ctx, s.pool, q, append([]any{pgx.QueryExecModeDescribeExec}, args...)...)
 	if err != nil {
 		return nil, fmt.Errorf("list: %w", s.closedErr(err))
 	}

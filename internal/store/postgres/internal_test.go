@@ -208,3 +208,49 @@ func TestAskForHeldLaneDoesNotWait(t *testing.T) {
 		}
 	}
 }
+
+// TestClaimAndListNotCached: Claim and List are planned at each run with
+// their values, never prepared and run from a cached generic plan, which a
+// relay would cache on its first claims, on a small table, and keep while
+// the backlog grew (one such plan read the lane's whole backlog).
+func TestClaimAndListNotCached(t *testing.T) {
+	dbURL, _ := FreshSchema(t)
+	s, err := Open(t.Context(), dbURL, Options{MaxConns: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	lease, err := s.AcquireLease(t.Context(), store.LeaseRequest{Lane: "L", Owner: "o", TTL: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 8 { // past the five runs after which PostgreSQL may choose a generic plan
+		if _, err := s.Enqueue(t.Context(), store.EnqueueRequest{Space: "s", Lane: "L",
+			Deliveries: []store.NewDelivery{{Message: []byte(`{"text":"x"}`)}}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Claim(t.Context(), lease, 1); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.List(t.Context(), store.Filter{Lane: "L", States: []store.State{store.StateQueued, store.StateSending}, Limit: 64}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// One connection: the pool's sessions are this one.
+	rows, err := s.pool.Query(t.Context(), `SELECT statement FROM pg_prepared_statements`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prepared, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(prepared) == 0 {
+		t.Fatal("no prepared statement at all: the test cannot tell the claim's apart")
+	}
+	for _, p := range prepared {
+		if strings.Contains(p, "WITH RECURSIVE heads") || strings.Contains(p, "FROM deliveries WHERE lane =") {
+			t.Errorf("cached as a prepared statement: %.80s…", p)
+		}
+	}
+}

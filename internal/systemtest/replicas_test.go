@@ -260,6 +260,34 @@ func (r *replica) logCount(msg, attr, since string) int {
 	return n
 }
 
+// logTimes returns the times of the log records msg (with attr, when not
+// empty) written after the line since, in order.
+func (r *replica) logTimes(t *testing.T, msg, attr, since string) []time.Time {
+	t.Helper()
+	out := r.out.String()
+	if i := strings.Index(out, since); since != "" && i >= 0 {
+		out = out[i:]
+	} else if since != "" {
+		return nil
+	}
+	var ts []time.Time
+	for _, line := range strings.Split(out, "\n") {
+		if !strings.Contains(line, " msg="+msg+" ") && !strings.HasSuffix(line, " msg="+msg) {
+			continue
+		}
+		if attr != "" && !strings.Contains(line, " "+attr) {
+			continue
+		}
+		v, _, _ := strings.Cut(strings.TrimPrefix(line, "time="), " ")
+		at, err := time.Parse(time.RFC3339Nano, v)
+		if err != nil {
+			t.Fatalf("log line without a time: %q", line)
+		}
+		ts = append(ts, at)
+	}
+	return ts
+}
+
 // poster posts, for each label, its messages in order, each until some
 // replica answers 2xx, trying the replicas in turn as a load balancer
 // would: a post to a dead or frozen replica fails after a short timeout

@@ -285,8 +285,15 @@ func (l *lane) acquire(ctx context.Context, send bool) error {
 	lease, err := l.d.store.AcquireLease(ctx, req)
 	if !l.held {
 		l.d.bal.asked(err == nil, req.MinFree)
-		if err == nil && req.MinFree > 0 {
-			l.log.LogAttrs(ctx, slog.LevelInfo, "lane_adopted", slog.Duration("free_for_at_least", req.MinFree))
+		if err == nil {
+			// A new lease, not a renewal: which replica took which space,
+			// and when, is what an operator reads after a failover or a
+			// rebalance.
+			attrs := []slog.Attr{slog.Int64("token", lease.Token)}
+			if req.MinFree > 0 {
+				attrs = append(attrs, slog.Duration("free_for_at_least", req.MinFree))
+			}
+			l.log.LogAttrs(ctx, slog.LevelInfo, "lease_acquired", attrs...)
 		}
 	}
 	// The store's clock read Granted somewhere between asked and answered

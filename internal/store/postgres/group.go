@@ -57,7 +57,7 @@ const maxGroup = 256
 // gatherWait before it takes them, so that more join the group. A group
 // costs PostgreSQL about the same whatever its size, and with several
 // replicas each one's share of the callers made groups of ten where one
-// replica had thirty: three replicas on one space went from 6,100 to 8,200
+// replica had thirty: three replicas on one space went from 6,100 to 7,800
 // accepts/s (one replica: 9,300 either way; docs/benchmarks.md). A lone
 // call waits gatherWait longer.
 const (

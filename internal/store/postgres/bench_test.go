@@ -96,54 +96,15 @@ func BenchmarkClaimBacklog(b *testing.B) {
 	})
 }
 
-// BenchmarkFinish measures what recording outcomes costs, as the SQLite
-// backend's benchmark does: each operation claims up to 64 due deliveries
-// of one lane (one per thread group) and finishes each as done, from 64
-// concurrent goroutines (on the store's default pool). A claim turns queued
-// rows into sending ones, which leaves the pending counts as they are; a
-// finish as done lowers them. The deliveries are enqueued before the timer
-// starts.
+// BenchmarkFinish: see storetest.Finish (on the store's default pool). A
+// claim turns queued rows into sending ones, which leaves the pending
+// counts as they are; a finish as done lowers them.
 func BenchmarkFinish(b *testing.B) {
-	msg, _ := json.Marshal(map[string]string{"text": fmt.Sprintf("%0300d", 0)})
 	dbURL, _ := postgres.FreshSchema(b)
 	s, err := postgres.Open(b.Context(), dbURL, postgres.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer s.Close()
-	const groups = 64
-	for i := 0; i < b.N; i += groups {
-		ds := make([]store.NewDelivery, groups)
-		for g := range ds {
-			ds[g] = store.NewDelivery{Group: fmt.Sprint("g", g), Message: msg}
-		}
-		if _, err := s.Enqueue(b.Context(), store.EnqueueRequest{Space: "ops", Lane: "AAAA", Deliveries: ds}); err != nil {
-			b.Fatal(err)
-		}
-	}
-	lease, err := s.AcquireLease(b.Context(), store.LeaseRequest{Lane: "AAAA", Owner: "bench", TTL: time.Hour})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.ResetTimer()
-	start := time.Now()
-	finished := 0
-	for finished < b.N {
-		claimed, err := s.Claim(b.Context(), lease, groups)
-		if err != nil || len(claimed) == 0 {
-			b.Fatalf("claim: %d, %v", len(claimed), err)
-		}
-		var wg sync.WaitGroup
-		for _, d := range claimed {
-			wg.Go(func() {
-				if _, err := s.Finish(b.Context(), lease, d.ID, store.Outcome{State: store.StateDone,
-					GoogleMessage: "spaces/AAAA/messages/m"}); err != nil {
-					b.Error(err)
-				}
-			})
-		}
-		wg.Wait()
-		finished += len(claimed)
-	}
-	b.ReportMetric(float64(finished)/time.Since(start).Seconds(), "finishes/s")
+	storetest.Finish(b, s, nil)
 }

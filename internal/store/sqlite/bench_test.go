@@ -93,48 +93,12 @@ func BenchmarkFinish(b *testing.B) {
 }
 
 func benchFinish(b *testing.B, syncMode string) {
-	msg, _ := json.Marshal(map[string]string{"text": fmt.Sprintf("%0300d", 0)})
 	s, err := sqlite.Open(b.Context(), filepath.Join(b.TempDir(), "bench.db"), sqlite.Options{Synchronous: syncMode})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer s.Close()
-	const groups = 64
-	for i := 0; i < b.N; i += groups {
-		ds := make([]store.NewDelivery, groups)
-		for g := range ds {
-			ds[g] = store.NewDelivery{Group: fmt.Sprint("g", g), Message: msg}
-		}
-		if _, err := s.Enqueue(b.Context(), store.EnqueueRequest{Space: "ops", Lane: "AAAA", Deliveries: ds}); err != nil {
-			b.Fatal(err)
-		}
-	}
-	lease, err := s.AcquireLease(b.Context(), store.LeaseRequest{Lane: "AAAA", Owner: "bench", TTL: time.Hour})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.ResetTimer()
-	start, cpu := time.Now(), cpuTime()
-	finished := 0
-	for finished < b.N {
-		claimed, err := s.Claim(b.Context(), lease, groups)
-		if err != nil || len(claimed) == 0 {
-			b.Fatalf("claim: %d, %v", len(claimed), err)
-		}
-		var wg sync.WaitGroup
-		for _, d := range claimed {
-			wg.Go(func() {
-				if _, err := s.Finish(b.Context(), lease, d.ID, store.Outcome{State: store.StateDone,
-					GoogleMessage: "spaces/AAAA/messages/m"}); err != nil {
-					b.Error(err)
-				}
-			})
-		}
-		wg.Wait()
-		finished += len(claimed)
-	}
-	b.ReportMetric(float64(finished)/time.Since(start).Seconds(), "finishes/s")
-	b.ReportMetric(float64((cpuTime()-cpu).Microseconds())/float64(finished), "cpu-µs/finish")
+	storetest.Finish(b, s, cpuTime)
 }
 
 // BenchmarkClaimBacklog: see storetest.ClaimBacklog.

@@ -3,6 +3,7 @@ package storetest
 import (
 	"encoding/json"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -53,5 +54,56 @@ func ClaimBacklog(b *testing.B, open func(b *testing.B) store.Store) {
 				}
 			}
 		})
+	}
+}
+
+// Finish is a benchmark of recording outcomes: each operation claims up to
+// 64 due deliveries of one lane (one per thread group) and finishes each as
+// done, from 64 concurrent goroutines. The deliveries are enqueued before
+// the timer starts. It reports finishes/s and, when cpu (the process's CPU
+// time so far) is given, the CPU time per finish.
+func Finish(b *testing.B, s store.Store, cpu func() time.Duration) {
+	msg, _ := json.Marshal(map[string]string{"text": fmt.Sprintf("%0300d", 0)})
+	const groups = 64
+	for i := 0; i < b.N; i += groups {
+		ds := make([]store.NewDelivery, groups)
+		for g := range ds {
+			ds[g] = store.NewDelivery{Group: fmt.Sprint("g", g), Message: msg}
+		}
+		if _, err := s.Enqueue(b.Context(), store.EnqueueRequest{Space: "ops", Lane: "AAAA", Deliveries: ds}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	lease, err := s.AcquireLease(b.Context(), store.LeaseRequest{Lane: "AAAA", Owner: "bench", TTL: time.Hour})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	start := time.Now()
+	var used time.Duration
+	if cpu != nil {
+		used = cpu()
+	}
+	finished := 0
+	for finished < b.N {
+		claimed, err := s.Claim(b.Context(), lease, groups)
+		if err != nil || len(claimed) == 0 {
+			b.Fatalf("claim: %d, %v", len(claimed), err)
+		}
+		var wg sync.WaitGroup
+		for _, d := range claimed {
+			wg.Go(func() {
+				if _, err := s.Finish(b.Context(), lease, d.ID, store.Outcome{State: store.StateDone,
+					GoogleMessage: "spaces/AAAA/messages/m"}); err != nil {
+					b.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		finished += len(claimed)
+	}
+	b.ReportMetric(float64(finished)/time.Since(start).Seconds(), "finishes/s")
+	if cpu != nil {
+		b.ReportMetric(float64((cpu()-used).Microseconds())/float64(finished), "cpu-µs/finish")
 	}
 }

@@ -12,12 +12,10 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -51,7 +49,7 @@ func run(ctx context.Context, args []string, _ func(string) string, stdout, _ io
 			return err
 		}
 	}
-	addr, err := freeAddr()
+	addr, err := benchkit.FreeAddr()
 	if err != nil {
 		return err
 	}
@@ -76,7 +74,7 @@ func run(ctx context.Context, args []string, _ func(string) string, stdout, _ io
 		cmd.Process.Signal(syscall.SIGTERM)
 		cmd.Wait()
 	}()
-	if err := waitReady(ctx, addr); err != nil {
+	if err := benchkit.WaitReady(ctx, addr, 15*time.Second); err != nil {
 		return err
 	}
 
@@ -121,33 +119,6 @@ func run(ctx context.Context, args []string, _ func(string) string, stdout, _ io
 	}
 	fmt.Fprintf(tw, "after\t0\t%.1f\t%.1f\t%d\t\n", s.heap/1e6, s.rss/1e6, s.fds)
 	return tw.Flush()
-}
-
-func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
-}
-
-func waitReady(ctx context.Context, addr string) error {
-	deadline := time.Now().Add(15 * time.Second)
-	for time.Now().Before(deadline) {
-		if resp, err := http.Get("http://" + addr + "/readyz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-	return errors.New("the relay did not become ready within 15 s")
 }
 
 type stats struct {

@@ -24,7 +24,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -113,7 +112,7 @@ func round(ctx context.Context, bin, dir, storeArg string, backlog int, timeout 
 		return 0, err
 	}
 	defer g.Stop()
-	addr, err := freeAddr()
+	addr, err := benchkit.FreeAddr()
 	if err != nil {
 		return 0, err
 	}
@@ -226,15 +225,6 @@ func post(ctx context.Context, addr, token, text string) error {
 		return fmt.Errorf("post: status %d", resp.StatusCode)
 	}
 	return nil
-}
-
-func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
 }
 
 func randomHex(n int) string {

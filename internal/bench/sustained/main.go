@@ -26,7 +26,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -141,11 +140,11 @@ func measure(ctx context.Context, p params, st, dir string) (result, error) {
 		defer drop()
 		storeURL = u
 	}
-	addr, err := freeAddr()
+	addr, err := benchkit.FreeAddr()
 	if err != nil {
 		return result{}, err
 	}
-	closed, err := freeAddr() // nothing listens there: every send fails at once
+	closed, err := benchkit.FreeAddr() // nothing listens there: every send fails at once
 	if err != nil {
 		return result{}, err
 	}
@@ -174,7 +173,7 @@ func measure(ctx context.Context, p params, st, dir string) (result, error) {
 		cmd.Process.Signal(syscall.SIGTERM)
 		cmd.Wait()
 	}()
-	if err := waitReady(ctx, addr); err != nil {
+	if err := benchkit.WaitReady(ctx, addr, 30*time.Second); err != nil {
 		return result{}, err
 	}
 
@@ -312,33 +311,4 @@ func wrkErrors(out string) int {
 		}
 	}
 	return n
-}
-
-// freeAddr returns a loopback address nothing listens on just now.
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
-}
-
-func waitReady(ctx context.Context, addr string) error {
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		resp, err := http.Get("http://" + addr + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-	return fmt.Errorf("relay at %s not ready after 30 s", addr)
 }

@@ -98,14 +98,12 @@ func (s *Store) AcquireLease(ctx context.Context, req store.LeaseRequest) (store
 		if err != nil {
 			return err
 		}
-		switch {
-		case r.owner == req.Owner:
-			// Renewal, even after expiry: no one else took the lane, so
-			// no one else can have sent on it.
-		case r.owner == "" || !r.leaseUntil.After(r.now):
-			if free := r.now.Sub(r.leaseUntil); req.MinFree > 0 && !r.leaseUntil.IsZero() && free < req.MinFree {
-				return fmt.Errorf("lane %s: free for %s, under %s: %w", req.Lane, free, req.MinFree, store.ErrLeaseHeld)
-			}
+		if err := refusal(req, r.owner, r.leaseUntil, r.now); err != nil {
+			return err
+		}
+		// A renewal, even after expiry, keeps the token: no one else took
+		// the lane, so no one else can have sent on it.
+		if r.owner != req.Owner {
 			r.token++
 			if err := recordRescued(ctx, tx, req.Lane, r.owner, r.now); err != nil {
 				return err
@@ -113,8 +111,6 @@ func (s *Store) AcquireLease(ctx context.Context, req store.LeaseRequest) (store
 			if err := requeueSending(ctx, tx, req.Lane, r.now); err != nil {
 				return err
 			}
-		default:
-			return fmt.Errorf("lane %s: %w", req.Lane, store.ErrLeaseHeld)
 		}
 		lastSend := nullTime(r.lastSend)
 		if req.Send {
@@ -155,13 +151,24 @@ func (s *Store) leaseHeld(ctx context.Context, req store.LeaseRequest) error {
 	)
 	err := s.pool.QueryRow(ctx, `SELECT owner, lease_until, coalesce($2::timestamptz, clock_timestamp())
 		FROM lanes WHERE lane = $1`, req.Lane, s.fixedNow()).Scan(&owner, &until, &now)
-	if err != nil || owner == req.Owner || until == nil {
+	if err != nil {
 		return nil // no row yet, or a failure the locked path reports
 	}
-	if owner != "" && until.After(now) {
+	return refusal(req, owner, fromNull(until), now)
+}
+
+// refusal is ErrLeaseHeld when the lane's row (its owner and lease end,
+// zero if it was never leased) at now refuses req: another owner's lease
+// is live, or the lane has been free for less than req.MinFree. Nil means
+// req may take the lane, or renew its own lease.
+func refusal(req store.LeaseRequest, owner string, until, now time.Time) error {
+	switch {
+	case owner == req.Owner:
+		return nil
+	case owner != "" && until.After(now):
 		return fmt.Errorf("lane %s: %w", req.Lane, store.ErrLeaseHeld)
 	}
-	if free := now.Sub(*until); req.MinFree > 0 && free < req.MinFree {
+	if free := now.Sub(until); req.MinFree > 0 && !until.IsZero() && free < req.MinFree {
 		return fmt.Errorf("lane %s: free for %s, under %s: %w", req.Lane, free, req.MinFree, store.ErrLeaseHeld)
 	}
 	return nil

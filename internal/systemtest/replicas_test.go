@@ -240,44 +240,35 @@ func (r *replica) settled(t *testing.T) bool {
 // logCount counts the replica's log records with message msg (and, when
 // attr is not empty, holding attr, such as "status=0"), in its output after
 // the first occurrence of since ("" for all of it).
-func (r *replica) logCount(msg, attr, since string) int {
+func (r *replica) logCount(msg, attr, since string) int { return len(r.logLines(msg, attr, since)) }
+
+// logLines returns the log records msg (with attr, when not empty) written
+// after the line since, in order.
+func (r *replica) logLines(msg, attr, since string) []string {
 	out := r.out.String()
 	if since != "" {
 		i := strings.Index(out, since)
 		if i < 0 {
-			return 0
+			return nil
 		}
 		out = out[i:]
 	}
-	n := 0
+	var lines []string
 	for _, line := range strings.Split(out, "\n") {
 		if strings.Contains(line, " msg="+msg+" ") || strings.HasSuffix(line, " msg="+msg) {
 			if attr == "" || strings.Contains(line, " "+attr) {
-				n++
+				lines = append(lines, line)
 			}
 		}
 	}
-	return n
+	return lines
 }
 
-// logTimes returns the times of the log records msg (with attr, when not
-// empty) written after the line since, in order.
+// logTimes returns the times of the records logLines returns.
 func (r *replica) logTimes(t *testing.T, msg, attr, since string) []time.Time {
 	t.Helper()
-	out := r.out.String()
-	if i := strings.Index(out, since); since != "" && i >= 0 {
-		out = out[i:]
-	} else if since != "" {
-		return nil
-	}
 	var ts []time.Time
-	for _, line := range strings.Split(out, "\n") {
-		if !strings.Contains(line, " msg="+msg+" ") && !strings.HasSuffix(line, " msg="+msg) {
-			continue
-		}
-		if attr != "" && !strings.Contains(line, " "+attr) {
-			continue
-		}
+	for _, line := range r.logLines(msg, attr, since) {
 		v, _, _ := strings.Cut(strings.TrimPrefix(line, "time="), " ")
 		at, err := time.Parse(time.RFC3339Nano, v)
 		if err != nil {
